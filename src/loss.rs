@@ -1,0 +1,137 @@
+//! Losses of the readout `o = V h_K + c`: cross-entropy and squared error.
+//!
+//! For one example with logits `o`:
+//! - cross-entropy `l = log sum_j exp(o_j) - o_y`, gradient `p - e_y` with `p = softmax(o)`,
+//!   Hessian in the logits `diag(p) - p p^T` (positive semi-definite);
+//! - squared error `l = |o - y|^2 / 2`, gradient `o - y`, Hessian `I`.
+//!
+//! Seen as functions of the final hidden state `h`, `grad_h l = V^T grad_o l` and
+//! `Hess_h l = V^T Hess_o l V` (THEORY.md section 2).
+
+use crate::data::Target;
+use crate::linalg::Real;
+use nalgebra::{DMatrix, DVector};
+
+/// A loss of the logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// Softmax cross-entropy against a class label.
+    CrossEntropy,
+    /// Half the squared Euclidean distance to a target vector.
+    SquaredError,
+}
+
+/// Numerically stable softmax of one column.
+///
+/// ```
+/// let p = nrnn::loss::softmax(&[1.0f64, 1.0]);
+/// assert!((p[0] - 0.5).abs() < 1e-15);
+/// ```
+pub fn softmax<T: Real>(o: &[T]) -> Vec<T> {
+    let mut mx = o[0];
+    for &v in o {
+        if v > mx {
+            mx = v;
+        }
+    }
+    let e: Vec<T> = o.iter().map(|&v| (v - mx).exp()).collect();
+    let s = e.iter().fold(T::zero(), |a, &b| a + b);
+    e.into_iter().map(|v| v / s).collect()
+}
+
+impl Loss {
+    /// Per-example losses and `scale * d l / d o` for a batch of logits (`classes x B`).
+    ///
+    /// ```
+    /// use nalgebra::DMatrix;
+    /// use nrnn::{data::Target, loss::Loss};
+    /// let o = DMatrix::from_column_slice(2, 1, &[0.0, 0.0]);
+    /// let (l, g) = Loss::CrossEntropy.value_grad(&o, &Target::Classes(vec![0]), 1.0);
+    /// assert!((l[0] - 2f64.ln()).abs() < 1e-15);
+    /// assert!((g[(0, 0)] + 0.5).abs() < 1e-15);
+    /// ```
+    pub fn value_grad<T: Real>(self, logits: &DMatrix<T>, target: &Target, scale: T) -> (Vec<T>, DMatrix<T>) {
+        let (c, b) = logits.shape();
+        let mut losses = Vec::with_capacity(b);
+        let mut grad = DMatrix::zeros(c, b);
+        for j in 0..b {
+            let o: Vec<T> = logits.column(j).iter().copied().collect();
+            match (self, target) {
+                (Loss::CrossEntropy, Target::Classes(y)) => {
+                    let p = softmax(&o);
+                    let mut mx = o[0];
+                    for &v in &o {
+                        if v > mx {
+                            mx = v;
+                        }
+                    }
+                    let lse = o.iter().fold(T::zero(), |a, &v| a + (v - mx).exp()).ln() + mx;
+                    losses.push(lse - o[y[j]]);
+                    for i in 0..c {
+                        let e = if i == y[j] { T::one() } else { T::zero() };
+                        grad[(i, j)] = scale * (p[i] - e);
+                    }
+                }
+                (Loss::SquaredError, Target::Values(t)) => {
+                    let mut l = T::zero();
+                    for i in 0..c {
+                        let r = o[i] - T::of(t[(i, j)]);
+                        l += r * r;
+                        grad[(i, j)] = scale * r;
+                    }
+                    losses.push(l * T::of(0.5));
+                }
+                (Loss::SquaredError, Target::Classes(y)) => {
+                    // One-hot targets.
+                    let mut l = T::zero();
+                    for i in 0..c {
+                        let e = if i == y[j] { T::one() } else { T::zero() };
+                        let r = o[i] - e;
+                        l += r * r;
+                        grad[(i, j)] = scale * r;
+                    }
+                    losses.push(l * T::of(0.5));
+                }
+                (Loss::CrossEntropy, Target::Values(_)) => {
+                    panic!("cross-entropy needs class labels; use Loss::for_target")
+                }
+            }
+        }
+        (losses, grad)
+    }
+
+    /// The natural loss for a target: cross-entropy for classes, squared error for values.
+    pub fn for_target(target: &Target) -> Loss {
+        match target {
+            Target::Classes(_) => Loss::CrossEntropy,
+            Target::Values(_) => Loss::SquaredError,
+        }
+    }
+
+    /// Hessian of the loss in the logits for one example: `diag(p) - p p^T` or `I`.
+    ///
+    /// ```
+    /// let h = nrnn::loss::Loss::CrossEntropy.hessian_logits(&[0.0, 0.0]);
+    /// assert!((h[(0, 0)] - 0.25).abs() < 1e-15 && (h[(0, 1)] + 0.25).abs() < 1e-15);
+    /// ```
+    pub fn hessian_logits(self, o: &[f64]) -> DMatrix<f64> {
+        let c = o.len();
+        match self {
+            Loss::CrossEntropy => {
+                let p = DVector::from_vec(softmax(o));
+                DMatrix::from_diagonal(&p) - &p * p.transpose()
+            }
+            Loss::SquaredError => DMatrix::identity(c, c),
+        }
+    }
+}
+
+/// Fraction of columns whose largest logit is the label.
+pub fn accuracy(logits: &DMatrix<f64>, labels: &[usize]) -> f64 {
+    if labels.is_empty() {
+        return f64::NAN;
+    }
+    let right = (0..logits.ncols()).filter(|&j| logits.column(j).imax() == labels[j]).count();
+    right as f64 / labels.len() as f64
+}

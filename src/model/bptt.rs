@@ -1,0 +1,141 @@
+//! Exact gradients by backpropagation through time, with the noise draw held fixed.
+//!
+//! With `G_{k+1} = dL/dh_{k+1}` and `P_k = d (.) m_k (.) G_{k+1}` (`m_k = 1` except for the
+//! `code` form), `Gz_k = P_k (.) a'(z_k)`:
+//!
+//! ```text
+//! G_k  = G_{k+1} + A^T P_k + W^T Gz_k + (noise term: eps sqrt(d) sigma2 xi_k (.) G_{k+1} for diag,
+//!        eps sqrt(d) sigma2 zeta_k G_{k+1} for scalar, 0 for code)
+//! dL/dA = sum_k P_k h_k^T,  dL/dW = sum_k Gz_k h_k^T,  dL/dU = sum_k Gz_k x_k^T,  dL/db = sum_k Gz_k 1
+//! dL/dM_A = (1-beta)(dA + dA^T) + beta (dA - dA^T)     (likewise M_W)
+//! dL/dV = dL/do h_K^T,  dL/dc = dL/do 1,  dL/dx_k = U^T Gz_k
+//! dL/dd_i = sum_k,b G_{k+1} (.) (f_k + eps (sigma1 + sigma2 h_k) xi_k / (2 sqrt d))   (diag; analogous for the others)
+//! ```
+//! The sums over k are taken as one matrix product over the whole tape.
+
+use super::forward::{stacked_recurrence, NoiseConsts};
+use super::{lipschitz_matrix_adjoint, ModelConfig, NoiseDraw, NoiseForm, Params, Tape};
+use crate::linalg::{gemm, Real};
+use nalgebra::{DMatrix, DVector};
+
+/// Gradients from one backward pass.
+#[derive(Clone, Debug)]
+pub struct Backward<T: Real> {
+    /// Gradient in every parameter (the `dt` block is `dL/dd`, the step itself).
+    pub grad: Params<T>,
+    /// `dL/dx`, `p x (K B)` in the batch layout, when asked.
+    pub dx: Option<DMatrix<T>>,
+    /// `dL/dh_0`, `n x B`.
+    pub dh0: DMatrix<T>,
+}
+
+fn row_sums<T: Real, S: nalgebra::Storage<T, nalgebra::Dyn, nalgebra::Dyn>>(
+    m: &nalgebra::Matrix<T, nalgebra::Dyn, nalgebra::Dyn, S>,
+) -> DVector<T> {
+    let mut s = DVector::zeros(m.nrows());
+    for col in m.column_iter() {
+        s += col;
+    }
+    s
+}
+
+/// Backpropagate `dlogits = dL/d(logits)` (`classes x B`) through a kept tape of
+/// [`super::forward`] run with the same parameters, inputs and noise draw.
+///
+/// ```
+/// use nrnn::model::{backward, forward, Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(3, 1, 2), 0.1, 1).unwrap();
+/// let x = nalgebra::DMatrix::from_element(1, 4, 0.5);
+/// let t = forward(&m.config, &m.params, &x, 4, 1, None, None, true);
+/// let g = backward(&m.config, &m.params, &t, &x, None, &nalgebra::DMatrix::from_element(2, 1, 1.0), false);
+/// assert_eq!(g.grad.v.shape(), (2, 3));
+/// ```
+pub fn backward<T: Real>(
+    cfg: &ModelConfig,
+    p: &Params<T>,
+    tape: &Tape<T>,
+    x: &DMatrix<f64>,
+    noise: Option<&NoiseDraw>,
+    dlogits: &DMatrix<T>,
+    want_dx: bool,
+) -> Backward<T> {
+    let n = cfg.hidden;
+    let (steps, b) = (tape.steps, tape.size);
+    let kb = steps * b;
+    assert_eq!(tape.h.ncols(), kb + b, "backward needs a tape kept by forward(.., keep = true)");
+    let mut grad = Params::zeros(cfg);
+    gemm(T::one(), dlogits, false, &tape.h_final, true, T::zero(), &mut grad.v);
+    grad.c = row_sums(dlogits);
+    let mut g = DMatrix::zeros(n, b);
+    gemm(T::one(), &p.v, true, dlogits, false, T::zero(), &mut g);
+
+    let (stacked, woff) = stacked_recurrence(cfg, p);
+    let rows = stacked.nrows();
+    let nc = NoiseConsts::new(cfg, p, noise.is_some());
+    let act_fn = cfg.activation;
+    let mut pg = DMatrix::zeros(rows, kb);
+    let mut ddt = vec![T::zero(); n];
+    let dt = p.dt.as_slice();
+    let two = T::of(2.0);
+    for k in (0..steps).rev() {
+        {
+            let gs = g.as_mut_slice();
+            let ps = pg.as_mut_slice();
+            let acts = tape.act.as_slice();
+            let hs = tape.h.as_slice();
+            for j in 0..b {
+                let col = k * b + j;
+                for i in 0..n {
+                    let gv = gs[j * n + i];
+                    let av = acts[col * n + i];
+                    let hv = hs[col * n + i];
+                    let (mf, dh_noise, dnoise_dd) = match (nc.on, nc.form, noise) {
+                        (true, NoiseForm::Diag, Some(d)) => {
+                            let xi = T::of(d.xi[(i, col)]);
+                            (T::one(), nc.sq[i] * nc.s2 * xi, nc.eps * (nc.s1 + nc.s2 * hv) * xi / (two * dt[i].sqrt()))
+                        }
+                        (true, NoiseForm::Scalar, Some(d)) => {
+                            let xi = T::of(d.xi[(i, col)]);
+                            let ze = T::of(d.aux[(0, col)]);
+                            (T::one(), nc.sq[i] * nc.s2 * ze, nc.eps * (nc.s1 * xi + nc.s2 * hv * ze) / (two * dt[i].sqrt()))
+                        }
+                        (true, NoiseForm::Code, Some(d)) => {
+                            (T::one() - nc.s2 * T::of(d.aux[(i, col)]), T::zero(), T::zero())
+                        }
+                        _ => (T::one(), T::zero(), T::zero()),
+                    };
+                    let pv = dt[i] * mf * gv;
+                    let gz = pv * act_fn.deriv_from_value(av);
+                    if cfg.a_term {
+                        ps[col * rows + i] = pv;
+                    }
+                    ps[col * rows + woff + i] = gz;
+                    if let Some(fs) = tape.f.as_ref() {
+                        ddt[i] += gv * (mf * fs[(i, col)] + dnoise_dd);
+                    }
+                    gs[j * n + i] = gv + gv * dh_noise;
+                }
+            }
+        }
+        gemm(T::one(), &stacked, true, &pg.columns(k * b, b), false, T::one(), &mut g);
+    }
+    let mut daw = DMatrix::zeros(rows, n);
+    gemm(T::one(), &pg, false, &tape.h.columns(0, kb), true, T::zero(), &mut daw);
+    if cfg.a_term {
+        grad.m_a = lipschitz_matrix_adjoint(&daw.rows(0, n).into_owned(), cfg.beta);
+    }
+    grad.m_w = lipschitz_matrix_adjoint(&daw.rows(woff, n).into_owned(), cfg.beta);
+    let gz_all = pg.rows(woff, n);
+    let xt: DMatrix<T> = x.map(T::of);
+    gemm(T::one(), &gz_all, false, &xt, true, T::zero(), &mut grad.u);
+    grad.b = row_sums(&gz_all);
+    grad.dt = DVector::from_vec(ddt);
+    let dx = if want_dx {
+        let mut dx = DMatrix::zeros(cfg.input, kb);
+        gemm(T::one(), &p.u, true, &gz_all, false, T::zero(), &mut dx);
+        Some(dx)
+    } else {
+        None
+    };
+    Backward { grad, dx, dh0: g }
+}

@@ -1,0 +1,196 @@
+//! The versioned JSON model file `nrnn-model/1`.
+//!
+//! ```text
+//! {"format": "nrnn-model/1", "hidden": n, "input": p, "classes": c,
+//!  "beta": .., "gamma_a": .., "gamma_w": .., "dt": d | [d_1, .., d_n], "activation": "tanh",
+//!  "m_a": [[..]], "m_w": [[..]], "u": [[..]], "b": [..], "v": [[..]], "c": [..],
+//!  "noise": {"form": "diag" | "scalar" | "code", "eps": .., "sigma1": .., "sigma2": ..},
+//!  "a_term": true, "learn_dt": false}            (the last two optional, defaults shown)
+//! ```
+//! Matrices are row-major nested arrays in the column-vector convention
+//! (`h' = A h + a(W h + U x + b)`, `logits = V h_K + c`; `u` is n x p, `v` is c x n).
+//! Every field is checked: a missing field, a mis-shaped matrix, a non-finite number, a
+//! negative noise level or an unknown form is refused with an error naming the field.
+
+use super::{Activation, Model, ModelConfig, NoiseForm, NoiseSpec, Params};
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// The format tag of model files.
+pub const MODEL_FORMAT: &str = "nrnn-model/1";
+
+fn ferr(field: &str, expected: &str, found: &Value) -> Error {
+    let mut f = found.to_string();
+    if f.len() > 60 {
+        f.truncate(57);
+        f.push_str("...");
+    }
+    Error::InvalidParameter { name: field.to_string(), value: f, expected: expected.to_string() }
+}
+
+fn get<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a Value> {
+    obj.get(field).ok_or_else(|| Error::InvalidParameter {
+        name: field.to_string(),
+        value: "missing".to_string(),
+        expected: "the field to be present".to_string(),
+    })
+}
+
+fn num(v: &Value, field: &str) -> Result<f64> {
+    match v.as_f64() {
+        Some(x) if x.is_finite() => Ok(x),
+        _ => Err(ferr(field, "a finite number", v)),
+    }
+}
+
+fn count(v: &Value, field: &str) -> Result<usize> {
+    match v.as_u64() {
+        Some(x) if x >= 1 && x <= 1 << 16 => Ok(x as usize),
+        _ => Err(ferr(field, "an integer in [1, 65536]", v)),
+    }
+}
+
+fn vector(v: &Value, field: &str, len: usize) -> Result<DVector<f64>> {
+    let arr = v.as_array().ok_or_else(|| ferr(field, &format!("an array of {len} numbers"), v))?;
+    if arr.len() != len {
+        return Err(Error::shape(field, (arr.len(), 1), (len, 1)));
+    }
+    let vals: Result<Vec<f64>> = arr.iter().enumerate().map(|(i, x)| num(x, &format!("{field}[{i}]"))).collect();
+    Ok(DVector::from_vec(vals?))
+}
+
+fn matrix(v: &Value, field: &str, rows: usize, cols: usize) -> Result<DMatrix<f64>> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| ferr(field, &format!("a {rows}x{cols} matrix as an array of rows"), v))?;
+    if arr.len() != rows {
+        let c = arr.first().and_then(|r| r.as_array()).map_or(0, |r| r.len());
+        return Err(Error::shape(field, (arr.len(), c), (rows, cols)));
+    }
+    let mut m = DMatrix::zeros(rows, cols);
+    for (i, row) in arr.iter().enumerate() {
+        let r = row.as_array().ok_or_else(|| ferr(&format!("{field}[{i}]"), &format!("a row of {cols} numbers"), row))?;
+        if r.len() != cols {
+            return Err(Error::shape(field, (rows, r.len()), (rows, cols)));
+        }
+        for (j, x) in r.iter().enumerate() {
+            m[(i, j)] = num(x, &format!("{field}[{i}][{j}]"))?;
+        }
+    }
+    Ok(m)
+}
+
+fn rows_of(m: &DMatrix<f64>) -> Value {
+    Value::Array((0..m.nrows()).map(|i| Value::from(m.row(i).iter().copied().collect::<Vec<f64>>())).collect())
+}
+
+impl Model {
+    /// Parse and check a model from a JSON value.
+    ///
+    /// ```
+    /// use nrnn::model::{Model, ModelConfig};
+    /// let m = Model::init(ModelConfig::new(2, 1, 2), 0.1, 3).unwrap();
+    /// let back = Model::from_json(&m.to_json()).unwrap();
+    /// assert_eq!(back, m);
+    /// let mut bad = m.to_json();
+    /// bad["noise"]["eps"] = serde_json::json!(-1.0);
+    /// assert!(Model::from_json(&bad).unwrap_err().to_string().contains("noise.eps"));
+    /// ```
+    pub fn from_json(v: &Value) -> Result<Model> {
+        let obj = v.as_object().ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
+        let fmt = get(obj, "format")?;
+        if fmt.as_str() != Some(MODEL_FORMAT) {
+            return Err(ferr("format", &format!("\"{MODEL_FORMAT}\""), fmt));
+        }
+        let n = count(get(obj, "hidden")?, "hidden")?;
+        let p = count(get(obj, "input")?, "input")?;
+        let c = count(get(obj, "classes")?, "classes")?;
+        let act_v = get(obj, "activation")?;
+        let activation = Activation::parse(act_v.as_str().ok_or_else(|| ferr("activation", "a string", act_v))?)?;
+        let nz = get(obj, "noise")?;
+        let nzo = nz.as_object().ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
+        let form_v = get(nzo, "form").map_err(|_| ferr("noise.form", "\"diag\", \"scalar\" or \"code\"", &Value::Null))?;
+        let form = NoiseForm::parse(form_v.as_str().ok_or_else(|| ferr("noise.form", "a string", form_v))?)?;
+        let mut lv = [0.0; 3];
+        for (slot, name) in lv.iter_mut().zip(["eps", "sigma1", "sigma2"]) {
+            let field = format!("noise.{name}");
+            let val = nzo.get(name).ok_or_else(|| ferr(&field, "a number >= 0", &Value::Null))?;
+            *slot = num(val, &field)?;
+        }
+        let noise = NoiseSpec::new(form, lv[0], lv[1], lv[2])?;
+        let flag = |name: &str, default: bool| -> Result<bool> {
+            match obj.get(name) {
+                None => Ok(default),
+                Some(v) => v.as_bool().ok_or_else(|| ferr(name, "true or false", v)),
+            }
+        };
+        let config = ModelConfig {
+            hidden: n,
+            input: p,
+            classes: c,
+            beta: num(get(obj, "beta")?, "beta")?,
+            gamma_a: num(get(obj, "gamma_a")?, "gamma_a")?,
+            gamma_w: num(get(obj, "gamma_w")?, "gamma_w")?,
+            activation,
+            a_term: flag("a_term", true)?,
+            learn_dt: flag("learn_dt", false)?,
+            noise,
+        };
+        config.validate()?;
+        let dtv = get(obj, "dt")?;
+        let dt = if dtv.is_array() { vector(dtv, "dt", n)? } else { DVector::from_element(n, num(dtv, "dt")?) };
+        let params = Params {
+            m_a: matrix(get(obj, "m_a")?, "m_a", n, n)?,
+            m_w: matrix(get(obj, "m_w")?, "m_w", n, n)?,
+            u: matrix(get(obj, "u")?, "u", n, p)?,
+            b: vector(get(obj, "b")?, "b", n)?,
+            v: matrix(get(obj, "v")?, "v", c, n)?,
+            c: vector(get(obj, "c")?, "c", c)?,
+            dt,
+        };
+        let m = Model { config, params };
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// The model as a JSON value in the `nrnn-model/1` format.
+    pub fn to_json(&self) -> Value {
+        let cfg = &self.config;
+        let pr = &self.params;
+        let d0 = pr.dt[0];
+        let dt = if pr.dt.iter().all(|&d| d == d0) && !cfg.learn_dt {
+            Value::from(d0)
+        } else {
+            Value::from(pr.dt.iter().copied().collect::<Vec<f64>>())
+        };
+        json!({
+            "format": MODEL_FORMAT,
+            "hidden": cfg.hidden, "input": cfg.input, "classes": cfg.classes,
+            "beta": cfg.beta, "gamma_a": cfg.gamma_a, "gamma_w": cfg.gamma_w,
+            "dt": dt,
+            "activation": cfg.activation.name(),
+            "a_term": cfg.a_term, "learn_dt": cfg.learn_dt,
+            "m_a": rows_of(&pr.m_a), "m_w": rows_of(&pr.m_w), "u": rows_of(&pr.u),
+            "b": pr.b.iter().copied().collect::<Vec<f64>>(),
+            "v": rows_of(&pr.v),
+            "c": pr.c.iter().copied().collect::<Vec<f64>>(),
+            "noise": {"form": cfg.noise.form.name(), "eps": cfg.noise.eps,
+                      "sigma1": cfg.noise.sigma1, "sigma2": cfg.noise.sigma2},
+        })
+    }
+
+    /// Read and check a model file.
+    pub fn load(path: &Path) -> Result<Model> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Format { path: path.display().to_string(), message: format!("not valid JSON: {e}") })?;
+        Model::from_json(&v).map_err(|e| Error::Format { path: path.display().to_string(), message: e.to_string() })
+    }
+
+    /// Write the model file atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::report::write_json_atomic(path, &self.to_json())
+    }
+}

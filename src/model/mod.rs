@@ -1,0 +1,562 @@
+//! The noisy Lipschitz RNN: configuration, parameters, the batched forward pass and its
+//! exact gradient (backpropagation through time).
+//!
+//! ```text
+//! h_{k+1} = h_k + d (.) f(h_k, x_k) + noise_k            (Euler-Maruyama, THEORY.md 1)
+//! f(h, x) = A h + a(W h + U x + b)                      (A h omitted when `a_term` is false)
+//! A = (1-beta)(M_A + M_A^T) + beta (M_A - M_A^T) - gamma_A I,   W likewise from M_W, gamma_W
+//! logits = V h_K + c
+//! ```
+
+pub mod bptt;
+pub mod forward;
+pub mod io;
+pub mod noise;
+
+pub use bptt::{backward, Backward};
+pub use forward::{forward, Tape};
+pub use noise::{NoiseDraw, NoiseForm, NoiseSpec};
+
+use crate::data::{Batch, Target};
+use crate::error::{check_range, Error, Result};
+use crate::linalg::Real;
+use crate::loss::Loss;
+use crate::rng::stream;
+use nalgebra::{DMatrix, DVector};
+use rand::RngExt;
+use rayon::prelude::*;
+
+/// Examples per parallel work item. Fixed, so that sums over a batch are taken in the same
+/// order whatever the number of threads (bit-for-bit reproducibility).
+pub const CHUNK: usize = 32;
+
+/// Elementwise activation `a`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `tanh`: `a' = 1 - a^2`, `a'' = -2 a (1 - a^2)`.
+    Tanh,
+    /// Identity: `a' = 1`, `a'' = 0`.
+    Identity,
+    /// `max(0, z)`: `a' = 1[z > 0]`, `a'' = 0` almost everywhere.
+    Relu,
+}
+
+impl Activation {
+    /// Parse a name (`tanh`, `identity`, `relu`).
+    pub fn parse(s: &str) -> Result<Activation> {
+        match s {
+            "tanh" => Ok(Activation::Tanh),
+            "identity" | "linear" => Ok(Activation::Identity),
+            "relu" => Ok(Activation::Relu),
+            _ => Err(Error::param("activation", format!("\"{s}\""), "one of \"tanh\", \"identity\", \"relu\"")),
+        }
+    }
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+        }
+    }
+    /// `a(z)`.
+    ///
+    /// ```
+    /// assert_eq!(nrnn::model::Activation::Relu.eval(-1.0f64), 0.0);
+    /// ```
+    #[inline(always)]
+    pub fn eval<T: Real>(self, z: T) -> T {
+        match self {
+            Activation::Tanh => z.tanh(),
+            Activation::Identity => z,
+            Activation::Relu => {
+                if z > T::zero() {
+                    z
+                } else {
+                    T::zero()
+                }
+            }
+        }
+    }
+    /// `a'(z)` from the value `a = a(z)`.
+    #[inline(always)]
+    pub fn deriv_from_value<T: Real>(self, a: T) -> T {
+        match self {
+            Activation::Tanh => T::one() - a * a,
+            Activation::Identity => T::one(),
+            Activation::Relu => {
+                if a > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+        }
+    }
+    /// `a''(z)`.
+    ///
+    /// ```
+    /// let t = 0.3f64.tanh();
+    /// assert!((nrnn::model::Activation::Tanh.second(0.3) + 2.0 * t * (1.0 - t * t)).abs() < 1e-15);
+    /// ```
+    pub fn second(self, z: f64) -> f64 {
+        match self {
+            Activation::Tanh => {
+                let t = z.tanh();
+                -2.0 * t * (1.0 - t * t)
+            }
+            _ => 0.0,
+        }
+    }
+    /// Lipschitz constant `L_a` (1 for all three).
+    pub fn lipschitz(self) -> f64 {
+        1.0
+    }
+}
+
+/// Shape and hyper-parameters of a model; checked by [`ModelConfig::validate`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelConfig {
+    /// Hidden units n.
+    pub hidden: usize,
+    /// Input dimension p.
+    pub input: usize,
+    /// Outputs (classes) c.
+    pub classes: usize,
+    /// Mix of symmetric and skew parts, in [0, 1].
+    pub beta: f64,
+    /// Diagonal shift of A.
+    pub gamma_a: f64,
+    /// Diagonal shift of W.
+    pub gamma_w: f64,
+    /// Activation a.
+    pub activation: Activation,
+    /// Whether the drift has the `A h` term (false: the antisymmetric RNN baseline).
+    pub a_term: bool,
+    /// Whether the per-unit step is trained (kept positive as `exp` of a free parameter).
+    pub learn_dt: bool,
+    /// Noise injected when noise is on.
+    pub noise: NoiseSpec,
+}
+
+impl ModelConfig {
+    /// A configuration with the defaults of the paper's Lipschitz RNN (beta 0.75,
+    /// gamma 0.001, tanh, no noise).
+    pub fn new(hidden: usize, input: usize, classes: usize) -> ModelConfig {
+        ModelConfig {
+            hidden,
+            input,
+            classes,
+            beta: 0.75,
+            gamma_a: 0.001,
+            gamma_w: 0.001,
+            activation: Activation::Tanh,
+            a_term: true,
+            learn_dt: false,
+            noise: NoiseSpec::off(),
+        }
+    }
+    /// Check every field; the error names the field and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [("hidden", self.hidden), ("input", self.input), ("classes", self.classes)] {
+            if v == 0 || v > 1 << 16 {
+                return Err(Error::param(name, v, "an integer in [1, 65536]"));
+            }
+        }
+        check_range("beta", self.beta, 0.0, 1.0)?;
+        check_range("gamma_a", self.gamma_a, -1e6, 1e6)?;
+        check_range("gamma_w", self.gamma_w, -1e6, 1e6)?;
+        self.noise.validate()
+    }
+}
+
+/// The trainable parameters, generic over the scalar (f64, or dual numbers for Hessians).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params<T: Real> {
+    /// M_A, n x n.
+    pub m_a: DMatrix<T>,
+    /// M_W, n x n.
+    pub m_w: DMatrix<T>,
+    /// U, n x p.
+    pub u: DMatrix<T>,
+    /// b, n.
+    pub b: DVector<T>,
+    /// V, c x n.
+    pub v: DMatrix<T>,
+    /// c, c.
+    pub c: DVector<T>,
+    /// Per-unit step d, n (all equal when the step is fixed).
+    pub dt: DVector<T>,
+}
+
+/// `A = (1-beta)(M + M^T) + beta (M - M^T) - gamma I`.
+///
+/// ```
+/// let m = nalgebra::DMatrix::from_row_slice(2, 2, &[0.0, 1.0, 0.0, 0.0]);
+/// let a = nrnn::model::lipschitz_matrix(&m, 1.0, 0.0);
+/// assert_eq!(a, nalgebra::DMatrix::from_row_slice(2, 2, &[0.0, 1.0, -1.0, 0.0]));
+/// ```
+pub fn lipschitz_matrix<T: Real>(m: &DMatrix<T>, beta: f64, gamma: f64) -> DMatrix<T> {
+    let n = m.nrows();
+    let (b1, b) = (T::of(1.0 - beta), T::of(beta));
+    let mt = m.transpose();
+    let mut a = (m + &mt) * b1 + (m - &mt) * b;
+    for i in 0..n {
+        a[(i, i)] -= T::of(gamma);
+    }
+    a
+}
+
+/// Adjoint of [`lipschitz_matrix`]: from `dL/dA` to `dL/dM = (1-beta)(G + G^T) + beta (G - G^T)`.
+pub fn lipschitz_matrix_adjoint<T: Real>(g: &DMatrix<T>, beta: f64) -> DMatrix<T> {
+    let gt = g.transpose();
+    (g + &gt) * T::of(1.0 - beta) + (g - &gt) * T::of(beta)
+}
+
+impl<T: Real> Params<T> {
+    /// All-zero parameters of the configuration's shapes (dt zero too).
+    pub fn zeros(cfg: &ModelConfig) -> Params<T> {
+        let (n, p, c) = (cfg.hidden, cfg.input, cfg.classes);
+        Params {
+            m_a: DMatrix::zeros(n, n),
+            m_w: DMatrix::zeros(n, n),
+            u: DMatrix::zeros(n, p),
+            b: DVector::zeros(n),
+            v: DMatrix::zeros(c, n),
+            c: DVector::zeros(c),
+            dt: DVector::zeros(n),
+        }
+    }
+    /// The recurrence matrix A.
+    pub fn a_matrix(&self, cfg: &ModelConfig) -> DMatrix<T> {
+        lipschitz_matrix(&self.m_a, cfg.beta, cfg.gamma_a)
+    }
+    /// The hidden-to-hidden matrix W.
+    pub fn w_matrix(&self, cfg: &ModelConfig) -> DMatrix<T> {
+        lipschitz_matrix(&self.m_w, cfg.beta, cfg.gamma_w)
+    }
+    /// `self += alpha * other`, field by field.
+    pub fn axpy(&mut self, alpha: T, other: &Params<T>) {
+        self.m_a += &other.m_a * alpha;
+        self.m_w += &other.m_w * alpha;
+        self.u += &other.u * alpha;
+        self.b += &other.b * alpha;
+        self.v += &other.v * alpha;
+        self.c += &other.c * alpha;
+        self.dt += &other.dt * alpha;
+    }
+    /// The blocks in the fixed order `m_a, m_w, u, b, v, c, dt` as column-major slices.
+    pub fn blocks(&self) -> [(&'static str, &[T]); 7] {
+        [
+            ("m_a", self.m_a.as_slice()),
+            ("m_w", self.m_w.as_slice()),
+            ("u", self.u.as_slice()),
+            ("b", self.b.as_slice()),
+            ("v", self.v.as_slice()),
+            ("c", self.c.as_slice()),
+            ("dt", self.dt.as_slice()),
+        ]
+    }
+    /// Mutable blocks in the same order as [`Params::blocks`].
+    pub fn blocks_mut(&mut self) -> [(&'static str, &mut [T]); 7] {
+        [
+            ("m_a", self.m_a.as_mut_slice()),
+            ("m_w", self.m_w.as_mut_slice()),
+            ("u", self.u.as_mut_slice()),
+            ("b", self.b.as_mut_slice()),
+            ("v", self.v.as_mut_slice()),
+            ("c", self.c.as_mut_slice()),
+            ("dt", self.dt.as_mut_slice()),
+        ]
+    }
+    /// Every entry is finite.
+    pub fn is_finite(&self) -> bool {
+        self.blocks().iter().all(|(_, s)| s.iter().all(|v| v.re().is_finite()))
+    }
+}
+
+impl Params<f64> {
+    /// Convert to another scalar (dual parts zero).
+    pub fn cast<U: Real>(&self) -> Params<U> {
+        let f = |m: &DMatrix<f64>| m.map(U::of);
+        let g = |v: &DVector<f64>| v.map(U::of);
+        Params { m_a: f(&self.m_a), m_w: f(&self.m_w), u: f(&self.u), b: g(&self.b), v: f(&self.v), c: g(&self.c), dt: g(&self.dt) }
+    }
+}
+
+/// A model: checked configuration and f64 parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// Shapes and hyper-parameters.
+    pub config: ModelConfig,
+    /// Parameters.
+    pub params: Params<f64>,
+}
+
+/// Where the noise of a forward pass comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum NoiseSource<'a> {
+    /// Noise off (deterministic network).
+    Off,
+    /// A given draw for the whole batch (replay).
+    Given(&'a NoiseDraw),
+    /// Draw example `ids[b]` from `stream(seed, tag ++ [ids[b]])`.
+    Seeded {
+        /// Run seed.
+        seed: u64,
+        /// Names of the draw (for example epoch and step).
+        tag: &'a [u64],
+        /// One id per example of the batch.
+        ids: &'a [u64],
+    },
+}
+
+impl<'a> NoiseSource<'a> {
+    /// The draw for examples `start..start + len`, or `None` when noise is off.
+    pub fn chunk(&self, cfg: &ModelConfig, steps: usize, start: usize, len: usize) -> Option<NoiseDraw> {
+        if cfg.noise.is_off() {
+            return None;
+        }
+        match *self {
+            NoiseSource::Off => None,
+            NoiseSource::Given(d) => Some(d.columns(start, len)),
+            NoiseSource::Seeded { seed, tag, ids } => {
+                Some(NoiseDraw::draw(cfg.noise.form, cfg.hidden, steps, seed, tag, &ids[start..start + len]))
+            }
+        }
+    }
+}
+
+/// Result of [`Model::loss_grad`]: mean loss, its gradient, and per-example losses.
+#[derive(Clone, Debug)]
+pub struct LossGrad {
+    /// Mean loss over the batch.
+    pub loss: f64,
+    /// Gradient of the mean loss (dt block: derivative in the step d itself).
+    pub grad: Params<f64>,
+    /// Logits, classes x B.
+    pub logits: DMatrix<f64>,
+    /// Gradient of the mean loss in the inputs, `p x (steps * B)` (batch layout), if asked.
+    pub dx: Option<DMatrix<f64>>,
+}
+
+impl Model {
+    /// A model with the paper's initialization: `M_A, M_W ~ N(0, (0.1/n)^2)` entrywise,
+    /// `U, b ~ U(-1/sqrt(p), 1/sqrt(p))`, `V, c ~ U(-1/sqrt(n), 1/sqrt(n))`, step `dt`.
+    ///
+    /// ```
+    /// use nrnn::model::{Model, ModelConfig};
+    /// let m = Model::init(ModelConfig::new(4, 1, 3), 0.1, 7).unwrap();
+    /// assert_eq!(m.params.v.shape(), (3, 4));
+    /// ```
+    pub fn init(config: ModelConfig, dt: f64, seed: u64) -> Result<Model> {
+        Self::init_scaled(config, dt, 0.1, seed)
+    }
+
+    /// As [`Model::init`] with `M ~ N(0, (scale/n)^2)`.
+    pub fn init_scaled(config: ModelConfig, dt: f64, scale: f64, seed: u64) -> Result<Model> {
+        config.validate()?;
+        check_range("dt", dt, 1e-12, 1e3).and_then(|d| if d > 0.0 { Ok(d) } else { Err(Error::param("dt", d, "> 0")) })?;
+        let (n, p, c) = (config.hidden, config.input, config.classes);
+        let mut rng = stream(seed, &[0x1417]);
+        let sd = scale / n as f64;
+        let mut normal = |r: usize, cc: usize| {
+            DMatrix::from_fn(r, cc, |_, _| sd * rng.sample::<f64, _>(rand_distr::StandardNormal))
+        };
+        let m_a = normal(n, n);
+        let m_w = normal(n, n);
+        let mut rng = stream(seed, &[0x1418]);
+        let mut unif = |r: usize, cc: usize, bound: f64| DMatrix::from_fn(r, cc, |_, _| rng.random_range(-bound..bound));
+        let bu = 1.0 / (p as f64).sqrt();
+        let bv = 1.0 / (n as f64).sqrt();
+        let u = unif(n, p, bu);
+        let b = unif(n, 1, bu).column(0).into_owned();
+        let v = unif(c, n, bv);
+        let cvec = unif(c, 1, bv).column(0).into_owned();
+        let params = Params { m_a, m_w, u, b, v, c: cvec, dt: DVector::from_element(n, dt) };
+        Ok(Model { config, params })
+    }
+
+    /// Check the parameters against the configuration (shapes, finiteness, dt > 0).
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        let (n, p, c) = (self.config.hidden, self.config.input, self.config.classes);
+        let pr = &self.params;
+        for (name, m, want) in [("m_a", &pr.m_a, (n, n)), ("m_w", &pr.m_w, (n, n)), ("u", &pr.u, (n, p)), ("v", &pr.v, (c, n))] {
+            if m.shape() != want {
+                return Err(Error::shape(name, m.shape(), want));
+            }
+        }
+        for (name, v, want) in [("b", &pr.b, n), ("c", &pr.c, c), ("dt", &pr.dt, n)] {
+            if v.len() != want {
+                return Err(Error::shape(name, (v.len(), 1), (want, 1)));
+            }
+        }
+        for (name, s) in pr.blocks() {
+            if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+                return Err(Error::param(name, format!("non-finite entry at index {i}"), "finite numbers"));
+            }
+        }
+        if let Some(d) = pr.dt.iter().find(|&&d| d <= 0.0) {
+            return Err(Error::param("dt", d, "a step > 0"));
+        }
+        Ok(())
+    }
+
+    /// Number of trainable scalars in the flat vector (dt included only when learnable).
+    pub fn n_flat(&self) -> usize {
+        let all: usize = self.params.blocks().iter().map(|(_, s)| s.len()).sum();
+        if self.config.learn_dt {
+            all
+        } else {
+            all - self.config.hidden
+        }
+    }
+
+    /// The trainable parameters as one vector, order `m_a, m_w, u, b, v, c[, log dt]`.
+    /// The step enters as `log d`, so any real value keeps `d = exp(.) > 0`.
+    pub fn flat(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.n_flat());
+        for (name, s) in self.params.blocks() {
+            if name == "dt" {
+                if self.config.learn_dt {
+                    out.extend(s.iter().map(|d| d.ln()));
+                }
+            } else {
+                out.extend_from_slice(s);
+            }
+        }
+        out
+    }
+
+    /// Set the parameters from a flat vector (inverse of [`Model::flat`]).
+    pub fn set_flat(&mut self, theta: &[f64]) {
+        self.params = params_from_flat(&self.config, &self.params, theta);
+    }
+
+    /// The gradient in the flat coordinates of [`Model::flat`] (chain rule `d (d) = d dL/dd`).
+    pub fn flat_grad(&self, grad: &Params<f64>) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.n_flat());
+        for ((name, g), (_, p)) in grad.blocks().into_iter().zip(self.params.blocks()) {
+            if name == "dt" {
+                if self.config.learn_dt {
+                    out.extend(g.iter().zip(p).map(|(g, d)| g * d));
+                }
+            } else {
+                out.extend_from_slice(g);
+            }
+        }
+        out
+    }
+
+    /// Mean loss, its exact gradient and the logits on a batch, with noise from `noise`
+    /// (replayed exactly when given). Runs in parallel over fixed chunks of [`CHUNK`]
+    /// examples; chunk results are added in index order, so the result does not depend
+    /// on the number of threads.
+    pub fn loss_grad(&self, batch: &Batch, loss: Loss, noise: NoiseSource, want_dx: bool) -> LossGrad {
+        let cfg = &self.config;
+        let bsz = batch.size;
+        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        let scale = 1.0 / bsz as f64;
+        let parts: Vec<(f64, Backward<f64>, DMatrix<f64>)> = starts
+            .par_iter()
+            .map(|&s| {
+                let len = CHUNK.min(bsz - s);
+                let sub = batch.columns(s, len);
+                let draw = noise.chunk(cfg, batch.steps, s, len);
+                let tape = forward(cfg, &self.params, &sub.x, sub.steps, len, draw.as_ref(), None, true);
+                let (losses, dlogits) = loss.value_grad(&tape.logits, &sub.target, scale);
+                let back = backward(cfg, &self.params, &tape, &sub.x, draw.as_ref(), &dlogits, want_dx);
+                (losses.iter().sum::<f64>(), back, tape.logits)
+            })
+            .collect();
+        let mut total = 0.0;
+        let mut grad = Params::zeros(cfg);
+        let mut logits = DMatrix::zeros(cfg.classes, bsz);
+        let mut dx = if want_dx { Some(DMatrix::zeros(cfg.input, batch.steps * bsz)) } else { None };
+        for (&s, (l, back, lg)) in starts.iter().zip(parts) {
+            total += l;
+            grad.axpy(1.0, &back.grad);
+            let len = lg.ncols();
+            logits.columns_mut(s, len).copy_from(&lg);
+            if let (Some(dx), Some(bdx)) = (dx.as_mut(), back.dx.as_ref()) {
+                for k in 0..batch.steps {
+                    dx.columns_mut(k * bsz + s, len).copy_from(&bdx.columns(k * len, len));
+                }
+            }
+        }
+        LossGrad { loss: total * scale, grad, logits, dx }
+    }
+
+    /// Final hidden states `h_K` (`n x B`) of a batch, noise from `noise`; parallel over
+    /// chunks, no tape kept (memory O(n B)).
+    pub fn final_states(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+        let cfg = &self.config;
+        let bsz = batch.size;
+        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        let parts: Vec<DMatrix<f64>> = starts
+            .par_iter()
+            .map(|&s| {
+                let len = CHUNK.min(bsz - s);
+                let sub = batch.columns(s, len);
+                let draw = noise.chunk(cfg, batch.steps, s, len);
+                forward(cfg, &self.params, &sub.x, sub.steps, len, draw.as_ref(), None, false).h_final
+            })
+            .collect();
+        let mut out = DMatrix::zeros(cfg.hidden, bsz);
+        for (&s, h) in starts.iter().zip(parts) {
+            out.columns_mut(s, h.ncols()).copy_from(&h);
+        }
+        out
+    }
+
+    /// Logits `V h_K + c` of a batch (`classes x B`).
+    pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+        self.readout(&self.final_states(batch, noise))
+    }
+
+    /// `V h + c` for a matrix of hidden states.
+    pub fn readout(&self, h: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut o = &self.params.v * h;
+        for mut col in o.column_iter_mut() {
+            col += &self.params.c;
+        }
+        o
+    }
+
+    /// Mean loss and accuracy (classification; NaN for regression) of a batch, noise off.
+    pub fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
+        let o = self.logits(batch, NoiseSource::Off);
+        let (l, _) = loss.value_grad(&o, &batch.target, 1.0);
+        let acc = match &batch.target {
+            Target::Classes(y) => crate::loss::accuracy(&o, y),
+            Target::Values(_) => f64::NAN,
+        };
+        (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
+    }
+}
+
+/// Parameters from a flat vector (see [`Model::flat`]), in any scalar; blocks not in the
+/// flat vector (a fixed step) are taken from `base`.
+pub fn params_from_flat<T: Real>(cfg: &ModelConfig, base: &Params<f64>, theta: &[T]) -> Params<T> {
+    let mut p: Params<T> = base.cast();
+    let mut at = 0;
+    for (name, s) in p.blocks_mut() {
+        if name == "dt" {
+            if cfg.learn_dt {
+                let len = s.len();
+                for (d, t) in s.iter_mut().zip(&theta[at..at + len]) {
+                    *d = t.exp();
+                }
+                at += len;
+            }
+        } else {
+            let len = s.len();
+            s.copy_from_slice(&theta[at..at + len]);
+            at += len;
+        }
+    }
+    assert_eq!(at, theta.len(), "flat parameter vector has the wrong length");
+    p
+}

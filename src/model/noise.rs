@@ -1,0 +1,196 @@
+//! Noise forms of the NRNN and pre-drawn noise that can be replayed.
+//!
+//! One Euler-Maruyama step (THEORY.md section 1), with `d` the per-unit step:
+//! - `diag`:   `h' = h + d f + eps sqrt(d) (sigma1 + sigma2 h) xi`,  `xi ~ N(0, I_n)`;
+//! - `scalar`: `h' = h + d f + eps sqrt(d) (sigma1 xi + sigma2 h zeta)`, one `zeta ~ N(0, 1)`
+//!   shared by all units (the classic stochastic-stabilization noise);
+//! - `code`:   `h' = h + d m f + s_add xi`, `m = 1 - s_mult u`, `u ~ U[0, 1)` per unit, with
+//!   `s_add = eps sigma1` and `s_mult = eps sigma2`: the released script's form, no `sqrt(d)`.
+
+use crate::error::{Error, Result};
+use crate::rng::{fill_normal, fill_uniform, stream};
+use nalgebra::DMatrix;
+
+/// Which noise is injected into the hidden state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoiseForm {
+    /// `sigma = sigma1 I + sigma2 diag(h)`, independent Brownian motion per unit.
+    Diag,
+    /// Additive part per unit, multiplicative part `sigma2 h dbeta` with one scalar `beta`.
+    Scalar,
+    /// The released training script's form (see module docs).
+    Code,
+}
+
+impl NoiseForm {
+    /// Parse a form name (`diag`, `scalar`, `code`).
+    pub fn parse(s: &str) -> Result<NoiseForm> {
+        match s {
+            "diag" => Ok(NoiseForm::Diag),
+            "scalar" => Ok(NoiseForm::Scalar),
+            "code" => Ok(NoiseForm::Code),
+            _ => Err(Error::param("noise.form", format!("\"{s}\""), "one of \"diag\", \"scalar\", \"code\"")),
+        }
+    }
+    /// The form's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoiseForm::Diag => "diag",
+            NoiseForm::Scalar => "scalar",
+            NoiseForm::Code => "code",
+        }
+    }
+    /// Rows of the auxiliary draw per step: 0 (`diag`), 1 (`scalar`: zeta), n (`code`: u).
+    pub fn aux_rows(self, hidden: usize) -> usize {
+        match self {
+            NoiseForm::Diag => 0,
+            NoiseForm::Scalar => 1,
+            NoiseForm::Code => hidden,
+        }
+    }
+}
+
+/// Noise form and levels; checked on construction.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NoiseSpec {
+    /// The form.
+    pub form: NoiseForm,
+    /// Overall level eps >= 0 (eps = 0: the deterministic network).
+    pub eps: f64,
+    /// Additive level sigma1 >= 0.
+    pub sigma1: f64,
+    /// Multiplicative level sigma2 >= 0.
+    pub sigma2: f64,
+}
+
+impl NoiseSpec {
+    /// A checked noise specification.
+    ///
+    /// ```
+    /// use nrnn::model::{NoiseForm, NoiseSpec};
+    /// assert!(NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 1.0).is_ok());
+    /// assert!(NoiseSpec::new(NoiseForm::Diag, -0.1, 1.0, 1.0).is_err());
+    /// ```
+    pub fn new(form: NoiseForm, eps: f64, sigma1: f64, sigma2: f64) -> Result<NoiseSpec> {
+        let s = NoiseSpec { form, eps, sigma1, sigma2 };
+        s.validate()?;
+        Ok(s)
+    }
+    /// No noise (the deterministic Lipschitz RNN).
+    pub fn off() -> NoiseSpec {
+        NoiseSpec { form: NoiseForm::Diag, eps: 0.0, sigma1: 0.0, sigma2: 0.0 }
+    }
+    /// Check the levels: finite, non-negative; for `code`, `eps sigma2 <= 1`.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [("noise.eps", self.eps), ("noise.sigma1", self.sigma1), ("noise.sigma2", self.sigma2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::param(name, v, "a finite number >= 0"));
+            }
+        }
+        if self.form == NoiseForm::Code && self.eps * self.sigma2 > 1.0 {
+            return Err(Error::param(
+                "noise.sigma2",
+                self.sigma2,
+                "eps * sigma2 <= 1 for the code form (the drift factor 1 - eps sigma2 u must stay >= 0)",
+            ));
+        }
+        Ok(())
+    }
+    /// True when the noise vanishes identically.
+    pub fn is_off(&self) -> bool {
+        self.eps == 0.0 || (self.sigma1 == 0.0 && self.sigma2 == 0.0)
+    }
+    /// The same form and levels with another eps.
+    pub fn with_eps(&self, eps: f64) -> NoiseSpec {
+        NoiseSpec { eps, ..*self }
+    }
+}
+
+/// Standard draws for a batch, replayable: `xi` is `n x (steps * size)` standard normals
+/// (step-major: step `k` of example `b` in column `k * size + b`); `aux` holds the scalar
+/// normals `zeta` (`1 x ...`, form `scalar`) or the uniforms `u` (`n x ...`, form `code`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoiseDraw {
+    /// Number of steps K.
+    pub steps: usize,
+    /// Number of examples B.
+    pub size: usize,
+    /// Standard normal draws.
+    pub xi: DMatrix<f64>,
+    /// Auxiliary draws (see type docs).
+    pub aux: DMatrix<f64>,
+}
+
+impl NoiseDraw {
+    /// Draw the noise of examples `ids`, each from its own stream `stream(seed, tag ++ [id])`,
+    /// so a column depends only on its name, never on the batch it sits in or the thread.
+    ///
+    /// ```
+    /// use nrnn::model::{NoiseDraw, NoiseForm};
+    /// let a = NoiseDraw::draw(NoiseForm::Diag, 3, 5, 7, &[1], &[10, 11]);
+    /// let b = NoiseDraw::draw(NoiseForm::Diag, 3, 5, 7, &[1], &[11]);
+    /// assert_eq!(a.columns(1, 1), b);
+    /// ```
+    pub fn draw(form: NoiseForm, hidden: usize, steps: usize, seed: u64, tag: &[u64], ids: &[u64]) -> NoiseDraw {
+        let size = ids.len();
+        let ar = form.aux_rows(hidden);
+        let mut xi = DMatrix::zeros(hidden, steps * size);
+        let mut aux = DMatrix::zeros(ar, steps * size);
+        let mut name = tag.to_vec();
+        name.push(0);
+        let mut buf = vec![0.0; hidden];
+        let mut abuf = vec![0.0; ar];
+        for (b, &id) in ids.iter().enumerate() {
+            *name.last_mut().unwrap() = id;
+            let mut rng = stream(seed, &name);
+            for k in 0..steps {
+                fill_normal(&mut rng, &mut buf);
+                xi.column_mut(k * size + b).copy_from_slice(&buf);
+                match form {
+                    NoiseForm::Diag => {}
+                    NoiseForm::Scalar => fill_normal(&mut rng, &mut abuf),
+                    NoiseForm::Code => fill_uniform(&mut rng, &mut abuf),
+                }
+                if ar > 0 {
+                    aux.column_mut(k * size + b).copy_from_slice(&abuf);
+                }
+            }
+        }
+        NoiseDraw { steps, size, xi, aux }
+    }
+
+    /// The draws of examples `start..start + len`.
+    pub fn columns(&self, start: usize, len: usize) -> NoiseDraw {
+        let pick = |m: &DMatrix<f64>| {
+            let mut out = DMatrix::zeros(m.nrows(), self.steps * len);
+            for k in 0..self.steps {
+                out.columns_mut(k * len, len).copy_from(&m.columns(k * self.size + start, len));
+            }
+            out
+        };
+        NoiseDraw { steps: self.steps, size: len, xi: pick(&self.xi), aux: pick(&self.aux) }
+    }
+
+    /// The antithetic draw: `xi -> -xi`, `zeta -> -zeta`, `u -> 1 - u`.
+    pub fn antithetic(&self, form: NoiseForm) -> NoiseDraw {
+        let aux = match form {
+            NoiseForm::Code => self.aux.map(|u| 1.0 - u),
+            _ => -&self.aux,
+        };
+        NoiseDraw { steps: self.steps, size: self.size, xi: -&self.xi, aux }
+    }
+
+    /// Check that the draw fits a model with `hidden` units, form `form`, and a batch.
+    pub fn check(&self, form: NoiseForm, hidden: usize, steps: usize, size: usize) -> Result<()> {
+        let cols = steps * size;
+        if self.xi.shape() != (hidden, cols) {
+            return Err(Error::shape("noise.xi", self.xi.shape(), (hidden, cols)));
+        }
+        let ar = form.aux_rows(hidden);
+        if self.aux.shape() != (ar, cols) {
+            return Err(Error::shape("noise.aux", self.aux.shape(), (ar, cols)));
+        }
+        Ok(())
+    }
+}

@@ -18,8 +18,17 @@ pub trait Real: RealField + Copy + Send + Sync + 'static {
     }
     /// The real (primal) part as `f64`.
     fn re(self) -> f64;
+    /// `tanh`, by the vectorizable [`tanh`] for `f64`.
+    #[inline(always)]
+    fn tanh_fast(self) -> Self {
+        self.tanh()
+    }
 }
 impl Real for f64 {
+    #[inline(always)]
+    fn tanh_fast(self) -> Self {
+        tanh(self)
+    }
     #[inline(always)]
     fn of(x: f64) -> Self {
         x
@@ -174,4 +183,83 @@ pub fn spectral_norm(m: &DMatrix<f64>) -> f64 {
 pub fn lambda_max_sym(m: &DMatrix<f64>) -> f64 {
     let s = (m + m.transpose()) * 0.5;
     s.symmetric_eigenvalues().max()
+}
+
+/// `expm1(y)` for `y >= 0` (clamped to `y <= 40`), branch-free so loops over slices
+/// vectorize: `y = k ln2 + r` with `|r| <= ln2/2` (Cody-Waite split of ln2), `expm1(r)` by
+/// its Taylor series to degree 13 (truncation below 5e-18 relative), then
+/// `expm1(y) = 2^k expm1(r) + (2^k - 1)`.
+#[inline(always)]
+fn expm1_nonneg(y: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
+    let y = y.min(40.0);
+    let kf = (y * LOG2E + SHIFT) - SHIFT;
+    let r = (y - kf * LN2_HI) - kf * LN2_LO;
+    // Taylor coefficients 1/j! for j = 2..13, Horner in r.
+    let mut p: f64 = 1.0 / 6_227_020_800.0;
+    p = p.mul_add(r, 1.0 / 479_001_600.0);
+    p = p.mul_add(r, 1.0 / 39_916_800.0);
+    p = p.mul_add(r, 1.0 / 3_628_800.0);
+    p = p.mul_add(r, 1.0 / 362_880.0);
+    p = p.mul_add(r, 1.0 / 40_320.0);
+    p = p.mul_add(r, 1.0 / 5_040.0);
+    p = p.mul_add(r, 1.0 / 720.0);
+    p = p.mul_add(r, 1.0 / 120.0);
+    p = p.mul_add(r, 1.0 / 24.0);
+    p = p.mul_add(r, 1.0 / 6.0);
+    p = p.mul_add(r, 0.5);
+    let em_r = (p * r).mul_add(r, r); // expm1(r) = r + r^2 (1/2 + r/6 + ...)
+    let k = (kf + SHIFT).to_bits() as i64 - SHIFT.to_bits() as i64;
+    let two_k = f64::from_bits(((k + 1023) as u64) << 52);
+    two_k.mul_add(em_r, two_k - 1.0)
+}
+
+/// Hyperbolic tangent, `tanh(x) = sign(x) e / (e + 2)` with `e = expm1(2|x|)`: no
+/// cancellation at small `|x|`, branch-free (vectorizes), within a few ulp of `f64::tanh`
+/// (tested) and several times faster in the model's elementwise loops.
+///
+/// ```
+/// for &x in &[-3.0, -1e-8, 0.0, 0.3, 20.0, 800.0] {
+///     let t = nrnn::linalg::tanh(x);
+///     assert!((t - f64::tanh(x)).abs() <= 4.0 * f64::EPSILON * f64::tanh(x).abs().max(1e-300));
+/// }
+/// ```
+#[inline(always)]
+pub fn tanh(x: f64) -> f64 {
+    let e = expm1_nonneg(2.0 * x.abs());
+    let t = (e / (e + 2.0)).copysign(x);
+    if x.is_nan() {
+        x
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Maximum error of the fast tanh in units of the last place, over a dense grid and
+    /// random points: at most 4 ulp (round-off of the 13 Horner steps, the division and
+    /// the 2^k reconstruction each contribute at most about one).
+    #[test]
+    fn fast_tanh_is_accurate() {
+        let mut worst: f64 = 0.0;
+        let mut x: f64 = -25.0;
+        while x < 25.0 {
+            for &v in &[x, x * 1e-3, x * 1e-9] {
+                let exact = v.tanh();
+                let ulp = f64::EPSILON * exact.abs().max(f64::MIN_POSITIVE);
+                worst = worst.max((tanh(v) - exact).abs() / ulp);
+            }
+            x += 0.000_731;
+        }
+        assert!(worst <= 4.0, "worst error {worst} ulp");
+        assert_eq!(tanh(f64::INFINITY), 1.0);
+        assert_eq!(tanh(f64::NEG_INFINITY), -1.0);
+        assert!(tanh(f64::NAN).is_nan());
+    }
 }

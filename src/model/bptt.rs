@@ -77,6 +77,13 @@ pub fn backward<T: Real>(
     let mut ddt = vec![T::zero(); n];
     let dt = p.dt.as_slice();
     let two = T::of(2.0);
+    let (xis, auxs): (&[f64], &[f64]) = match noise {
+        Some(d) if nc.on => (d.xi.as_slice(), d.aux.as_slice()),
+        _ => (&[], &[]),
+    };
+    let mut mbuf = vec![T::one(); n]; // drift factor m (code form), 1 otherwise
+    let mut nbuf = vec![T::zero(); n]; // d(noise)/dh_k
+    let mut ebuf = vec![T::zero(); n]; // d(noise)/dd
     for k in (0..steps).rev() {
         {
             let gs = g.as_mut_slice();
@@ -85,35 +92,52 @@ pub fn backward<T: Real>(
             let hs = tape.h.as_slice();
             for j in 0..b {
                 let col = k * b + j;
+                let gcol = &mut gs[j * n..(j + 1) * n];
+                let acol = &acts[col * n..(col + 1) * n];
+                let h = &hs[col * n..(col + 1) * n];
+                if nc.on {
+                    let xi = &xis[col * n..(col + 1) * n];
+                    match nc.form {
+                        NoiseForm::Diag => {
+                            for i in 0..n {
+                                let x = T::of(xi[i]);
+                                nbuf[i] = nc.sq[i] * nc.s2 * x;
+                                ebuf[i] = nc.eps * (nc.s1 + nc.s2 * h[i]) * x / (two * dt[i].sqrt());
+                            }
+                        }
+                        NoiseForm::Scalar => {
+                            let ze = T::of(auxs[col]);
+                            for i in 0..n {
+                                nbuf[i] = nc.sq[i] * nc.s2 * ze;
+                                ebuf[i] = nc.eps * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze) / (two * dt[i].sqrt());
+                            }
+                        }
+                        NoiseForm::Code => {
+                            let u = &auxs[col * n..(col + 1) * n];
+                            for i in 0..n {
+                                mbuf[i] = T::one() - nc.s2 * T::of(u[i]);
+                            }
+                        }
+                    }
+                }
+                let pcol = &mut ps[col * rows..(col + 1) * rows];
                 for i in 0..n {
-                    let gv = gs[j * n + i];
-                    let av = acts[col * n + i];
-                    let hv = hs[col * n + i];
-                    let (mf, dh_noise, dnoise_dd) = match (nc.on, nc.form, noise) {
-                        (true, NoiseForm::Diag, Some(d)) => {
-                            let xi = T::of(d.xi[(i, col)]);
-                            (T::one(), nc.sq[i] * nc.s2 * xi, nc.eps * (nc.s1 + nc.s2 * hv) * xi / (two * dt[i].sqrt()))
-                        }
-                        (true, NoiseForm::Scalar, Some(d)) => {
-                            let xi = T::of(d.xi[(i, col)]);
-                            let ze = T::of(d.aux[(0, col)]);
-                            (T::one(), nc.sq[i] * nc.s2 * ze, nc.eps * (nc.s1 * xi + nc.s2 * hv * ze) / (two * dt[i].sqrt()))
-                        }
-                        (true, NoiseForm::Code, Some(d)) => {
-                            (T::one() - nc.s2 * T::of(d.aux[(i, col)]), T::zero(), T::zero())
-                        }
-                        _ => (T::one(), T::zero(), T::zero()),
-                    };
-                    let pv = dt[i] * mf * gv;
-                    let gz = pv * act_fn.deriv_from_value(av);
+                    let pv = dt[i] * mbuf[i] * gcol[i];
                     if cfg.a_term {
-                        ps[col * rows + i] = pv;
+                        pcol[i] = pv;
                     }
-                    ps[col * rows + woff + i] = gz;
-                    if let Some(fs) = tape.f.as_ref() {
-                        ddt[i] += gv * (mf * fs[(i, col)] + dnoise_dd);
+                    pcol[woff + i] = pv * act_fn.deriv_from_value(acol[i]);
+                }
+                if let Some(fs) = tape.f.as_ref() {
+                    let fcol = &fs.as_slice()[col * n..(col + 1) * n];
+                    for i in 0..n {
+                        ddt[i] += gcol[i] * (mbuf[i] * fcol[i] + ebuf[i]);
                     }
-                    gs[j * n + i] = gv + gv * dh_noise;
+                }
+                if nc.on && nc.form != NoiseForm::Code {
+                    for i in 0..n {
+                        gcol[i] += gcol[i] * nbuf[i];
+                    }
                 }
             }
         }

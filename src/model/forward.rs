@@ -123,7 +123,13 @@ pub fn forward<T: Real>(
     let mut y = DMatrix::zeros(rows, b);
     let mut next = DMatrix::zeros(n, b);
     let dt = p.dt.as_slice();
-    let zero = T::zero();
+    let mut zbuf = vec![T::zero(); n];
+    let mut abuf = vec![T::zero(); n];
+    let mut fbuf = vec![T::zero(); n];
+    let (xis, auxs): (&[f64], &[f64]) = match noise {
+        Some(d) if nc.on => (d.xi.as_slice(), d.aux.as_slice()),
+        _ => (&[], &[]),
+    };
     for k in 0..steps {
         gemm(T::one(), &stacked, false, &cur, false, T::zero(), &mut y);
         let ys = y.as_slice();
@@ -132,31 +138,52 @@ pub fn forward<T: Real>(
         let out = next.as_mut_slice();
         for j in 0..b {
             let col = k * b + j;
+            let yj = &ys[j * rows..(j + 1) * rows];
+            let dcol = &ds[col * n..(col + 1) * n];
+            let h = &hs[j * n..(j + 1) * n];
+            let o = &mut out[j * n..(j + 1) * n];
             for i in 0..n {
-                let z = ys[j * rows + woff + i] + ds[col * n + i];
-                let av = act_fn.eval(z);
-                let f = if cfg.a_term { ys[j * rows + i] + av } else { av };
-                let hv = hs[j * n + i];
-                let hn = match (nc.on, nc.form, noise) {
-                    (true, NoiseForm::Diag, Some(d)) => {
-                        hv + dt[i] * f + nc.sq[i] * (nc.s1 + nc.s2 * hv) * T::of(d.xi[(i, col)])
+                zbuf[i] = yj[woff + i] + dcol[i];
+            }
+            act_fn.eval_slice(&zbuf, &mut abuf);
+            if cfg.a_term {
+                for i in 0..n {
+                    fbuf[i] = yj[i] + abuf[i];
+                }
+            } else {
+                fbuf.copy_from_slice(&abuf);
+            }
+            if !nc.on {
+                for i in 0..n {
+                    o[i] = h[i] + dt[i] * fbuf[i];
+                }
+            } else {
+                let xi = &xis[col * n..(col + 1) * n];
+                match nc.form {
+                    NoiseForm::Diag => {
+                        for i in 0..n {
+                            o[i] = h[i] + dt[i] * fbuf[i] + nc.sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
+                        }
                     }
-                    (true, NoiseForm::Scalar, Some(d)) => {
-                        hv + dt[i] * f
-                            + nc.sq[i] * (nc.s1 * T::of(d.xi[(i, col)]) + nc.s2 * hv * T::of(d.aux[(0, col)]))
+                    NoiseForm::Scalar => {
+                        let ze = T::of(auxs[col]);
+                        for i in 0..n {
+                            o[i] = h[i] + dt[i] * fbuf[i] + nc.sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
+                        }
                     }
-                    (true, NoiseForm::Code, Some(d)) => {
-                        let m = T::one() - nc.s2 * T::of(d.aux[(i, col)]);
-                        hv + dt[i] * m * f + nc.s1 * T::of(d.xi[(i, col)])
+                    NoiseForm::Code => {
+                        let u = &auxs[col * n..(col + 1) * n];
+                        for i in 0..n {
+                            let m = T::one() - nc.s2 * T::of(u[i]);
+                            o[i] = h[i] + dt[i] * m * fbuf[i] + nc.s1 * T::of(xi[i]);
+                        }
                     }
-                    _ => hv + dt[i] * f + zero,
-                };
-                out[j * n + i] = hn;
-                if keep {
-                    act[(i, col)] = av;
-                    if let Some(fs) = fs.as_mut() {
-                        fs[(i, col)] = f;
-                    }
+                }
+            }
+            if keep {
+                act.column_mut(col).copy_from_slice(&abuf);
+                if let Some(fs) = fs.as_mut() {
+                    fs.column_mut(col).copy_from_slice(&fbuf);
                 }
             }
         }

@@ -30,6 +30,11 @@ use rayon::prelude::*;
 /// order whatever the number of threads (bit-for-bit reproducibility).
 pub const CHUNK: usize = 32;
 
+/// Examples per work item of forward-only passes ([`Model::final_states`]). Columns of a
+/// forward pass do not interact, so this size does not change any result; larger items
+/// make the small matrix products of narrow networks efficient.
+pub const FORWARD_CHUNK: usize = 512;
+
 /// Elementwise activation `a`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,7 +73,7 @@ impl Activation {
     #[inline(always)]
     pub fn eval<T: Real>(self, z: T) -> T {
         match self {
-            Activation::Tanh => z.tanh(),
+            Activation::Tanh => z.tanh_fast(),
             Activation::Identity => z,
             Activation::Relu => {
                 if z > T::zero() {
@@ -77,6 +82,15 @@ impl Activation {
                     T::zero()
                 }
             }
+        }
+    }
+    /// `out_i = a(z_i)` over a slice (the activation chosen once, so the loop vectorizes).
+    #[inline(always)]
+    pub fn eval_slice<T: Real>(self, z: &[T], out: &mut [T]) {
+        match self {
+            Activation::Tanh => out.iter_mut().zip(z).for_each(|(o, &v)| *o = v.tanh_fast()),
+            Activation::Identity => out.copy_from_slice(z),
+            Activation::Relu => out.iter_mut().zip(z).for_each(|(o, &v)| *o = if v > T::zero() { v } else { T::zero() }),
         }
     }
     /// `a'(z)` from the value `a = a(z)`.
@@ -437,17 +451,7 @@ impl Model {
 
     /// The gradient in the flat coordinates of [`Model::flat`] (chain rule `d (d) = d dL/dd`).
     pub fn flat_grad(&self, grad: &Params<f64>) -> Vec<f64> {
-        let mut out = Vec::with_capacity(self.n_flat());
-        for ((name, g), (_, p)) in grad.blocks().into_iter().zip(self.params.blocks()) {
-            if name == "dt" {
-                if self.config.learn_dt {
-                    out.extend(g.iter().zip(p).map(|(g, d)| g * d));
-                }
-            } else {
-                out.extend_from_slice(g);
-            }
-        }
-        out
+        flat_grad_of(&self.config, &self.params, grad)
     }
 
     /// Mean loss, its exact gradient and the logits on a batch, with noise from `noise`
@@ -494,11 +498,11 @@ impl Model {
     pub fn final_states(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
         let cfg = &self.config;
         let bsz = batch.size;
-        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        let starts: Vec<usize> = (0..bsz).step_by(FORWARD_CHUNK).collect();
         let parts: Vec<DMatrix<f64>> = starts
             .par_iter()
             .map(|&s| {
-                let len = CHUNK.min(bsz - s);
+                let len = FORWARD_CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
                 let draw = noise.chunk(cfg, batch.steps, s, len);
                 forward(cfg, &self.params, &sub.x, sub.steps, len, draw.as_ref(), None, false).h_final
@@ -559,4 +563,20 @@ pub fn params_from_flat<T: Real>(cfg: &ModelConfig, base: &Params<f64>, theta: &
     }
     assert_eq!(at, theta.len(), "flat parameter vector has the wrong length");
     p
+}
+
+/// The gradient in the flat coordinates of [`Model::flat`], in any scalar: the blocks in
+/// order, the step block as `dL/d(log d) = d (.) dL/dd` when the step is learnable.
+pub fn flat_grad_of<T: Real>(cfg: &ModelConfig, params: &Params<T>, grad: &Params<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for ((name, g), (_, p)) in grad.blocks().into_iter().zip(params.blocks()) {
+        if name == "dt" {
+            if cfg.learn_dt {
+                out.extend(g.iter().zip(p).map(|(&g, &d)| g * d));
+            }
+        } else {
+            out.extend_from_slice(g);
+        }
+    }
+    out
 }

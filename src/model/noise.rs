@@ -139,21 +139,26 @@ impl NoiseDraw {
         let mut aux = DMatrix::zeros(ar, steps * size);
         let mut name = tag.to_vec();
         name.push(0);
-        let mut buf = vec![0.0; hidden];
-        let mut abuf = vec![0.0; ar];
-        for (b, &id) in ids.iter().enumerate() {
-            *name.last_mut().unwrap() = id;
-            let mut rng = stream(seed, &name);
-            for k in 0..steps {
-                fill_normal(&mut rng, &mut buf);
-                xi.column_mut(k * size + b).copy_from_slice(&buf);
+        let mut rngs: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                *name.last_mut().unwrap() = id;
+                stream(seed, &name)
+            })
+            .collect();
+        // Step-major filling keeps the writes contiguous; each example's stream is still
+        // consumed in its own order (step by step: n normals, then the auxiliary draws).
+        let xs = xi.as_mut_slice();
+        let auxs = aux.as_mut_slice();
+        for k in 0..steps {
+            for (b, rng) in rngs.iter_mut().enumerate() {
+                let col = k * size + b;
+                fill_normal(rng, &mut xs[col * hidden..(col + 1) * hidden]);
+                let a = &mut auxs[col * ar..(col + 1) * ar];
                 match form {
                     NoiseForm::Diag => {}
-                    NoiseForm::Scalar => fill_normal(&mut rng, &mut abuf),
-                    NoiseForm::Code => fill_uniform(&mut rng, &mut abuf),
-                }
-                if ar > 0 {
-                    aux.column_mut(k * size + b).copy_from_slice(&abuf);
+                    NoiseForm::Scalar => fill_normal(rng, a),
+                    NoiseForm::Code => fill_uniform(rng, a),
                 }
             }
         }

@@ -1,0 +1,81 @@
+//! Experiments: one file per figure family. Each computes its rows, writes a tidy CSV,
+//! renders PNGs, writes a JSON manifest into the output directory, and adds its entries
+//! to the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
+
+pub mod hessian;
+pub mod margin;
+pub mod regularizer;
+pub mod robustness;
+pub mod stability;
+
+use std::path::PathBuf;
+
+/// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
+/// committed figures, at most about an hour on 2 cores), `full` (the paper's scale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Seconds to minutes; every code path, tiny sizes.
+    Smoke,
+    /// The committed figures.
+    Quick,
+    /// The paper's scale.
+    Full,
+}
+
+impl Profile {
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Smoke => "smoke",
+            Profile::Quick => "quick",
+            Profile::Full => "full",
+        }
+    }
+    /// Pick a value by profile.
+    pub fn pick<T>(self, smoke: T, quick: T, full: T) -> T {
+        match self {
+            Profile::Smoke => smoke,
+            Profile::Quick => quick,
+            Profile::Full => full,
+        }
+    }
+}
+
+/// What every experiment is given.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// Size of the run.
+    pub profile: Profile,
+    /// Output directory (CSV, PNG, manifests, index).
+    pub out: PathBuf,
+    /// Number of seeds (models trained per configuration), at least 1.
+    pub seeds: usize,
+    /// Base seed.
+    pub seed: u64,
+    /// Redraw from existing CSVs instead of recomputing, where supported.
+    pub replot: bool,
+    /// The command line that made the run (written to manifests and the index).
+    pub command: String,
+}
+
+/// An experiment: a name and the function that runs it.
+pub struct Experiment {
+    /// Name used by `nrnn reproduce --only NAME`.
+    pub name: &'static str,
+    /// What it checks, in one line.
+    pub about: &'static str,
+    /// Run it.
+    pub run: fn(&Ctx) -> crate::Result<()>,
+}
+
+/// Every experiment, in the order `nrnn reproduce` runs them.
+pub fn all() -> Vec<Experiment> {
+    vec![
+        Experiment { name: "regularizer", about: "explicit regularizer vs Monte Carlo", run: regularizer::run },
+        Experiment { name: "stability", about: "stability conditions, stochastic stabilization", run: stability::run },
+        Experiment { name: "hessian", about: "flat minima: Hessian spectra vs training noise", run: hessian::run },
+        Experiment { name: "margin", about: "classification margins vs training noise", run: margin::run },
+        Experiment { name: "robustness", about: "accuracy under input perturbations", run: robustness::run },
+    ]
+}

@@ -1,0 +1,71 @@
+//! The `nrnn` command line: one subcommand per tool, each in its own file, each thin
+//! (argument parsing and printing; the science is in the library).
+
+pub mod bench;
+pub mod data;
+pub mod eval;
+pub mod hessian;
+pub mod lyapunov;
+pub mod margin;
+pub mod regularizer;
+pub mod reproduce;
+pub mod simulate;
+pub mod stability;
+pub mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Noisy recurrent neural networks: train, evaluate, and check the theory.
+#[derive(Parser, Debug)]
+#[command(name = "nrnn", version, about, long_about = None)]
+pub struct Cli {
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model (flags or a config file); writes model JSON, history CSV, manifest.
+    Train(train::Args),
+    /// Evaluate a model on inputs (noise off): loss, accuracy, logits, optional gradient.
+    Eval(eval::Args),
+    /// Simulate noisy hidden-state trajectories to CSV.
+    Simulate(simulate::Args),
+    /// Fetch or list data sets.
+    #[command(subcommand)]
+    Data(data::DataCmd),
+    /// Speed benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// The explicit regularizer (Q + R)/2 against Monte Carlo.
+    Regularizer(regularizer::Args),
+    /// Stability conditions and Lyapunov exponents side by side.
+    Stability(stability::Args),
+    /// Lyapunov spectrum of the hidden dynamics.
+    Lyapunov(lyapunov::Args),
+    /// Hessian spectrum and trace of the training loss.
+    Hessian(hessian::Args),
+    /// Classification margins: score margin, lower bound, attack radius.
+    Margin(margin::Args),
+    /// Regenerate every figure and table.
+    Reproduce(reproduce::Args),
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Data(c) => data::run(c),
+        Command::Bench(c) => bench::run(c),
+        Command::Regularizer(a) => regularizer::run(a),
+        Command::Stability(a) => stability::run(a),
+        Command::Lyapunov(a) => lyapunov::run(a),
+        Command::Hessian(a) => hessian::run(a),
+        Command::Margin(a) => margin::run(a),
+        Command::Reproduce(a) => reproduce::run(a),
+    }
+}

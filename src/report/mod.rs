@@ -1,5 +1,12 @@
 //! Reports: atomic file writes, CSV tables, JSON manifests, plots and the figure index.
 
+pub mod fonts;
+pub mod index;
+pub mod manifest;
+pub mod plot;
+pub mod png;
+pub mod table;
+
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +29,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        // Temporary files are created owner-only; give the result the usual mode.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())

@@ -1,0 +1,377 @@
+//! `nrnn bench`: speed of one training step and of a Monte Carlo simulation, against the
+//! stated goals (train step <= 0.2 s at hidden 128, 196 steps, batch 128; Monte Carlo of
+//! 20,000 paths of 200 steps at hidden 16 <= 0.16 s; both on two cores).
+//!
+//! Each benchmark runs one warm-up iteration (not counted) and `iters` timed iterations,
+//! and reports the median and the minimum. Work is f64 on random data from fixed seeds,
+//! with `diag` noise (`eps = 0.1`, `sigma1 = sigma2 = 1`, step 0.1).
+
+use crate::data::{Batch, Target};
+use crate::loss::Loss;
+use crate::model::{
+    backward, forward, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec, Params, CHUNK,
+};
+use crate::train::optim::{Adam, Optimizer};
+use nalgebra::DMatrix;
+use rand::RngExt;
+use serde_json::json;
+use std::time::Instant;
+
+/// Benchmarks.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCmd {
+    /// One full training step: noisy diag-form forward, BPTT, Adam update (f64, 1-dim
+    /// input, 10 classes, random data).
+    Train(TrainArgs),
+    /// Simulate many noisy paths (diag form, Euler-Maruyama, random input) and the mean
+    /// final cross-entropy.
+    Mc(McArgs),
+}
+
+/// Arguments of `nrnn bench train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Hidden units.
+    #[arg(long, default_value_t = 128)]
+    pub hidden: usize,
+    /// Sequence length.
+    #[arg(long, default_value_t = 196)]
+    pub steps: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Timed iterations (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    /// Also time the phases (noise draw, forward, backward, reduction and update)
+    /// in a sequential replica of the step.
+    #[arg(long)]
+    pub profile: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `nrnn bench mc`.
+#[derive(clap::Args, Debug)]
+pub struct McArgs {
+    /// Hidden units.
+    #[arg(long, default_value_t = 16)]
+    pub hidden: usize,
+    /// Steps per path.
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
+    /// Number of paths.
+    #[arg(long, default_value_t = 20_000)]
+    pub paths: usize,
+    /// Timed iterations (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    /// Also time the phases (noise draw, forward, readout and loss) in a sequential
+    /// replica.
+    #[arg(long)]
+    pub profile: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Noise level of the benchmarks.
+pub const BENCH_EPS: f64 = 0.1;
+/// Step of the benchmarks.
+pub const BENCH_DT: f64 = 0.1;
+
+fn check(name: &str, v: usize, lo: usize, hi: usize) -> anyhow::Result<()> {
+    if v < lo || v > hi {
+        anyhow::bail!("invalid parameter `{name}` = {v}: expected an integer in [{lo}, {hi}]");
+    }
+    Ok(())
+}
+
+fn bench_model(hidden: usize, seed: u64) -> anyhow::Result<Model> {
+    let mut cfg = ModelConfig::new(hidden, 1, 10);
+    cfg.noise = NoiseSpec::new(NoiseForm::Diag, BENCH_EPS, 1.0, 1.0)?;
+    Ok(Model::init(cfg, BENCH_DT, seed)?)
+}
+
+fn random_batch(steps: usize, size: usize, seed: u64) -> Batch {
+    let mut rng = crate::rng::stream(seed, &[0xBE7C]);
+    let x = DMatrix::from_fn(1, steps * size, |_, _| rng.random::<f64>());
+    let labels = (0..size).map(|_| rng.random_range(0..10usize)).collect();
+    Batch {
+        x,
+        steps,
+        size,
+        target: Target::Classes(labels),
+    }
+}
+
+fn median_min(t: &[f64]) -> (f64, f64) {
+    let mut s = t.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len();
+    let med = if m % 2 == 1 {
+        s[m / 2]
+    } else {
+        0.5 * (s[m / 2 - 1] + s[m / 2])
+    };
+    (med, s[0])
+}
+
+/// Thread-seconds of each phase of one training step, measured on a sequential replica of
+/// [`Model::loss_grad`] (chunks of [`CHUNK`] examples one after another).
+fn profile_step(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
+    let cfg = &model.config;
+    let (mut t_noise, mut t_fwd, mut t_bwd, mut t_red) = (0.0, 0.0, 0.0, 0.0);
+    let noise = NoiseSource::Seeded {
+        seed: 1,
+        tag: &[7],
+        ids,
+    };
+    let mut grad = Params::<f64>::zeros(cfg);
+    let scale = 1.0 / batch.size as f64;
+    for s in (0..batch.size).step_by(CHUNK) {
+        let len = CHUNK.min(batch.size - s);
+        let sub = batch.columns(s, len);
+        let t = Instant::now();
+        let draw = noise.chunk(cfg, batch.steps, s, len);
+        t_noise += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let tape = forward(
+            cfg,
+            &model.params,
+            &sub.x,
+            sub.steps,
+            len,
+            draw.as_ref(),
+            None,
+            true,
+        );
+        let (_, dlogits) = Loss::CrossEntropy.value_grad(&tape.logits, &sub.target, scale);
+        t_fwd += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let back = backward(
+            cfg,
+            &model.params,
+            &tape,
+            &sub.x,
+            draw.as_ref(),
+            &dlogits,
+            false,
+        );
+        t_bwd += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        grad.axpy(1.0, &back.grad);
+        t_red += t.elapsed().as_secs_f64();
+    }
+    let t = Instant::now();
+    let g = model.flat_grad(&grad);
+    let mut theta = model.flat();
+    let mut opt = Adam::new(1e-3).expect("valid lr");
+    opt.step(&mut theta, &g).expect("same length");
+    let mut m2 = model.clone();
+    m2.set_flat(&theta);
+    let t_opt = t.elapsed().as_secs_f64() + t_red;
+    let total = t_noise + t_fwd + t_bwd + t_opt;
+    json!({
+        "sequential_seconds": total,
+        "noise_draw": t_noise, "forward": t_fwd, "backward": t_bwd, "reduce_and_adam": t_opt,
+        "fractions": {
+            "noise_draw": t_noise / total, "forward": t_fwd / total,
+            "backward": t_bwd / total, "reduce_and_adam": t_opt / total,
+        },
+    })
+}
+
+/// Thread-seconds of the phases of the Monte Carlo benchmark, sequential replica of
+/// [`Model::final_states`].
+fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
+    let cfg = &model.config;
+    let (mut t_noise, mut t_fwd) = (0.0, 0.0);
+    let noise = NoiseSource::Seeded {
+        seed: 0,
+        tag: &[0x3C],
+        ids,
+    };
+    let mut h = DMatrix::zeros(cfg.hidden, batch.size);
+    for s in (0..batch.size).step_by(CHUNK) {
+        let len = CHUNK.min(batch.size - s);
+        let sub = batch.columns(s, len);
+        let t = Instant::now();
+        let draw = noise.chunk(cfg, batch.steps, s, len);
+        t_noise += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let tape = forward(
+            cfg,
+            &model.params,
+            &sub.x,
+            sub.steps,
+            len,
+            draw.as_ref(),
+            None,
+            false,
+        );
+        h.columns_mut(s, len).copy_from(&tape.h_final);
+        t_fwd += t.elapsed().as_secs_f64();
+    }
+    let t = Instant::now();
+    let o = model.readout(&h);
+    let _ = Loss::CrossEntropy.value_grad(&o, &batch.target, 1.0);
+    let t_loss = t.elapsed().as_secs_f64();
+    let total = t_noise + t_fwd + t_loss;
+    json!({
+        "sequential_seconds": total,
+        "noise_draw": t_noise, "forward": t_fwd, "readout_and_loss": t_loss,
+        "fractions": {"noise_draw": t_noise / total, "forward": t_fwd / total, "readout_and_loss": t_loss / total},
+    })
+}
+
+fn run_train(a: TrainArgs) -> anyhow::Result<()> {
+    check("hidden", a.hidden, 1, 4096)?;
+    check("steps", a.steps, 1, 100_000)?;
+    check("batch", a.batch, 1, 65_536)?;
+    check("iters", a.iters, 1, 100_000)?;
+    let mut model = bench_model(a.hidden, 0)?;
+    let batch = random_batch(a.steps, a.batch, 0);
+    let ids: Vec<u64> = (0..a.batch as u64).collect();
+    let mut theta = model.flat();
+    let mut opt = Adam::new(1e-3)?;
+    let mut times = Vec::with_capacity(a.iters);
+    let mut last_loss = f64::NAN;
+    for it in 0..=a.iters {
+        let t = Instant::now();
+        let tag = [it as u64];
+        let lg = model.loss_grad(
+            &batch,
+            Loss::CrossEntropy,
+            NoiseSource::Seeded {
+                seed: 0,
+                tag: &tag,
+                ids: &ids,
+            },
+            false,
+        );
+        let g = model.flat_grad(&lg.grad);
+        opt.step(&mut theta, &g)?;
+        model.set_flat(&theta);
+        let dt = t.elapsed().as_secs_f64();
+        last_loss = lg.loss;
+        if it > 0 {
+            times.push(dt);
+        }
+    }
+    let (med, min) = median_min(&times);
+    let (n, b, k) = (a.hidden as f64, a.batch as f64, a.steps as f64);
+    // forward [A; W] h: 4 n^2 B per step; backward A^T P + W^T Gz: 4 n^2 B; weight
+    // gradients (one product over the tape): 4 n^2 B per step.
+    let flops = 12.0 * n * n * b * k;
+    let mut out = json!({
+        "bench": "train",
+        "seconds_per_iter": med,
+        "median_seconds": med,
+        "min_seconds": min,
+        "iters": a.iters,
+        "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
+        "threads": rayon::current_num_threads(),
+        "noise": {"form": "diag", "eps": BENCH_EPS, "sigma1": 1.0, "sigma2": 1.0}, "dt": BENCH_DT,
+        "flops_per_iter": flops,
+        "gflops": flops / med / 1e9,
+        "loss": last_loss,
+        "goal_seconds": 0.2,
+    });
+    if a.profile {
+        out["profile"] = profile_step(&model, &batch, &ids);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "train step (hidden {}, steps {}, batch {}, {} threads): median {:.4} s, min {:.4} s over {} iters, ~{:.1} GFLOP/s (goal <= 0.2 s)",
+            a.hidden,
+            a.steps,
+            a.batch,
+            rayon::current_num_threads(),
+            med,
+            min,
+            a.iters,
+            flops / med / 1e9
+        );
+        if let Some(p) = out.get("profile") {
+            println!("profile (sequential thread-seconds): {p}");
+        }
+    }
+    Ok(())
+}
+
+fn run_mc(a: McArgs) -> anyhow::Result<()> {
+    check("hidden", a.hidden, 1, 4096)?;
+    check("steps", a.steps, 1, 100_000)?;
+    check("paths", a.paths, 1, 10_000_000)?;
+    check("iters", a.iters, 1, 100_000)?;
+    let model = bench_model(a.hidden, 0)?;
+    let batch = random_batch(a.steps, a.paths, 1);
+    let ids: Vec<u64> = (0..a.paths as u64).collect();
+    let mut times = Vec::with_capacity(a.iters);
+    let mut mean_ce = f64::NAN;
+    for it in 0..=a.iters {
+        let t = Instant::now();
+        let h = model.final_states(
+            &batch,
+            NoiseSource::Seeded {
+                seed: 0,
+                tag: &[0x3C],
+                ids: &ids,
+            },
+        );
+        let o = model.readout(&h);
+        let (l, _) = Loss::CrossEntropy.value_grad(&o, &batch.target, 1.0);
+        mean_ce = l.iter().sum::<f64>() / l.len() as f64;
+        let dt = t.elapsed().as_secs_f64();
+        if it > 0 {
+            times.push(dt);
+        }
+    }
+    let (med, min) = median_min(&times);
+    let mut out = json!({
+        "bench": "mc",
+        "seconds": med,
+        "median_seconds": med,
+        "min_seconds": min,
+        "iters": a.iters,
+        "hidden": a.hidden, "steps": a.steps, "paths": a.paths,
+        "threads": rayon::current_num_threads(),
+        "noise": {"form": "diag", "eps": BENCH_EPS, "sigma1": 1.0, "sigma2": 1.0}, "dt": BENCH_DT,
+        "mean_cross_entropy": mean_ce,
+        "goal_seconds": 0.16,
+    });
+    if a.profile {
+        out["profile"] = profile_mc(&model, &batch, &ids);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "monte carlo ({} paths x {} steps, hidden {}, {} threads): median {:.4} s, min {:.4} s over {} iters; mean cross-entropy {:.6} (goal <= 0.16 s)",
+            a.paths,
+            a.steps,
+            a.hidden,
+            rayon::current_num_threads(),
+            med,
+            min,
+            a.iters,
+            mean_ce
+        );
+        if let Some(p) = out.get("profile") {
+            println!("profile (sequential thread-seconds): {p}");
+        }
+    }
+    Ok(())
+}
+
+/// Run a benchmark.
+pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Train(a) => run_train(a),
+        BenchCmd::Mc(a) => run_mc(a),
+    }
+}

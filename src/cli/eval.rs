@@ -1,0 +1,345 @@
+//! `nrnn eval`: evaluate a model on inputs, noise off.
+//!
+//! Prints (with `--json`, or writes with `--out FILE`)
+//!
+//! ```text
+//! {"model": path, "data": name, "examples": B,
+//!  "loss": mean loss (cross-entropy; squared error for regression targets),
+//!  "accuracy": fraction correct (null for regression or unlabelled inputs),
+//!  "logits": [[o_1 .. o_c] per example],
+//!  "grad": {"m_a", "m_w", "u", "b", "v", "c"[, "dt"]}}      (with --grad)
+//! ```
+//!
+//! `grad` is the gradient of the mean loss in every parameter (matrices as row-major nested
+//! arrays, `dt` only for a learnable step: the derivative in the step `d` itself). Without
+//! `--json` a readable summary is printed.
+
+use crate::data::{Dataset, Target, Task};
+use crate::loss::Loss;
+use crate::model::{Model, NoiseSource};
+use anyhow::Context;
+use nalgebra::DMatrix;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `nrnn eval`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file (`nrnn-model/1` JSON, as written by `nrnn train`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs file (`nrnn-inputs/1` JSON).
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    pub inputs: Option<PathBuf>,
+    /// Named data set instead of an inputs file (see `nrnn data list`).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// With --data: use the first N examples (default: all).
+    #[arg(long)]
+    pub examples: Option<usize>,
+    /// With --data: seed of synthetic data sets.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also compute the gradient of the mean loss in every parameter.
+    #[arg(long)]
+    pub grad: bool,
+    /// Print JSON instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The innermost JSON key written before byte `offset` of `text` (for error messages when
+/// the JSON parser itself fails, e.g. on `1e999`).
+fn key_before(text: &str, offset: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    let end = offset.min(bytes.len());
+    let mut last = None;
+    let mut i = 0;
+    while i < end {
+        if bytes[i] == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            while j < bytes.len() && bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            let mut k = j + 1;
+            while k < bytes.len() && (bytes[k] as char).is_ascii_whitespace() {
+                k += 1;
+            }
+            if k < end && bytes.get(k) == Some(&b':') {
+                last = text.get(start..j.min(bytes.len())).map(str::to_string);
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    last
+}
+
+/// Byte offset of 1-based `(line, column)` in `text`.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut off = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return off + column.saturating_sub(1).min(l.len());
+        }
+        off += l.len();
+    }
+    text.len()
+}
+
+/// If `text` is not valid JSON, an error naming the file, the position and the field being
+/// read when the parser stopped (serde_json's own messages name no field).
+pub(crate) fn json_syntax_error(path: &Path, text: &str) -> Option<anyhow::Error> {
+    let e = serde_json::from_str::<Value>(text).err()?;
+    let off = offset_of(text, e.line(), e.column());
+    let field = key_before(text, off).map_or(String::new(), |k| format!(" in field `{k}`"));
+    let hint = if e.to_string().contains("out of range") {
+        ": expected a finite number"
+    } else {
+        ""
+    };
+    Some(anyhow::anyhow!(
+        "{}: not valid JSON{field}: {e}{hint}",
+        path.display()
+    ))
+}
+
+/// Read and check a model file; errors name the file and the offending field (also when
+/// the file is not valid JSON, e.g. a number `1e999` out of range).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let p = dir.path().join("m.json");
+/// std::fs::write(&p, r#"{"format": "nrnn-model/1", "hidden": 1e999}"#).unwrap();
+/// let e = nrnn::cli::eval::load_model(&p).unwrap_err();
+/// assert!(format!("{e:#}").contains("`hidden`"));
+/// ```
+pub fn load_model(path: &Path) -> anyhow::Result<Model> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("model file {}", path.display()))?;
+    if let Some(e) = json_syntax_error(path, &text) {
+        return Err(e.context("model file"));
+    }
+    Model::load(path).context("model file")
+}
+
+/// Load `--inputs FILE` or `--data NAME --examples N`; the flag says whether the examples
+/// carry labels or targets.
+pub(crate) fn load_inputs(
+    inputs: Option<&Path>,
+    data: Option<&str>,
+    examples: Option<usize>,
+    seed: u64,
+) -> anyhow::Result<(Dataset, bool)> {
+    match (inputs, data) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("inputs file {}", path.display()))?;
+            if let Some(e) = json_syntax_error(path, &text) {
+                return Err(e.context("inputs file"));
+            }
+            let inp = crate::data::inputs::read_inputs_file(path).context("inputs file")?;
+            let mut d = inp.dataset;
+            if let Some(n) = examples {
+                d = d.head(n);
+            }
+            Ok((d, inp.labeled))
+        }
+        (None, Some(name)) => {
+            if examples == Some(0) {
+                anyhow::bail!("invalid parameter `examples` = 0: expected at least 1");
+            }
+            Ok((crate::data::by_name(name, examples, seed)?, true))
+        }
+        (None, None) => anyhow::bail!("give --inputs FILE or --data NAME"),
+    }
+}
+
+/// Check that data fit a model (input dimension, labels or target dimension).
+pub(crate) fn check_fit(model: &Model, d: &Dataset, labeled: bool) -> anyhow::Result<()> {
+    let cfg = &model.config;
+    if d.is_empty() {
+        anyhow::bail!("data `{}`: no examples", d.name);
+    }
+    if d.input_dim != cfg.input {
+        anyhow::bail!(
+            "invalid parameter `input_dim` of data `{}` = {}: expected the model's input dimension {}",
+            d.name,
+            d.input_dim,
+            cfg.input
+        );
+    }
+    if labeled {
+        match d.task {
+            Task::Classification => {
+                if let Some(&l) = d.labels.iter().find(|&&l| l >= cfg.classes) {
+                    anyhow::bail!("invalid parameter `labels` = {l}: expected labels in 0..{} (the model's classes)", cfg.classes);
+                }
+            }
+            Task::Regression => {
+                if d.classes != cfg.classes {
+                    anyhow::bail!(
+                        "invalid parameter `targets` of dimension {}: expected the model's output dimension {}",
+                        d.classes,
+                        cfg.classes
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rows(m: &DMatrix<f64>) -> Value {
+    Value::Array(
+        (0..m.nrows())
+            .map(|i| Value::from(m.row(i).iter().copied().collect::<Vec<f64>>()))
+            .collect(),
+    )
+}
+
+/// The evaluation report of `model` on `d` (see module docs): noise off; `loss` and
+/// `accuracy` are those of [`Model::evaluate`]. `labeled = false`: `loss` and `accuracy`
+/// are null and `grad` is refused.
+///
+/// ```
+/// use nrnn::model::{Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(4, 1, 10), 0.5, 1).unwrap();
+/// let d = nrnn::data::digits().head(3);
+/// let r = nrnn::cli::eval::report(&m, &d, true, true).unwrap();
+/// let (loss, acc) = m.evaluate(&d.all(), nrnn::loss::Loss::CrossEntropy);
+/// assert_eq!((r["loss"].as_f64(), r["accuracy"].as_f64()), (Some(loss), Some(acc)));
+/// assert_eq!(r["grad"]["m_a"].as_array().unwrap().len(), 4);
+/// ```
+pub fn report(model: &Model, d: &Dataset, labeled: bool, grad: bool) -> anyhow::Result<Value> {
+    check_fit(model, d, labeled)?;
+    let batch = d.all();
+    let logits = model.logits(&batch, NoiseSource::Off);
+    let per_example: Vec<Vec<f64>> = logits
+        .column_iter()
+        .map(|c| c.iter().copied().collect())
+        .collect();
+    let mut out = json!({
+        "data": d.name,
+        "examples": d.len(),
+        "logits": per_example,
+    });
+    if !labeled {
+        if grad {
+            anyhow::bail!("--grad needs labels or targets in the inputs file");
+        }
+        out["loss"] = Value::Null;
+        out["accuracy"] = Value::Null;
+        return Ok(out);
+    }
+    let loss = match batch.target {
+        Target::Classes(_) => Loss::CrossEntropy,
+        Target::Values(_) => Loss::SquaredError,
+    };
+    let (l, acc) = model.evaluate(&batch, loss);
+    out["loss_kind"] = json!(match loss {
+        Loss::CrossEntropy => "cross-entropy",
+        Loss::SquaredError => "squared-error",
+    });
+    out["loss"] = json!(l);
+    out["accuracy"] = if acc.is_finite() {
+        json!(acc)
+    } else {
+        Value::Null
+    };
+    if grad {
+        let g = model.loss_grad(&batch, loss, NoiseSource::Off, false).grad;
+        let mut gj = json!({
+            "m_a": rows(&g.m_a), "m_w": rows(&g.m_w), "u": rows(&g.u),
+            "b": g.b.iter().copied().collect::<Vec<f64>>(),
+            "v": rows(&g.v),
+            "c": g.c.iter().copied().collect::<Vec<f64>>(),
+        });
+        if model.config.learn_dt {
+            gj["dt"] = json!(g.dt.iter().copied().collect::<Vec<f64>>());
+        }
+        out["grad"] = gj;
+    }
+    Ok(out)
+}
+
+fn norm_of(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0).powi(2),
+        Value::Array(a) => a.iter().map(norm_of).sum(),
+        _ => 0.0,
+    }
+}
+
+/// Run `nrnn eval`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let model = load_model(&args.model)?;
+    let (d, labeled) = load_inputs(
+        args.inputs.as_deref(),
+        args.data.as_deref(),
+        args.examples,
+        args.seed,
+    )?;
+    let mut rep = report(&model, &d, labeled, args.grad)?;
+    rep["model"] = json!(args.model.display().to_string());
+    if let Some(out) = &args.out {
+        crate::report::write_json_atomic(out, &rep)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+        return Ok(());
+    }
+    let c = &model.config;
+    println!(
+        "model     {} (hidden {}, input {}, classes {}; noise off)",
+        args.model.display(),
+        c.hidden,
+        c.input,
+        c.classes
+    );
+    println!(
+        "data      {} ({} examples of {} steps)",
+        d.name,
+        d.len(),
+        d.steps
+    );
+    match (rep["loss"].as_f64(), rep["loss_kind"].as_str()) {
+        (Some(l), Some(kind)) => println!("loss      {l:.6} (mean {kind})"),
+        _ => println!("loss      n/a (unlabelled inputs)"),
+    }
+    if let Some(a) = rep["accuracy"].as_f64() {
+        println!(
+            "accuracy  {:.4} ({} of {})",
+            a,
+            (a * d.len() as f64).round() as usize,
+            d.len()
+        );
+    }
+    if let Some(g) = rep.get("grad") {
+        let parts: Vec<String> = ["m_a", "m_w", "u", "b", "v", "c", "dt"]
+            .iter()
+            .filter_map(|k| g.get(*k).map(|v| format!("{k} {:.3e}", norm_of(v).sqrt())))
+            .collect();
+        println!("|grad|    {}", parts.join(", "));
+    }
+    println!("(--json prints the logits and the full gradient)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_before_finds_the_innermost_key() {
+        let t = "{\"a\": 1,\n \"m_a\": [[0.5, 1e999]]}";
+        let off = t.find("1e999").unwrap();
+        assert_eq!(key_before(t, off).as_deref(), Some("m_a"));
+        assert_eq!(offset_of(t, 2, 2), t.find("\"m_a\"").unwrap());
+    }
+}

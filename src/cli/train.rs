@@ -1,0 +1,199 @@
+//! `nrnn train`: train a model from flags or a JSON configuration file.
+//!
+//! The settings start from the defaults ([`crate::train::RunConfig`]), or from `--config
+//! FILE`, or with `--resume` from the run's own `config.json`; every flag given overrides
+//! them. Everything is checked before anything is written: an invalid value is refused
+//! with the flag's name and the allowed range. The run writes `DIR/config.json`,
+//! `DIR/history.csv`, `DIR/checkpoint.json` (after each epoch), `DIR/model.json` (the model
+//! selected on validation accuracy), `DIR/model_last.json` and `DIR/manifest.json`, and
+//! prints one summary line (or the manifest with `--json`).
+
+use crate::model::{Activation, NoiseForm};
+use crate::train::optim::OptimizerKind;
+use crate::train::RunConfig;
+use std::path::PathBuf;
+
+/// Arguments of `nrnn train`. Unset flags keep the value of the configuration file (or the
+/// default shown in `nrnn train --help`).
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Data set (`digits`, `sines`, `adding`, `mnist`, `mnist14`, `pmnist`, `ecg5000`,
+    /// `ecg5000-binary`; default digits).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Use only the first N examples of the data set.
+    #[arg(long)]
+    pub examples: Option<usize>,
+    /// Validation examples (default 200).
+    #[arg(long)]
+    pub val_count: Option<usize>,
+    /// Test examples (default 400; 0: no test set).
+    #[arg(long)]
+    pub test_count: Option<usize>,
+    /// Seed of the train / validation / test split (default 0).
+    #[arg(long)]
+    pub split_seed: Option<u64>,
+    /// Hidden units (default 64).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Step d of the discretization (default 0.5).
+    #[arg(long, allow_negative_numbers = true)]
+    pub dt: Option<f64>,
+    /// Learn a per-unit step (`--learn-dt` or `--learn-dt false`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub learn_dt: Option<bool>,
+    /// Mix of symmetric and skew parts of A and W, in [0, 1] (default 0.75).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta: Option<f64>,
+    /// Diagonal shift gamma of A and W (default 0.001).
+    #[arg(long, allow_negative_numbers = true)]
+    pub gamma: Option<f64>,
+    /// Activation: tanh, identity, relu (default tanh).
+    #[arg(long)]
+    pub activation: Option<String>,
+    /// Keep the A h term of the drift (`--a-term false`: antisymmetric RNN).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub a_term: Option<bool>,
+    /// Initialization scale: M_A, M_W ~ N(0, (s/n)^2) (default 0.1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub init_scale: Option<f64>,
+    /// Noise form: diag, scalar, code (default diag).
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// Noise level eps >= 0 (default 0: deterministic training).
+    #[arg(long, allow_negative_numbers = true)]
+    pub eps: Option<f64>,
+    /// Additive noise level sigma1 >= 0 (default 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma1: Option<f64>,
+    /// Multiplicative noise level sigma2 >= 0 (default 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma2: Option<f64>,
+    /// Inject the noise during training (`--train-noise false` trains a noisy model's
+    /// configuration deterministically).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub train_noise: Option<bool>,
+    /// Epochs (default 30).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size (default 32).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Learning rate (default 0.005).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// Optimizer: adam or sgd (default adam).
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Momentum of sgd, in [0, 1) (default 0.9).
+    #[arg(long, allow_negative_numbers = true)]
+    pub momentum: Option<f64>,
+    /// Epochs (1-based, comma-separated) at which the learning rate is multiplied by
+    /// --decay-factor (default: round(0.55 * epochs), round(0.85 * epochs)); the paper:
+    /// --epochs 100 --decay-epochs 90 --decay-factor 0.1.
+    #[arg(long, value_delimiter = ',')]
+    pub decay_epochs: Option<Vec<usize>>,
+    /// Learning-rate multiplier at each decay epoch, in (0, 1] (default 0.3).
+    #[arg(long, allow_negative_numbers = true)]
+    pub decay_factor: Option<f64>,
+    /// Clip the gradient to this global norm (default 5; 0: no clipping).
+    #[arg(long, allow_negative_numbers = true)]
+    pub clip: Option<f64>,
+    /// Seed of initialization, shuffles and noise (default 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory.
+    #[arg(long, default_value = "runs/train")]
+    pub out: PathBuf,
+    /// Continue the run in --out from its checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// JSON configuration file (keys: the flag names with `_`, e.g. {"hidden": 32,
+    /// "val_count": 100}); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the manifest as JSON instead of the summary line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    /// The run configuration: the base (file, saved run, or defaults) with the flags applied,
+    /// checked.
+    pub fn run_config(&self) -> crate::Result<RunConfig> {
+        let mut c = if let Some(path) = &self.config {
+            RunConfig::load(path)?
+        } else if self.resume && self.out.join("config.json").is_file() {
+            RunConfig::load(&self.out.join("config.json"))?
+        } else {
+            RunConfig::default()
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
+        }
+        macro_rules! set_train {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.train.$field = v.clone(); } )* };
+        }
+        set!(
+            data, val_count, test_count, split_seed, hidden, dt, learn_dt, beta, gamma, a_term,
+            init_scale, eps, sigma1, sigma2
+        );
+        set_train!(train_noise, epochs, batch, lr, momentum, decay_factor, seed);
+        if let Some(n) = self.examples {
+            c.examples = Some(n);
+        }
+        if let Some(a) = &self.activation {
+            c.activation = Activation::parse(a)?;
+        }
+        if let Some(f) = &self.noise {
+            c.noise = NoiseForm::parse(f).map_err(|_| {
+                crate::Error::param(
+                    "noise",
+                    format!("\"{f}\""),
+                    "one of \"diag\", \"scalar\", \"code\"",
+                )
+            })?;
+        }
+        if let Some(o) = &self.optimizer {
+            c.train.optimizer = OptimizerKind::parse(o)?;
+        }
+        if let Some(d) = &self.decay_epochs {
+            c.train.decay_epochs = Some(d.clone());
+        }
+        if let Some(clip) = self.clip {
+            c.train.clip = if clip == 0.0 { None } else { Some(clip) };
+        }
+        if self.quiet {
+            c.train.progress = false;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Run `nrnn train`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = args.run_config()?;
+    let out = crate::train::run(&cfg, Some(&args.out), args.resume)?;
+    let m = &out.manifest;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(m)?);
+        return Ok(());
+    }
+    let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a));
+    println!(
+        "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {:.1} s -> {}",
+        m.data.name,
+        pct(m.test_accuracy),
+        m.test_loss.map_or("n/a".to_string(), |l| format!("{l:.4}")),
+        pct(m.val_accuracy),
+        m.best_epoch,
+        m.epochs_run,
+        m.wall_seconds,
+        args.out.join("model.json").display()
+    );
+    Ok(())
+}

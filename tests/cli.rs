@@ -1,0 +1,570 @@
+//! The command line: `train`, `eval`, `simulate`, `bench` on good and bad input. Every bad
+//! input exits non-zero with a message naming the field, flag, name or path, and writes
+//! no output file.
+
+use nrnn::loss::Loss;
+use nrnn::model::Model;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nrnn");
+/// Examples of the digits used by the eval tests.
+const EVAL_EXAMPLES: usize = 40;
+
+fn nrnn(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run nrnn")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// One small model trained once by `nrnn train` and shared by the tests.
+fn trained() -> &'static (tempfile::TempDir, PathBuf) {
+    static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let o = nrnn(&[
+            "train",
+            "--examples",
+            "300",
+            "--val-count",
+            "50",
+            "--test-count",
+            "50",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--eps",
+            "0.1",
+            "--learn-dt",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "train failed: {}", stderr(&o));
+        assert!(stdout(&o).contains("test accuracy"), "{}", stdout(&o));
+        let model = out.join("model.json");
+        (dir, model)
+    })
+}
+
+fn model_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&trained().1).unwrap()).unwrap()
+}
+
+/// Run `args` (which must write to `out`) and check: non-zero exit, stderr contains every
+/// `needles`, `out` not created.
+fn refused(args: &[&str], out: &Path, needles: &[&str]) {
+    let o = nrnn(args);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{args:?} succeeded: {}", stdout(&o));
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "{args:?}: message {err:?} does not contain {n:?}"
+        );
+    }
+    assert!(!out.exists(), "{args:?} wrote {}", out.display());
+}
+
+#[test]
+fn train_writes_model_history_and_manifest() {
+    let (_, model) = trained();
+    let dir = model.parent().unwrap();
+    for f in [
+        "model.json",
+        "history.csv",
+        "manifest.json",
+        "checkpoint.json",
+        "config.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let man: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    for k in [
+        "config",
+        "data",
+        "seed",
+        "crate_version",
+        "git_revision",
+        "wall_seconds",
+        "val_accuracy",
+        "test_accuracy",
+    ] {
+        assert!(man.get(k).is_some(), "manifest lacks {k}");
+    }
+    assert_eq!(man["data"]["val"], 50);
+    assert_eq!(man["config"]["eps"], 0.1);
+    let m = Model::load(model).unwrap();
+    assert!(m.config.learn_dt && m.config.hidden == 8);
+}
+
+#[test]
+fn train_resume_and_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let cfg = dir.path().join("cfg.json");
+    std::fs::write(&cfg, r#"{"examples": 200, "val_count": 40, "test_count": 40, "hidden": 6, "epochs": 1, "progress": false}"#)
+        .unwrap();
+    let o = nrnn(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = nrnn(&[
+        "train",
+        "--resume",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(man["epochs_run"], 2);
+    assert_eq!(man["config"]["hidden"], 6);
+    let hist = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert_eq!(hist.lines().count(), 3);
+    assert!(hist.starts_with("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n"));
+
+    // A config file with an unknown key or a bad value is refused, naming the key.
+    let out2 = dir.path().join("run2");
+    std::fs::write(&cfg, r#"{"hiden": 6}"#).unwrap();
+    refused(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+        &out2,
+        &["hiden"],
+    );
+    std::fs::write(&cfg, r#"{"epochs": -3}"#).unwrap();
+    refused(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+        &out2,
+        &["epochs"],
+    );
+}
+
+#[test]
+fn train_refuses_invalid_flags_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    refused(
+        &["train", "--eps", "-1", "--out", o],
+        &out,
+        &["eps", "[0, "],
+    );
+    refused(&["train", "--eps", "nan", "--out", o], &out, &["eps"]);
+    refused(&["train", "--lr", "0", "--out", o], &out, &["lr", "(0, "]);
+    refused(
+        &["train", "--batch", "0", "--out", o],
+        &out,
+        &["batch", "[1, 65536]"],
+    );
+    refused(
+        &["train", "--beta", "2", "--out", o],
+        &out,
+        &["beta", "[0, 1]"],
+    );
+    refused(
+        &["train", "--noise", "gaussian", "--out", o],
+        &out,
+        &["noise", "diag"],
+    );
+    refused(
+        &["train", "--optimizer", "lbfgs", "--out", o],
+        &out,
+        &["optimizer", "adam"],
+    );
+    refused(
+        &["train", "--activation", "sigmoid", "--out", o],
+        &out,
+        &["activation"],
+    );
+    refused(
+        &["train", "--data", "no-such-set", "--out", o],
+        &out,
+        &["no-such-set"],
+    );
+    refused(
+        &["train", "--val-count", "5000", "--out", o],
+        &out,
+        &["val_count"],
+    );
+    refused(
+        &["train", "--config", "/no/such/config.json", "--out", o],
+        &out,
+        &["/no/such/config.json"],
+    );
+    refused(
+        &["train", "--resume", "--out", o],
+        &out,
+        &["checkpoint.json"],
+    );
+}
+
+/// The first `n` examples of the digits as a `nrnn-inputs/1` file.
+fn inputs_file(dir: &Path, n: usize) -> PathBuf {
+    let d = nrnn::data::digits().head(n);
+    let p = dir.join("inputs.json");
+    nrnn::data::write_inputs(&p, &d).unwrap();
+    p
+}
+
+/// The value of top-level number `key` in JSON text, parsed exactly by `str::parse`
+/// (serde_json's default float parser may differ from the printed value in the last bit).
+fn exact_number(text: &str, key: &str) -> f64 {
+    let pat = format!("\"{key}\": ");
+    let start = text
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        + pat.len();
+    let end = start + text[start..].find([',', '\n', '}']).unwrap();
+    text[start..end].trim().parse().unwrap()
+}
+
+#[test]
+fn eval_json_matches_the_library() {
+    let (_, model) = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let n = EVAL_EXAMPLES.to_string();
+    let o = nrnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "digits",
+        "--examples",
+        &n,
+        "--grad",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let m = Model::load(model).unwrap();
+    let (loss, acc) = m.evaluate(
+        &nrnn::data::digits().head(EVAL_EXAMPLES).all(),
+        Loss::CrossEntropy,
+    );
+    assert_eq!(exact_number(&text, "loss").to_bits(), loss.to_bits());
+    assert_eq!(exact_number(&text, "accuracy").to_bits(), acc.to_bits());
+    let logits = v["logits"].as_array().unwrap();
+    assert_eq!(logits.len(), EVAL_EXAMPLES);
+    assert!(logits.iter().all(|l| l.as_array().unwrap().len() == 10));
+    let g = &v["grad"];
+    let shape = |k: &str| {
+        let a = g[k].as_array().unwrap();
+        (a.len(), a[0].as_array().map_or(0, |r| r.len()))
+    };
+    assert_eq!(
+        (shape("m_a"), shape("m_w"), shape("u"), shape("v")),
+        ((8, 8), (8, 8), (8, 1), (10, 8))
+    );
+    assert_eq!(
+        (
+            g["b"].as_array().unwrap().len(),
+            g["c"].as_array().unwrap().len()
+        ),
+        (8, 10)
+    );
+    assert_eq!(
+        g["dt"].as_array().unwrap().len(),
+        8,
+        "learnable step: dt gradient present"
+    );
+
+    // The same through an inputs file, written with --out; the readable form without --json.
+    let inp = inputs_file(dir.path(), EVAL_EXAMPLES);
+    let out = dir.path().join("eval.json");
+    let o = nrnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--inputs",
+        inp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("accuracy"), "{}", stdout(&o));
+    let w: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(w["accuracy"], v["accuracy"]);
+    assert_eq!(w["logits"], v["logits"]);
+}
+
+#[test]
+fn bad_model_files_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = inputs_file(dir.path(), 3);
+    let good = model_json();
+    let text_with = |edit: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "missing",
+            text_with(&|v| {
+                v.as_object_mut().unwrap().remove("m_w");
+            }),
+            "m_w",
+        ),
+        (
+            "misshaped",
+            text_with(&|v| {
+                v["m_a"][0].as_array_mut().unwrap().pop();
+            }),
+            "m_a",
+        ),
+        (
+            "nan-string",
+            text_with(&|v| v["u"][1][0] = Value::from("NaN")),
+            "u[1][0]",
+        ),
+        (
+            "huge",
+            text_with(&|v| v["b"][2] = Value::from(12345.678)).replacen("12345.678", "1e999", 1),
+            "b",
+        ),
+        (
+            "negative-noise",
+            text_with(&|v| v["noise"]["eps"] = Value::from(-0.1)),
+            "noise.eps",
+        ),
+        (
+            "unknown-form",
+            text_with(&|v| v["noise"]["form"] = Value::from("gaussian")),
+            "noise.form",
+        ),
+    ];
+    for (name, text, field) in cases {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        let m = path.to_str().unwrap();
+        let out = dir.path().join(format!("{name}.out.json"));
+        refused(
+            &[
+                "eval",
+                "--model",
+                m,
+                "--inputs",
+                inp.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &out,
+            &[field],
+        );
+        let csv = dir.path().join(format!("{name}.csv"));
+        refused(
+            &[
+                "simulate",
+                "--model",
+                m,
+                "--data",
+                "digits",
+                "--paths",
+                "2",
+                "--out",
+                csv.to_str().unwrap(),
+            ],
+            &csv,
+            &[field],
+        );
+    }
+}
+
+#[test]
+fn bad_names_and_paths_are_refused() {
+    let (_, model) = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.json");
+    let m = model.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    refused(
+        &["eval", "--model", m, "--data", "no-such-set", "--out", o],
+        &out,
+        &["no-such-set"],
+    );
+    refused(
+        &[
+            "eval",
+            "--model",
+            "/no/such/model.json",
+            "--data",
+            "digits",
+            "--out",
+            o,
+        ],
+        &out,
+        &["/no/such/model.json"],
+    );
+    refused(
+        &[
+            "eval",
+            "--model",
+            m,
+            "--inputs",
+            "/no/such/inputs.json",
+            "--out",
+            o,
+        ],
+        &out,
+        &["/no/such/inputs.json"],
+    );
+    let bad_inputs = dir.path().join("bad-inputs.json");
+    std::fs::write(
+        &bad_inputs,
+        r#"{"format": "nrnn-inputs/1", "sequences": [[[0.1], ["NaN"]]], "labels": [0]}"#,
+    )
+    .unwrap();
+    refused(
+        &[
+            "eval",
+            "--model",
+            m,
+            "--inputs",
+            bad_inputs.to_str().unwrap(),
+            "--out",
+            o,
+        ],
+        &out,
+        &["sequences[0][1]"],
+    );
+    let csv = dir.path().join("x.csv");
+    let c = csv.to_str().unwrap();
+    refused(
+        &[
+            "simulate", "--model", m, "--data", "digits", "--paths", "2", "--eps", "-0.5", "--out",
+            c,
+        ],
+        &csv,
+        &["eps"],
+    );
+    refused(
+        &[
+            "simulate", "--model", m, "--data", "digits", "--paths", "2", "--noise", "pink",
+            "--out", c,
+        ],
+        &csv,
+        &["noise"],
+    );
+    refused(
+        &[
+            "simulate", "--model", m, "--data", "adding", "--paths", "2", "--out", c,
+        ],
+        &csv,
+        &["input_dim"],
+    );
+    refused(
+        &[
+            "simulate", "--model", m, "--data", "digits", "--paths", "0", "--out", c,
+        ],
+        &csv,
+        &["paths"],
+    );
+}
+
+#[test]
+fn simulate_writes_reproducible_tidy_csv() {
+    let (_, model) = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    let m = model.to_str().unwrap();
+    for out in [&a, &b] {
+        let o = nrnn(&[
+            "simulate",
+            "--model",
+            m,
+            "--data",
+            "digits",
+            "--examples",
+            "2",
+            "--paths",
+            "3",
+            "--seed",
+            "9",
+            "--eps",
+            "0.3",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(text, std::fs::read_to_string(&b).unwrap());
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("path,example,step,unit,h"));
+    // 3 paths x 2 examples x 65 states (h_0 .. h_64) x 8 units.
+    assert_eq!(lines.clone().count(), 3 * 2 * 65 * 8);
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(first, vec!["0", "0", "0", "0", "0.0"]);
+    // Different paths differ (noise on).
+    let h_at = |path: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{path},0,64,0,")))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(h_at("0").split(',').nth(4), h_at("1").split(',').nth(4));
+}
+
+#[test]
+fn bench_reports_its_fields() {
+    let o = nrnn(&[
+        "bench", "train", "--hidden", "8", "--steps", "12", "--batch", "40", "--iters", "2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for k in [
+        "seconds_per_iter",
+        "min_seconds",
+        "hidden",
+        "steps",
+        "batch",
+        "threads",
+        "gflops",
+    ] {
+        assert!(v.get(k).is_some(), "bench train lacks {k}");
+    }
+    assert!(v["seconds_per_iter"].as_f64().unwrap() > 0.0);
+    let o = nrnn(&[
+        "bench", "mc", "--hidden", "4", "--steps", "10", "--paths", "100", "--iters", "2", "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    assert!(v["mean_cross_entropy"].as_f64().unwrap().is_finite());
+    let o = nrnn(&["bench", "mc", "--paths", "0", "--json"]);
+    assert!(!o.status.success() && stderr(&o).contains("paths"));
+}

@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 /// Examples per parallel work item. Fixed, so that sums over a batch are taken in the same
 /// order whatever the number of threads (bit-for-bit reproducibility).
-pub const CHUNK: usize = 32;
+pub const CHUNK: usize = 64;
 
 /// Examples per work item of forward-only passes ([`Model::final_states`]). Columns of a
 /// forward pass do not interact, so this size does not change any result; larger items

@@ -1,0 +1,258 @@
+//! `nrnn lyapunov`: the Lyapunov spectrum of a model's hidden dynamics.
+//!
+//! ```text
+//! nrnn lyapunov --model M [--inputs X] [--eps E] [--spectrum k] [--steps N] [--transient N0]
+//!               [--paths P] [--seed S] [--h0-scale s] [--reorth m] [--running FILE.csv] [--json]
+//! ```
+//! The first `k` exponents per unit time (time unit: the mean step of the model), sorted
+//! from the largest, by the QR method over `N` steps after a transient of `N0`, averaged
+//! over `P` noise paths with standard errors (batch means with one path). Noise: the model
+//! file's form, `sigma1`, `sigma2` and `eps`; `--eps` overrides `eps` (`--eps 0`: the
+//! deterministic network). Input: zero, or with `--inputs X` (an `nrnn-inputs/1` file) the
+//! first example's sequence, cycled when `N0 + N` exceeds its length. The state starts at
+//! `h_0 = 0` (THEORY.md), or at `h_0 ~ N(0, s^2 I)` with `--h0-scale s`. `--running` writes the
+//! running estimate (tidy CSV `step,time,index,mean,stderr`, about 200 rows per exponent,
+//! written atomically).
+
+use crate::dynamics::{spectrum, Dynamics, LyapunovOptions, Spectrum};
+use crate::model::{Model, NoiseSpec};
+use crate::report::table::{Cell, Table};
+use anyhow::Context;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `nrnn lyapunov`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file (`nrnn-model/1` JSON).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Input sequences (`nrnn-inputs/1`); the first example drives the dynamics, cycled.
+    /// Default: zero input.
+    #[arg(long)]
+    pub inputs: Option<PathBuf>,
+    /// Noise level eps, overriding the model file's (0: deterministic).
+    #[arg(long, allow_hyphen_values = true)]
+    pub eps: Option<f64>,
+    /// Number of exponents k (1 to the hidden size).
+    #[arg(long, default_value_t = 1)]
+    pub spectrum: usize,
+    /// Steps N over which the exponents are accumulated.
+    #[arg(long, default_value_t = 10_000)]
+    pub steps: usize,
+    /// Transient steps N0, discarded.
+    #[arg(long, default_value_t = 1_000)]
+    pub transient: usize,
+    /// Independent noise paths P.
+    #[arg(long, default_value_t = 4)]
+    pub paths: usize,
+    /// Seed of the noise and of the initial tangent basis.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Initial state `h_0 ~ N(0, s^2 I)` (seeded by `--seed`; default 0: `h_0 = 0`, which
+    /// with zero input and `b = 0` is a fixed point).
+    #[arg(long, default_value_t = 0.0)]
+    pub h0_scale: f64,
+    /// Reorthonormalize every m steps (1 is always safe; larger is faster for large k).
+    #[arg(long, default_value_t = 1)]
+    pub reorth: usize,
+    /// Write the running estimate to this CSV file.
+    #[arg(long)]
+    pub running: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A model and its driving input, as read from the command line.
+pub struct Loaded {
+    /// The model.
+    pub model: Model,
+    /// The input sequence (`steps * p` values, step-major), `None` for zero input.
+    pub inputs: Option<Vec<f64>>,
+    /// How the input was chosen, for the output.
+    pub input_note: String,
+}
+
+/// Read `--model` and `--inputs` (first example, checked against the model's input size).
+///
+/// ```
+/// use nrnn::model::{Model, ModelConfig};
+/// let dir = tempfile::tempdir().unwrap();
+/// let m = Model::init(ModelConfig::new(2, 1, 2), 0.1, 1).unwrap();
+/// m.save(&dir.path().join("m.json")).unwrap();
+/// let x = dir.path().join("x.json");
+/// std::fs::write(&x, r#"{"format": "nrnn-inputs/1", "sequences": [[[1], [2]], [[3], [4]]]}"#).unwrap();
+/// let l = nrnn::cli::lyapunov::load(&dir.path().join("m.json"), Some(&x)).unwrap();
+/// assert_eq!(l.inputs, Some(vec![1.0, 2.0]));
+/// ```
+pub fn load(model: &Path, inputs: Option<&Path>) -> anyhow::Result<Loaded> {
+    let m = Model::load(model).with_context(|| format!("reading the model {}", model.display()))?;
+    let (inputs, note) = match inputs {
+        None => (None, "zero input".to_string()),
+        Some(p) => {
+            let d = crate::data::read_inputs(p)
+                .with_context(|| format!("reading the inputs {}", p.display()))?;
+            if d.input_dim != m.config.input {
+                anyhow::bail!(
+                    "{}: input dimension {} does not match the model's input size {}",
+                    p.display(),
+                    d.input_dim,
+                    m.config.input
+                );
+            }
+            if d.is_empty() {
+                anyhow::bail!("{}: no sequences", p.display());
+            }
+            let note = format!(
+                "first example of {} ({} steps, cycled)",
+                p.display(),
+                d.steps
+            );
+            (Some(d.sequence(0).to_vec()), note)
+        }
+    };
+    Ok(Loaded {
+        model: m,
+        inputs,
+        input_note: note,
+    })
+}
+
+/// The model's noise with `eps` overridden if given (checked).
+///
+/// ```
+/// use nrnn::model::{Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(2, 1, 2), 0.1, 1).unwrap();
+/// assert_eq!(nrnn::cli::lyapunov::noise_of(&m, Some(0.3)).unwrap().eps, 0.3);
+/// assert!(nrnn::cli::lyapunov::noise_of(&m, Some(-0.3)).is_err());
+/// ```
+pub fn noise_of(model: &Model, eps: Option<f64>) -> anyhow::Result<NoiseSpec> {
+    let n = match eps {
+        Some(e) => model.config.noise.with_eps(e),
+        None => model.config.noise,
+    };
+    n.validate().context("--eps")?;
+    Ok(n)
+}
+
+/// The running estimate as a tidy table `step,time,index,mean,stderr` (stderr empty with
+/// one path).
+///
+/// ```
+/// use nrnn::dynamics::{spectrum, Dynamics, LyapunovOptions};
+/// use nrnn::model::{Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(3, 1, 2), 0.1, 1).unwrap();
+/// let sys = Dynamics::new(&m, None, m.config.noise).unwrap();
+/// let o = LyapunovOptions { record_every: 10, ..LyapunovOptions::new(2, 100) };
+/// let t = nrnn::cli::lyapunov::running_table(&spectrum(&sys, &o).unwrap()).unwrap();
+/// assert_eq!(t.len(), 10 * 2);
+/// ```
+pub fn running_table(s: &Spectrum) -> anyhow::Result<Table> {
+    let mut t = Table::new(&["step", "time", "index", "mean", "stderr"]);
+    for p in &s.running {
+        for i in 0..p.mean.len() {
+            let se = p
+                .stderr
+                .as_ref()
+                .map_or(Cell::Str(String::new()), |e| Cell::Num(e[i]));
+            t.push(vec![
+                Cell::from(p.step),
+                Cell::from(p.time),
+                Cell::from(i + 1),
+                Cell::from(p.mean[i]),
+                se,
+            ])?;
+        }
+    }
+    Ok(t)
+}
+
+/// `h_0 ~ N(0, scale^2 I)` from `stream(seed, &[TAG_H0])`, or `None` (zero) for scale 0.
+///
+/// ```
+/// let h = nrnn::cli::lyapunov::initial_state(3, 2.0, 1).unwrap().unwrap();
+/// assert_eq!(h.len(), 3);
+/// assert!(nrnn::cli::lyapunov::initial_state(3, 0.0, 1).unwrap().is_none());
+/// assert!(nrnn::cli::lyapunov::initial_state(3, -1.0, 1).is_err());
+/// ```
+pub fn initial_state(n: usize, scale: f64, seed: u64) -> anyhow::Result<Option<Vec<f64>>> {
+    if !(scale.is_finite() && scale >= 0.0) {
+        return Err(crate::Error::param("h0-scale", scale, "a finite number >= 0").into());
+    }
+    if scale == 0.0 {
+        return Ok(None);
+    }
+    let mut h = vec![0.0; n];
+    crate::rng::fill_normal(&mut crate::rng::stream(seed, &[TAG_H0]), &mut h);
+    Ok(Some(h.into_iter().map(|v| v * scale).collect()))
+}
+
+/// Stream tag of the random initial state of `--h0-scale`.
+pub const TAG_H0: u64 = 0x4C59_4150_4830;
+
+/// Run `nrnn lyapunov`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let l = load(&args.model, args.inputs.as_deref())?;
+    let noise = noise_of(&l.model, args.eps)?;
+    let sys = Dynamics::new(&l.model, l.inputs.as_deref(), noise)?;
+    let opts = LyapunovOptions {
+        k: args.spectrum,
+        steps: args.steps,
+        transient: args.transient,
+        paths: args.paths,
+        seed: args.seed,
+        reorth_every: args.reorth,
+        record_every: if args.running.is_some() {
+            (args.steps / 200).max(1)
+        } else {
+            0
+        },
+        h0: initial_state(l.model.config.hidden, args.h0_scale, args.seed)?,
+    };
+    let s = spectrum(&sys, &opts)?;
+    if let Some(path) = &args.running {
+        running_table(&s)?
+            .write(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        let out = json!({
+            "exponents": s.exponents,
+            "stderr": s.stderr,
+            "stderr_method": s.stderr_method,
+            "stderr_paths": s.stderr_paths,
+            "time_unit": s.time_unit,
+            "steps": s.steps,
+            "transient": s.transient,
+            "paths": s.paths,
+            "seed": args.seed,
+            "h0_scale": args.h0_scale,
+            "reorth": args.reorth,
+            "noise": noise,
+            "noisy": s.noisy,
+            "input": l.input_note,
+            "seconds": s.seconds,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "Lyapunov exponents per unit time (time unit {}), {} steps after {} transient, {} path(s), noise {} eps {} sigma1 {} sigma2 {}, {}",
+            s.time_unit,
+            s.steps,
+            s.transient,
+            s.paths,
+            noise.form.name(),
+            noise.eps,
+            noise.sigma1,
+            noise.sigma2,
+            l.input_note
+        );
+        println!("{:>5}  {:>12}  {:>10}", "i", "exponent", "stderr");
+        for (i, (e, se)) in s.exponents.iter().zip(&s.stderr).enumerate() {
+            println!("{:>5}  {:>12.6}  {:>10.2e}", i + 1, e, se);
+        }
+        println!("standard errors by {}; {:.2} s", s.stderr_method, s.seconds);
+    }
+    Ok(())
+}

@@ -128,7 +128,7 @@ fn acts() -> impl Strategy<Value = Activation> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 48,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/bptt_gradcheck.txt"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/bptt_gradcheck.proptest-regressions"))),
         ..ProptestConfig::default()
     })]
 

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 
 /// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
 /// committed figures, at most about an hour on 2 cores), `full` (the paper's scale).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// Seconds to minutes; every code path, tiny sizes.
@@ -72,10 +74,30 @@ pub struct Experiment {
 /// Every experiment, in the order `nrnn reproduce` runs them.
 pub fn all() -> Vec<Experiment> {
     vec![
-        Experiment { name: "regularizer", about: "explicit regularizer vs Monte Carlo", run: regularizer::run },
-        Experiment { name: "stability", about: "stability conditions, stochastic stabilization", run: stability::run },
-        Experiment { name: "hessian", about: "flat minima: Hessian spectra vs training noise", run: hessian::run },
-        Experiment { name: "margin", about: "classification margins vs training noise", run: margin::run },
-        Experiment { name: "robustness", about: "accuracy under input perturbations", run: robustness::run },
+        Experiment {
+            name: "regularizer",
+            about: "explicit regularizer vs Monte Carlo",
+            run: regularizer::run,
+        },
+        Experiment {
+            name: "stability",
+            about: "stability conditions, stochastic stabilization",
+            run: stability::run,
+        },
+        Experiment {
+            name: "hessian",
+            about: "flat minima: Hessian spectra vs training noise",
+            run: hessian::run,
+        },
+        Experiment {
+            name: "margin",
+            about: "classification margins vs training noise",
+            run: margin::run,
+        },
+        Experiment {
+            name: "robustness",
+            about: "accuracy under input perturbations",
+            run: robustness::run,
+        },
     ]
 }

@@ -32,7 +32,11 @@ pub enum Error {
     },
     /// The loss became NaN or infinite during training.
     #[error("training diverged at epoch {epoch}, step {step}: loss = {loss}")]
-    Diverged { epoch: usize, step: usize, loss: f64 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+    },
     /// A data set that is not known or not available.
     #[error("data set `{name}`: {message}")]
     Data { name: String, message: String },
@@ -78,6 +82,10 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64> {
     if value.is_finite() && value >= lo && value <= hi {
         Ok(value)
     } else {
-        Err(Error::param(name, value, &format!("a finite number in [{lo}, {hi}]")))
+        Err(Error::param(
+            name,
+            value,
+            &format!("a finite number in [{lo}, {hi}]"),
+        ))
     }
 }

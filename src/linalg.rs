@@ -73,8 +73,16 @@ pub fn gemm<T, SA, SB, SC>(
     SB: Storage<T, Dyn, Dyn>,
     SC: StorageMut<T, Dyn, Dyn>,
 {
-    let (m, k) = if ta { (a.ncols(), a.nrows()) } else { a.shape() };
-    let (k2, n) = if tb { (b.ncols(), b.nrows()) } else { b.shape() };
+    let (m, k) = if ta {
+        (a.ncols(), a.nrows())
+    } else {
+        a.shape()
+    };
+    let (k2, n) = if tb {
+        (b.ncols(), b.nrows())
+    } else {
+        b.shape()
+    };
     assert_eq!(k, k2, "gemm: inner dimensions differ");
     assert_eq!(c.shape(), (m, n), "gemm: output shape");
     if m == 0 || n == 0 {
@@ -143,9 +151,14 @@ pub fn gemm<T, SA, SB, SC>(
         gemm(1.0, &ae, ta, &br, tb, 1.0, &mut pe);
         for j in 0..n {
             for i in 0..m {
-                let p: T = unsafe { std::mem::transmute_copy(&Dual64::new(pr[(i, j)], pe[(i, j)])) };
+                let p: T =
+                    unsafe { std::mem::transmute_copy(&Dual64::new(pr[(i, j)], pe[(i, j)])) };
                 let old = c[(i, j)];
-                c[(i, j)] = if beta == T::zero() { alpha * p } else { alpha * p + beta * old };
+                c[(i, j)] = if beta == T::zero() {
+                    alpha * p
+                } else {
+                    alpha * p + beta * old
+                };
             }
         }
         return;
@@ -156,7 +169,11 @@ pub fn gemm<T, SA, SB, SC>(
     for j in 0..n {
         for i in 0..m {
             let old = c[(i, j)];
-            c[(i, j)] = if beta == T::zero() { alpha * p[(i, j)] } else { alpha * p[(i, j)] + beta * old };
+            c[(i, j)] = if beta == T::zero() {
+                alpha * p[(i, j)]
+            } else {
+                alpha * p[(i, j)] + beta * old
+            };
         }
     }
 }

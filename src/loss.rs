@@ -51,7 +51,12 @@ impl Loss {
     /// assert!((l[0] - 2f64.ln()).abs() < 1e-15);
     /// assert!((g[(0, 0)] + 0.5).abs() < 1e-15);
     /// ```
-    pub fn value_grad<T: Real>(self, logits: &DMatrix<T>, target: &Target, scale: T) -> (Vec<T>, DMatrix<T>) {
+    pub fn value_grad<T: Real>(
+        self,
+        logits: &DMatrix<T>,
+        target: &Target,
+        scale: T,
+    ) -> (Vec<T>, DMatrix<T>) {
         let (c, b) = logits.shape();
         let mut losses = Vec::with_capacity(b);
         let mut grad = DMatrix::zeros(c, b);
@@ -132,6 +137,8 @@ pub fn accuracy(logits: &DMatrix<f64>, labels: &[usize]) -> f64 {
     if labels.is_empty() {
         return f64::NAN;
     }
-    let right = (0..logits.ncols()).filter(|&j| logits.column(j).imax() == labels[j]).count();
+    let right = (0..logits.ncols())
+        .filter(|&j| logits.column(j).imax() == labels[j])
+        .count();
     right as f64 / labels.len() as f64
 }

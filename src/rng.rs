@@ -58,7 +58,11 @@ fn ziggurat() -> &'static Ziggurat {
         x[1] = ZIG_R;
         for i in 1..128 {
             let y = ZIG_V / x[i] + f(x[i]);
-            x[i + 1] = if y >= 1.0 { 0.0 } else { (-2.0 * y.ln()).sqrt() };
+            x[i + 1] = if y >= 1.0 {
+                0.0
+            } else {
+                (-2.0 * y.ln()).sqrt()
+            };
         }
         x[128] = 0.0;
         let mut fx = [0.0; 129];
@@ -159,7 +163,10 @@ mod tests {
         let se = 1.0 / (n as f64).sqrt();
         assert!(mean.abs() < 5.0 * se, "mean {mean}");
         assert!((var - 1.0).abs() < 5.0 * 2f64.sqrt() * se, "variance {var}");
-        assert!((kurt - 3.0).abs() < 5.0 * 24f64.sqrt() * se, "kurtosis {kurt}");
+        assert!(
+            (kurt - 3.0).abs() < 5.0 * 24f64.sqrt() * se,
+            "kurtosis {kurt}"
+        );
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let nd = Normal::new(0.0, 1.0).unwrap();
         let d = v
@@ -167,7 +174,9 @@ mod tests {
             .enumerate()
             .map(|(i, &x)| {
                 let c = nd.cdf(x);
-                (c - i as f64 / n as f64).abs().max(((i + 1) as f64 / n as f64 - c).abs())
+                (c - i as f64 / n as f64)
+                    .abs()
+                    .max(((i + 1) as f64 / n as f64 - c).abs())
             })
             .fold(0.0, f64::max);
         assert!(d < 1.95 / (n as f64).sqrt(), "KS statistic {d}");

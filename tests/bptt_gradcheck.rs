@@ -7,9 +7,9 @@ use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
 use nrnn::model::{Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec};
 use nrnn::prec::{FD_ROUNDOFF_SAFETY, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
-use proptest::test_runner::FileFailurePersistence;
 use nrnn::rng::stream;
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use rand::RngExt;
 
 struct Case {
@@ -20,14 +20,49 @@ struct Case {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn case(n: usize, p: usize, k: usize, bsz: usize, form: NoiseForm, act: Activation, learn_dt: bool, a_term: bool, regression: bool, seed: u64) -> Case {
+fn case(
+    n: usize,
+    p: usize,
+    k: usize,
+    bsz: usize,
+    form: NoiseForm,
+    act: Activation,
+    learn_dt: bool,
+    a_term: bool,
+    regression: bool,
+    seed: u64,
+) -> Case {
     // Recurrent weights of order 1/sqrt(n) (spectral radius about 1): rich dynamics without
     // saturating the softmax, where the loss is flat below the resolution of differences.
-    case_scaled(n, p, k, bsz, form, act, learn_dt, a_term, regression, seed, (n as f64).sqrt())
+    case_scaled(
+        n,
+        p,
+        k,
+        bsz,
+        form,
+        act,
+        learn_dt,
+        a_term,
+        regression,
+        seed,
+        (n as f64).sqrt(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
-fn case_scaled(n: usize, p: usize, k: usize, bsz: usize, form: NoiseForm, act: Activation, learn_dt: bool, a_term: bool, regression: bool, seed: u64, weight_scale: f64) -> Case {
+fn case_scaled(
+    n: usize,
+    p: usize,
+    k: usize,
+    bsz: usize,
+    form: NoiseForm,
+    act: Activation,
+    learn_dt: bool,
+    a_term: bool,
+    regression: bool,
+    seed: u64,
+    weight_scale: f64,
+) -> Case {
     let mut rng = stream(seed, &[1]);
     let classes = 3;
     let mut cfg = ModelConfig::new(n, p, classes);
@@ -38,7 +73,11 @@ fn case_scaled(n: usize, p: usize, k: usize, bsz: usize, form: NoiseForm, act: A
     cfg.gamma_a = rng.random_range(0.0..0.5);
     cfg.gamma_w = rng.random_range(0.0..0.5);
     let eps = rng.random_range(0.05..0.6);
-    let s2 = if form == NoiseForm::Code { rng.random_range(0.0..1.0) } else { rng.random_range(0.0..1.5) };
+    let s2 = if form == NoiseForm::Code {
+        rng.random_range(0.0..1.0)
+    } else {
+        rng.random_range(0.0..1.5)
+    };
     cfg.noise = NoiseSpec::new(form, eps, rng.random_range(0.0..1.5), s2).unwrap();
     let mut model = Model::init_scaled(cfg, 0.1, weight_scale, seed).unwrap();
     for d in model.params.dt.iter_mut() {
@@ -46,14 +85,26 @@ fn case_scaled(n: usize, p: usize, k: usize, bsz: usize, form: NoiseForm, act: A
     }
     let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
     let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| rng.random_range(-1.0..1.0)))
+        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
+            rng.random_range(-1.0..1.0)
+        }))
     } else {
         Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
     };
     let loss = Loss::for_target(&target);
     let ids: Vec<u64> = (0..bsz as u64).collect();
     let draw = NoiseDraw::draw(form, n, k, seed, &[9], &ids);
-    Case { model, batch: Batch { x, steps: k, size: bsz, target }, draw, loss }
+    Case {
+        model,
+        batch: Batch {
+            x,
+            steps: k,
+            size: bsz,
+            target,
+        },
+        draw,
+        loss,
+    }
 }
 
 fn max_abs(v: &[f64]) -> f64 {
@@ -70,13 +121,18 @@ fn rel_err(a: &[f64], b: &[f64]) -> f64 {
 /// `|o|`, so each evaluation carries a round-off of about `eps_mach (1 + |L| + max|o|)`,
 /// which the difference divides by `2 h`. Gradient entries below this cannot be resolved.
 fn fd_resolution(loss: f64, logits: &DMatrix<f64>) -> f64 {
-    FD_ROUNDOFF_SAFETY * f64::EPSILON * (1.0 + loss.abs() + max_abs(logits.as_slice())) / (2.0 * FD_STEP)
+    FD_ROUNDOFF_SAFETY * f64::EPSILON * (1.0 + loss.abs() + max_abs(logits.as_slice()))
+        / (2.0 * FD_STEP)
 }
 
 /// Error of an exact gradient against central differences, relative to the gradient's
 /// size, after removing the differences' own round-off resolution.
 fn grad_err(g: &[f64], fd: &[f64], resolution: f64) -> f64 {
-    let diff: Vec<f64> = g.iter().zip(fd).map(|(x, y)| ((x - y).abs() - resolution).max(0.0)).collect();
+    let diff: Vec<f64> = g
+        .iter()
+        .zip(fd)
+        .map(|(x, y)| ((x - y).abs() - resolution).max(0.0))
+        .collect();
     max_abs(&diff) / max_abs(g).max(max_abs(fd)).max(REL_FLOOR)
 }
 
@@ -119,7 +175,11 @@ fn check_inputs(c: &Case) -> f64 {
 }
 
 fn forms() -> impl Strategy<Value = NoiseForm> {
-    prop_oneof![Just(NoiseForm::Diag), Just(NoiseForm::Scalar), Just(NoiseForm::Code)]
+    prop_oneof![
+        Just(NoiseForm::Diag),
+        Just(NoiseForm::Scalar),
+        Just(NoiseForm::Code)
+    ]
 }
 fn acts() -> impl Strategy<Value = Activation> {
     prop_oneof![Just(Activation::Tanh), Just(Activation::Identity)]
@@ -159,7 +219,19 @@ proptest! {
 /// at the resolution of central differences, and the comparison must account for it.
 #[test]
 fn saturated_softmax_regression() {
-    let c = case_scaled(6, 3, 11, 2, NoiseForm::Diag, Activation::Identity, false, true, false, 393237, 4.8);
+    let c = case_scaled(
+        6,
+        3,
+        11,
+        2,
+        NoiseForm::Diag,
+        Activation::Identity,
+        false,
+        true,
+        false,
+        393237,
+        4.8,
+    );
     let e = check_inputs(&c);
     assert!(e < GRAD_REL_TOL, "relative error {e:e}");
     let e = check_params(&c);
@@ -169,7 +241,18 @@ fn saturated_softmax_regression() {
 /// A batch larger than one parallel chunk gives the same gradient as the sum of its parts.
 #[test]
 fn chunked_batch_equals_sum_of_examples() {
-    let c = case(5, 2, 7, 70, NoiseForm::Diag, Activation::Tanh, true, true, false, 5);
+    let c = case(
+        5,
+        2,
+        7,
+        70,
+        NoiseForm::Diag,
+        Activation::Tanh,
+        true,
+        true,
+        false,
+        5,
+    );
     let src = NoiseSource::Given(&c.draw);
     let whole = c.model.loss_grad(&c.batch, c.loss, src, false);
     let mut acc = vec![0.0; c.model.n_flat()];
@@ -177,7 +260,9 @@ fn chunked_batch_equals_sum_of_examples() {
     for b in 0..70 {
         let sub = c.batch.columns(b, 1);
         let d = c.draw.columns(b, 1);
-        let lg = c.model.loss_grad(&sub, c.loss, NoiseSource::Given(&d), false);
+        let lg = c
+            .model
+            .loss_grad(&sub, c.loss, NoiseSource::Given(&d), false);
         total += lg.loss / 70.0;
         for (a, g) in acc.iter_mut().zip(c.model.flat_grad(&lg.grad)) {
             *a += g / 70.0;
@@ -191,10 +276,30 @@ fn chunked_batch_equals_sum_of_examples() {
 /// replaying the same draw gives the same value bit for bit.
 #[test]
 fn noise_draw_replays_exactly() {
-    let c = case(4, 1, 10, 3, NoiseForm::Scalar, Activation::Tanh, false, true, false, 11);
-    let a = c.model.loss_grad(&c.batch, c.loss, NoiseSource::Given(&c.draw), false).loss;
-    let b = c.model.loss_grad(&c.batch, c.loss, NoiseSource::Given(&c.draw), false).loss;
-    let d = c.model.loss_grad(&c.batch, c.loss, NoiseSource::Off, false).loss;
+    let c = case(
+        4,
+        1,
+        10,
+        3,
+        NoiseForm::Scalar,
+        Activation::Tanh,
+        false,
+        true,
+        false,
+        11,
+    );
+    let a = c
+        .model
+        .loss_grad(&c.batch, c.loss, NoiseSource::Given(&c.draw), false)
+        .loss;
+    let b = c
+        .model
+        .loss_grad(&c.batch, c.loss, NoiseSource::Given(&c.draw), false)
+        .loss;
+    let d = c
+        .model
+        .loss_grad(&c.batch, c.loss, NoiseSource::Off, false)
+        .loss;
     assert_eq!(a.to_bits(), b.to_bits());
     assert_ne!(a, d);
 }

@@ -114,26 +114,50 @@ impl Dataset {
     pub fn validate(&self) -> Result<()> {
         let n = self.len();
         if self.steps == 0 || self.input_dim == 0 {
-            return Err(Error::param("steps/input_dim", format!("{}/{}", self.steps, self.input_dim), "positive"));
+            return Err(Error::param(
+                "steps/input_dim",
+                format!("{}/{}", self.steps, self.input_dim),
+                "positive",
+            ));
         }
         if self.x.len() != n * self.steps * self.input_dim {
-            return Err(Error::param("x", self.x.len(), "examples * steps * input_dim values"));
+            return Err(Error::param(
+                "x",
+                self.x.len(),
+                "examples * steps * input_dim values",
+            ));
         }
         if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
-            return Err(Error::param("x", format!("non-finite value at flat index {i}"), "finite inputs"));
+            return Err(Error::param(
+                "x",
+                format!("non-finite value at flat index {i}"),
+                "finite inputs",
+            ));
         }
         match self.task {
             Task::Classification => {
                 if self.labels.len() != n {
-                    return Err(Error::param("labels", self.labels.len(), &format!("{n} labels")));
+                    return Err(Error::param(
+                        "labels",
+                        self.labels.len(),
+                        &format!("{n} labels"),
+                    ));
                 }
                 if let Some(&l) = self.labels.iter().find(|&&l| l >= self.classes) {
-                    return Err(Error::param("labels", l, &format!("a label in 0..{}", self.classes)));
+                    return Err(Error::param(
+                        "labels",
+                        l,
+                        &format!("a label in 0..{}", self.classes),
+                    ));
                 }
             }
             Task::Regression => {
                 if self.targets.len() != n * self.classes {
-                    return Err(Error::param("targets", self.targets.len(), &format!("{} values", n * self.classes)));
+                    return Err(Error::param(
+                        "targets",
+                        self.targets.len(),
+                        &format!("{} values", n * self.classes),
+                    ));
                 }
             }
         }
@@ -156,7 +180,8 @@ impl Dataset {
             x.extend_from_slice(self.sequence(e));
             match self.task {
                 Task::Classification => labels.push(self.labels[e]),
-                Task::Regression => targets.extend_from_slice(&self.targets[e * self.classes..(e + 1) * self.classes]),
+                Task::Regression => targets
+                    .extend_from_slice(&self.targets[e * self.classes..(e + 1) * self.classes]),
             }
         }
         Dataset {
@@ -185,12 +210,19 @@ impl Dataset {
             }
         }
         let target = match self.task {
-            Task::Classification => Target::Classes(indices.iter().map(|&e| self.labels[e]).collect()),
+            Task::Classification => {
+                Target::Classes(indices.iter().map(|&e| self.labels[e]).collect())
+            }
             Task::Regression => Target::Values(DMatrix::from_fn(self.classes, b, |i, c| {
                 self.targets[indices[c] * self.classes + i]
             })),
         };
-        Batch { x, steps: self.steps, size: b, target }
+        Batch {
+            x,
+            steps: self.steps,
+            size: b,
+            target,
+        }
     }
 
     /// The whole data set as one batch.

@@ -62,9 +62,21 @@ pub fn backward<T: Real>(
     let n = cfg.hidden;
     let (steps, b) = (tape.steps, tape.size);
     let kb = steps * b;
-    assert_eq!(tape.h.ncols(), kb + b, "backward needs a tape kept by forward(.., keep = true)");
+    assert_eq!(
+        tape.h.ncols(),
+        kb + b,
+        "backward needs a tape kept by forward(.., keep = true)"
+    );
     let mut grad = Params::zeros(cfg);
-    gemm(T::one(), dlogits, false, &tape.h_final, true, T::zero(), &mut grad.v);
+    gemm(
+        T::one(),
+        dlogits,
+        false,
+        &tape.h_final,
+        true,
+        T::zero(),
+        &mut grad.v,
+    );
     grad.c = row_sums(dlogits);
     let mut g = DMatrix::zeros(n, b);
     gemm(T::one(), &p.v, true, dlogits, false, T::zero(), &mut g);
@@ -102,14 +114,16 @@ pub fn backward<T: Real>(
                             for i in 0..n {
                                 let x = T::of(xi[i]);
                                 nbuf[i] = nc.sq[i] * nc.s2 * x;
-                                ebuf[i] = nc.eps * (nc.s1 + nc.s2 * h[i]) * x / (two * dt[i].sqrt());
+                                ebuf[i] =
+                                    nc.eps * (nc.s1 + nc.s2 * h[i]) * x / (two * dt[i].sqrt());
                             }
                         }
                         NoiseForm::Scalar => {
                             let ze = T::of(auxs[col]);
                             for i in 0..n {
                                 nbuf[i] = nc.sq[i] * nc.s2 * ze;
-                                ebuf[i] = nc.eps * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze) / (two * dt[i].sqrt());
+                                ebuf[i] = nc.eps * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze)
+                                    / (two * dt[i].sqrt());
                             }
                         }
                         NoiseForm::Code => {
@@ -141,10 +155,26 @@ pub fn backward<T: Real>(
                 }
             }
         }
-        gemm(T::one(), &stacked, true, &pg.columns(k * b, b), false, T::one(), &mut g);
+        gemm(
+            T::one(),
+            &stacked,
+            true,
+            &pg.columns(k * b, b),
+            false,
+            T::one(),
+            &mut g,
+        );
     }
     let mut daw = DMatrix::zeros(rows, n);
-    gemm(T::one(), &pg, false, &tape.h.columns(0, kb), true, T::zero(), &mut daw);
+    gemm(
+        T::one(),
+        &pg,
+        false,
+        &tape.h.columns(0, kb),
+        true,
+        T::zero(),
+        &mut daw,
+    );
     if cfg.a_term {
         grad.m_a = lipschitz_matrix_adjoint(&daw.rows(0, n).into_owned(), cfg.beta);
     }

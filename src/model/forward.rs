@@ -66,7 +66,14 @@ impl<T: Real> NoiseConsts<T> {
             _ => (T::of(nz.sigma1), T::of(nz.sigma2)),
         };
         let sq = p.dt.iter().map(|&d| eps * d.sqrt()).collect();
-        NoiseConsts { form: nz.form, on: on && !nz.is_off(), eps, s1, s2, sq }
+        NoiseConsts {
+            form: nz.form,
+            on: on && !nz.is_off(),
+            eps,
+            s1,
+            s2,
+            sq,
+        }
     }
 }
 
@@ -97,7 +104,8 @@ pub fn forward<T: Real>(
     let kb = steps * b;
     assert_eq!(x.shape(), (cfg.input, kb), "forward: input shape");
     if let Some(d) = noise {
-        d.check(cfg.noise.form, n, steps, size).expect("forward: noise draw shape");
+        d.check(cfg.noise.form, n, steps, size)
+            .expect("forward: noise draw shape");
     }
     let (stacked, woff) = stacked_recurrence(cfg, p);
     let rows = stacked.nrows();
@@ -110,9 +118,21 @@ pub fn forward<T: Real>(
     let nc = NoiseConsts::new(cfg, p, noise.is_some());
     let act_fn = cfg.activation;
     let learn_dt = cfg.learn_dt && keep;
-    let mut h_all = if keep { DMatrix::zeros(n, kb + b) } else { DMatrix::zeros(0, 0) };
-    let mut act = if keep { DMatrix::zeros(n, kb) } else { DMatrix::zeros(0, 0) };
-    let mut fs = if learn_dt { Some(DMatrix::zeros(n, kb)) } else { None };
+    let mut h_all = if keep {
+        DMatrix::zeros(n, kb + b)
+    } else {
+        DMatrix::zeros(0, 0)
+    };
+    let mut act = if keep {
+        DMatrix::zeros(n, kb)
+    } else {
+        DMatrix::zeros(0, 0)
+    };
+    let mut fs = if learn_dt {
+        Some(DMatrix::zeros(n, kb))
+    } else {
+        None
+    };
     let mut cur = match h0 {
         Some(h) => h.clone(),
         None => DMatrix::zeros(n, b),
@@ -162,13 +182,17 @@ pub fn forward<T: Real>(
                 match nc.form {
                     NoiseForm::Diag => {
                         for i in 0..n {
-                            o[i] = h[i] + dt[i] * fbuf[i] + nc.sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
+                            o[i] = h[i]
+                                + dt[i] * fbuf[i]
+                                + nc.sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
                         }
                     }
                     NoiseForm::Scalar => {
                         let ze = T::of(auxs[col]);
                         for i in 0..n {
-                            o[i] = h[i] + dt[i] * fbuf[i] + nc.sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
+                            o[i] = h[i]
+                                + dt[i] * fbuf[i]
+                                + nc.sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
                         }
                     }
                     NoiseForm::Code => {
@@ -197,5 +221,13 @@ pub fn forward<T: Real>(
     for mut col in logits.column_iter_mut() {
         col += &p.c;
     }
-    Tape { steps, size, h: h_all, act, f: fs, h_final: cur, logits }
+    Tape {
+        steps,
+        size,
+        h: h_all,
+        act,
+        f: fs,
+        h_final: cur,
+        logits,
+    }
 }

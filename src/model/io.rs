@@ -27,7 +27,11 @@ fn ferr(field: &str, expected: &str, found: &Value) -> Error {
         f.truncate(57);
         f.push_str("...");
     }
-    Error::InvalidParameter { name: field.to_string(), value: f, expected: expected.to_string() }
+    Error::InvalidParameter {
+        name: field.to_string(),
+        value: f,
+        expected: expected.to_string(),
+    }
 }
 
 fn get<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a Value> {
@@ -53,25 +57,44 @@ fn count(v: &Value, field: &str) -> Result<usize> {
 }
 
 fn vector(v: &Value, field: &str, len: usize) -> Result<DVector<f64>> {
-    let arr = v.as_array().ok_or_else(|| ferr(field, &format!("an array of {len} numbers"), v))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| ferr(field, &format!("an array of {len} numbers"), v))?;
     if arr.len() != len {
         return Err(Error::shape(field, (arr.len(), 1), (len, 1)));
     }
-    let vals: Result<Vec<f64>> = arr.iter().enumerate().map(|(i, x)| num(x, &format!("{field}[{i}]"))).collect();
+    let vals: Result<Vec<f64>> = arr
+        .iter()
+        .enumerate()
+        .map(|(i, x)| num(x, &format!("{field}[{i}]")))
+        .collect();
     Ok(DVector::from_vec(vals?))
 }
 
 fn matrix(v: &Value, field: &str, rows: usize, cols: usize) -> Result<DMatrix<f64>> {
-    let arr = v
-        .as_array()
-        .ok_or_else(|| ferr(field, &format!("a {rows}x{cols} matrix as an array of rows"), v))?;
+    let arr = v.as_array().ok_or_else(|| {
+        ferr(
+            field,
+            &format!("a {rows}x{cols} matrix as an array of rows"),
+            v,
+        )
+    })?;
     if arr.len() != rows {
-        let c = arr.first().and_then(|r| r.as_array()).map_or(0, |r| r.len());
+        let c = arr
+            .first()
+            .and_then(|r| r.as_array())
+            .map_or(0, |r| r.len());
         return Err(Error::shape(field, (arr.len(), c), (rows, cols)));
     }
     let mut m = DMatrix::zeros(rows, cols);
     for (i, row) in arr.iter().enumerate() {
-        let r = row.as_array().ok_or_else(|| ferr(&format!("{field}[{i}]"), &format!("a row of {cols} numbers"), row))?;
+        let r = row.as_array().ok_or_else(|| {
+            ferr(
+                &format!("{field}[{i}]"),
+                &format!("a row of {cols} numbers"),
+                row,
+            )
+        })?;
         if r.len() != cols {
             return Err(Error::shape(field, (rows, r.len()), (rows, cols)));
         }
@@ -83,7 +106,11 @@ fn matrix(v: &Value, field: &str, rows: usize, cols: usize) -> Result<DMatrix<f6
 }
 
 fn rows_of(m: &DMatrix<f64>) -> Value {
-    Value::Array((0..m.nrows()).map(|i| Value::from(m.row(i).iter().copied().collect::<Vec<f64>>())).collect())
+    Value::Array(
+        (0..m.nrows())
+            .map(|i| Value::from(m.row(i).iter().copied().collect::<Vec<f64>>()))
+            .collect(),
+    )
 }
 
 impl Model {
@@ -99,7 +126,9 @@ impl Model {
     /// assert!(Model::from_json(&bad).unwrap_err().to_string().contains("noise.eps"));
     /// ```
     pub fn from_json(v: &Value) -> Result<Model> {
-        let obj = v.as_object().ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
         let fmt = get(obj, "format")?;
         if fmt.as_str() != Some(MODEL_FORMAT) {
             return Err(ferr("format", &format!("\"{MODEL_FORMAT}\""), fmt));
@@ -108,15 +137,33 @@ impl Model {
         let p = count(get(obj, "input")?, "input")?;
         let c = count(get(obj, "classes")?, "classes")?;
         let act_v = get(obj, "activation")?;
-        let activation = Activation::parse(act_v.as_str().ok_or_else(|| ferr("activation", "a string", act_v))?)?;
+        let activation = Activation::parse(
+            act_v
+                .as_str()
+                .ok_or_else(|| ferr("activation", "a string", act_v))?,
+        )?;
         let nz = get(obj, "noise")?;
-        let nzo = nz.as_object().ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
-        let form_v = get(nzo, "form").map_err(|_| ferr("noise.form", "\"diag\", \"scalar\" or \"code\"", &Value::Null))?;
-        let form = NoiseForm::parse(form_v.as_str().ok_or_else(|| ferr("noise.form", "a string", form_v))?)?;
+        let nzo = nz
+            .as_object()
+            .ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
+        let form_v = get(nzo, "form").map_err(|_| {
+            ferr(
+                "noise.form",
+                "\"diag\", \"scalar\" or \"code\"",
+                &Value::Null,
+            )
+        })?;
+        let form = NoiseForm::parse(
+            form_v
+                .as_str()
+                .ok_or_else(|| ferr("noise.form", "a string", form_v))?,
+        )?;
         let mut lv = [0.0; 3];
         for (slot, name) in lv.iter_mut().zip(["eps", "sigma1", "sigma2"]) {
             let field = format!("noise.{name}");
-            let val = nzo.get(name).ok_or_else(|| ferr(&field, "a number >= 0", &Value::Null))?;
+            let val = nzo
+                .get(name)
+                .ok_or_else(|| ferr(&field, "a number >= 0", &Value::Null))?;
             *slot = num(val, &field)?;
         }
         let noise = NoiseSpec::new(form, lv[0], lv[1], lv[2])?;
@@ -140,7 +187,11 @@ impl Model {
         };
         config.validate()?;
         let dtv = get(obj, "dt")?;
-        let dt = if dtv.is_array() { vector(dtv, "dt", n)? } else { DVector::from_element(n, num(dtv, "dt")?) };
+        let dt = if dtv.is_array() {
+            vector(dtv, "dt", n)?
+        } else {
+            DVector::from_element(n, num(dtv, "dt")?)
+        };
         let params = Params {
             m_a: matrix(get(obj, "m_a")?, "m_a", n, n)?,
             m_w: matrix(get(obj, "m_w")?, "m_w", n, n)?,
@@ -184,9 +235,14 @@ impl Model {
     /// Read and check a model file.
     pub fn load(path: &Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Format { path: path.display().to_string(), message: format!("not valid JSON: {e}") })?;
-        Model::from_json(&v).map_err(|e| Error::Format { path: path.display().to_string(), message: e.to_string() })
+        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: path.display().to_string(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        Model::from_json(&v).map_err(|e| Error::Format {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Write the model file atomically.

@@ -54,7 +54,11 @@ impl Activation {
             "tanh" => Ok(Activation::Tanh),
             "identity" | "linear" => Ok(Activation::Identity),
             "relu" => Ok(Activation::Relu),
-            _ => Err(Error::param("activation", format!("\"{s}\""), "one of \"tanh\", \"identity\", \"relu\"")),
+            _ => Err(Error::param(
+                "activation",
+                format!("\"{s}\""),
+                "one of \"tanh\", \"identity\", \"relu\"",
+            )),
         }
     }
     /// The name used in files.
@@ -90,7 +94,10 @@ impl Activation {
         match self {
             Activation::Tanh => out.iter_mut().zip(z).for_each(|(o, &v)| *o = v.tanh_fast()),
             Activation::Identity => out.copy_from_slice(z),
-            Activation::Relu => out.iter_mut().zip(z).for_each(|(o, &v)| *o = if v > T::zero() { v } else { T::zero() }),
+            Activation::Relu => out
+                .iter_mut()
+                .zip(z)
+                .for_each(|(o, &v)| *o = if v > T::zero() { v } else { T::zero() }),
         }
     }
     /// `a'(z)` from the value `a = a(z)`.
@@ -173,7 +180,11 @@ impl ModelConfig {
     }
     /// Check every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("hidden", self.hidden), ("input", self.input), ("classes", self.classes)] {
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("input", self.input),
+            ("classes", self.classes),
+        ] {
             if v == 0 || v > 1 << 16 {
                 return Err(Error::param(name, v, "an integer in [1, 65536]"));
             }
@@ -286,7 +297,9 @@ impl<T: Real> Params<T> {
     }
     /// Every entry is finite.
     pub fn is_finite(&self) -> bool {
-        self.blocks().iter().all(|(_, s)| s.iter().all(|v| v.re().is_finite()))
+        self.blocks()
+            .iter()
+            .all(|(_, s)| s.iter().all(|v| v.re().is_finite()))
     }
 }
 
@@ -295,7 +308,15 @@ impl Params<f64> {
     pub fn cast<U: Real>(&self) -> Params<U> {
         let f = |m: &DMatrix<f64>| m.map(U::of);
         let g = |v: &DVector<f64>| v.map(U::of);
-        Params { m_a: f(&self.m_a), m_w: f(&self.m_w), u: f(&self.u), b: g(&self.b), v: f(&self.v), c: g(&self.c), dt: g(&self.dt) }
+        Params {
+            m_a: f(&self.m_a),
+            m_w: f(&self.m_w),
+            u: f(&self.u),
+            b: g(&self.b),
+            v: f(&self.v),
+            c: g(&self.c),
+            dt: g(&self.dt),
+        }
     }
 }
 
@@ -328,16 +349,27 @@ pub enum NoiseSource<'a> {
 
 impl<'a> NoiseSource<'a> {
     /// The draw for examples `start..start + len`, or `None` when noise is off.
-    pub fn chunk(&self, cfg: &ModelConfig, steps: usize, start: usize, len: usize) -> Option<NoiseDraw> {
+    pub fn chunk(
+        &self,
+        cfg: &ModelConfig,
+        steps: usize,
+        start: usize,
+        len: usize,
+    ) -> Option<NoiseDraw> {
         if cfg.noise.is_off() {
             return None;
         }
         match *self {
             NoiseSource::Off => None,
             NoiseSource::Given(d) => Some(d.columns(start, len)),
-            NoiseSource::Seeded { seed, tag, ids } => {
-                Some(NoiseDraw::draw(cfg.noise.form, cfg.hidden, steps, seed, tag, &ids[start..start + len]))
-            }
+            NoiseSource::Seeded { seed, tag, ids } => Some(NoiseDraw::draw(
+                cfg.noise.form,
+                cfg.hidden,
+                steps,
+                seed,
+                tag,
+                &ids[start..start + len],
+            )),
         }
     }
 }
@@ -371,24 +403,42 @@ impl Model {
     /// As [`Model::init`] with `M ~ N(0, (scale/n)^2)`.
     pub fn init_scaled(config: ModelConfig, dt: f64, scale: f64, seed: u64) -> Result<Model> {
         config.validate()?;
-        check_range("dt", dt, 1e-12, 1e3).and_then(|d| if d > 0.0 { Ok(d) } else { Err(Error::param("dt", d, "> 0")) })?;
+        check_range("dt", dt, 1e-12, 1e3).and_then(|d| {
+            if d > 0.0 {
+                Ok(d)
+            } else {
+                Err(Error::param("dt", d, "> 0"))
+            }
+        })?;
         let (n, p, c) = (config.hidden, config.input, config.classes);
         let mut rng = stream(seed, &[0x1417]);
         let sd = scale / n as f64;
         let mut normal = |r: usize, cc: usize| {
-            DMatrix::from_fn(r, cc, |_, _| sd * rng.sample::<f64, _>(rand_distr::StandardNormal))
+            DMatrix::from_fn(r, cc, |_, _| {
+                sd * rng.sample::<f64, _>(rand_distr::StandardNormal)
+            })
         };
         let m_a = normal(n, n);
         let m_w = normal(n, n);
         let mut rng = stream(seed, &[0x1418]);
-        let mut unif = |r: usize, cc: usize, bound: f64| DMatrix::from_fn(r, cc, |_, _| rng.random_range(-bound..bound));
+        let mut unif = |r: usize, cc: usize, bound: f64| {
+            DMatrix::from_fn(r, cc, |_, _| rng.random_range(-bound..bound))
+        };
         let bu = 1.0 / (p as f64).sqrt();
         let bv = 1.0 / (n as f64).sqrt();
         let u = unif(n, p, bu);
         let b = unif(n, 1, bu).column(0).into_owned();
         let v = unif(c, n, bv);
         let cvec = unif(c, 1, bv).column(0).into_owned();
-        let params = Params { m_a, m_w, u, b, v, c: cvec, dt: DVector::from_element(n, dt) };
+        let params = Params {
+            m_a,
+            m_w,
+            u,
+            b,
+            v,
+            c: cvec,
+            dt: DVector::from_element(n, dt),
+        };
         Ok(Model { config, params })
     }
 
@@ -397,7 +447,12 @@ impl Model {
         self.config.validate()?;
         let (n, p, c) = (self.config.hidden, self.config.input, self.config.classes);
         let pr = &self.params;
-        for (name, m, want) in [("m_a", &pr.m_a, (n, n)), ("m_w", &pr.m_w, (n, n)), ("u", &pr.u, (n, p)), ("v", &pr.v, (c, n))] {
+        for (name, m, want) in [
+            ("m_a", &pr.m_a, (n, n)),
+            ("m_w", &pr.m_w, (n, n)),
+            ("u", &pr.u, (n, p)),
+            ("v", &pr.v, (c, n)),
+        ] {
             if m.shape() != want {
                 return Err(Error::shape(name, m.shape(), want));
             }
@@ -409,7 +464,11 @@ impl Model {
         }
         for (name, s) in pr.blocks() {
             if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-                return Err(Error::param(name, format!("non-finite entry at index {i}"), "finite numbers"));
+                return Err(Error::param(
+                    name,
+                    format!("non-finite entry at index {i}"),
+                    "finite numbers",
+                ));
             }
         }
         if let Some(d) = pr.dt.iter().find(|&&d| d <= 0.0) {
@@ -458,7 +517,13 @@ impl Model {
     /// (replayed exactly when given). Runs in parallel over fixed chunks of [`CHUNK`]
     /// examples; chunk results are added in index order, so the result does not depend
     /// on the number of threads.
-    pub fn loss_grad(&self, batch: &Batch, loss: Loss, noise: NoiseSource, want_dx: bool) -> LossGrad {
+    pub fn loss_grad(
+        &self,
+        batch: &Batch,
+        loss: Loss,
+        noise: NoiseSource,
+        want_dx: bool,
+    ) -> LossGrad {
         let cfg = &self.config;
         let bsz = batch.size;
         let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
@@ -469,16 +534,37 @@ impl Model {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
                 let draw = noise.chunk(cfg, batch.steps, s, len);
-                let tape = forward(cfg, &self.params, &sub.x, sub.steps, len, draw.as_ref(), None, true);
+                let tape = forward(
+                    cfg,
+                    &self.params,
+                    &sub.x,
+                    sub.steps,
+                    len,
+                    draw.as_ref(),
+                    None,
+                    true,
+                );
                 let (losses, dlogits) = loss.value_grad(&tape.logits, &sub.target, scale);
-                let back = backward(cfg, &self.params, &tape, &sub.x, draw.as_ref(), &dlogits, want_dx);
+                let back = backward(
+                    cfg,
+                    &self.params,
+                    &tape,
+                    &sub.x,
+                    draw.as_ref(),
+                    &dlogits,
+                    want_dx,
+                );
                 (losses.iter().sum::<f64>(), back, tape.logits)
             })
             .collect();
         let mut total = 0.0;
         let mut grad = Params::zeros(cfg);
         let mut logits = DMatrix::zeros(cfg.classes, bsz);
-        let mut dx = if want_dx { Some(DMatrix::zeros(cfg.input, batch.steps * bsz)) } else { None };
+        let mut dx = if want_dx {
+            Some(DMatrix::zeros(cfg.input, batch.steps * bsz))
+        } else {
+            None
+        };
         for (&s, (l, back, lg)) in starts.iter().zip(parts) {
             total += l;
             grad.axpy(1.0, &back.grad);
@@ -486,11 +572,17 @@ impl Model {
             logits.columns_mut(s, len).copy_from(&lg);
             if let (Some(dx), Some(bdx)) = (dx.as_mut(), back.dx.as_ref()) {
                 for k in 0..batch.steps {
-                    dx.columns_mut(k * bsz + s, len).copy_from(&bdx.columns(k * len, len));
+                    dx.columns_mut(k * bsz + s, len)
+                        .copy_from(&bdx.columns(k * len, len));
                 }
             }
         }
-        LossGrad { loss: total * scale, grad, logits, dx }
+        LossGrad {
+            loss: total * scale,
+            grad,
+            logits,
+            dx,
+        }
     }
 
     /// Final hidden states `h_K` (`n x B`) of a batch, noise from `noise`; parallel over
@@ -505,7 +597,17 @@ impl Model {
                 let len = FORWARD_CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
                 let draw = noise.chunk(cfg, batch.steps, s, len);
-                forward(cfg, &self.params, &sub.x, sub.steps, len, draw.as_ref(), None, false).h_final
+                forward(
+                    cfg,
+                    &self.params,
+                    &sub.x,
+                    sub.steps,
+                    len,
+                    draw.as_ref(),
+                    None,
+                    false,
+                )
+                .h_final
             })
             .collect();
         let mut out = DMatrix::zeros(cfg.hidden, bsz);
@@ -561,7 +663,11 @@ pub fn params_from_flat<T: Real>(cfg: &ModelConfig, base: &Params<f64>, theta: &
             at += len;
         }
     }
-    assert_eq!(at, theta.len(), "flat parameter vector has the wrong length");
+    assert_eq!(
+        at,
+        theta.len(),
+        "flat parameter vector has the wrong length"
+    );
     p
 }
 

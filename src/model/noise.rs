@@ -30,7 +30,11 @@ impl NoiseForm {
             "diag" => Ok(NoiseForm::Diag),
             "scalar" => Ok(NoiseForm::Scalar),
             "code" => Ok(NoiseForm::Code),
-            _ => Err(Error::param("noise.form", format!("\"{s}\""), "one of \"diag\", \"scalar\", \"code\"")),
+            _ => Err(Error::param(
+                "noise.form",
+                format!("\"{s}\""),
+                "one of \"diag\", \"scalar\", \"code\"",
+            )),
         }
     }
     /// The form's name.
@@ -73,17 +77,31 @@ impl NoiseSpec {
     /// assert!(NoiseSpec::new(NoiseForm::Diag, -0.1, 1.0, 1.0).is_err());
     /// ```
     pub fn new(form: NoiseForm, eps: f64, sigma1: f64, sigma2: f64) -> Result<NoiseSpec> {
-        let s = NoiseSpec { form, eps, sigma1, sigma2 };
+        let s = NoiseSpec {
+            form,
+            eps,
+            sigma1,
+            sigma2,
+        };
         s.validate()?;
         Ok(s)
     }
     /// No noise (the deterministic Lipschitz RNN).
     pub fn off() -> NoiseSpec {
-        NoiseSpec { form: NoiseForm::Diag, eps: 0.0, sigma1: 0.0, sigma2: 0.0 }
+        NoiseSpec {
+            form: NoiseForm::Diag,
+            eps: 0.0,
+            sigma1: 0.0,
+            sigma2: 0.0,
+        }
     }
     /// Check the levels: finite, non-negative; for `code`, `eps sigma2 <= 1`.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("noise.eps", self.eps), ("noise.sigma1", self.sigma1), ("noise.sigma2", self.sigma2)] {
+        for (name, v) in [
+            ("noise.eps", self.eps),
+            ("noise.sigma1", self.sigma1),
+            ("noise.sigma2", self.sigma2),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::param(name, v, "a finite number >= 0"));
             }
@@ -132,7 +150,14 @@ impl NoiseDraw {
     /// let b = NoiseDraw::draw(NoiseForm::Diag, 3, 5, 7, &[1], &[11]);
     /// assert_eq!(a.columns(1, 1), b);
     /// ```
-    pub fn draw(form: NoiseForm, hidden: usize, steps: usize, seed: u64, tag: &[u64], ids: &[u64]) -> NoiseDraw {
+    pub fn draw(
+        form: NoiseForm,
+        hidden: usize,
+        steps: usize,
+        seed: u64,
+        tag: &[u64],
+        ids: &[u64],
+    ) -> NoiseDraw {
         let size = ids.len();
         let ar = form.aux_rows(hidden);
         let mut xi = DMatrix::zeros(hidden, steps * size);
@@ -162,7 +187,12 @@ impl NoiseDraw {
                 }
             }
         }
-        NoiseDraw { steps, size, xi, aux }
+        NoiseDraw {
+            steps,
+            size,
+            xi,
+            aux,
+        }
     }
 
     /// The draws of examples `start..start + len`.
@@ -170,11 +200,17 @@ impl NoiseDraw {
         let pick = |m: &DMatrix<f64>| {
             let mut out = DMatrix::zeros(m.nrows(), self.steps * len);
             for k in 0..self.steps {
-                out.columns_mut(k * len, len).copy_from(&m.columns(k * self.size + start, len));
+                out.columns_mut(k * len, len)
+                    .copy_from(&m.columns(k * self.size + start, len));
             }
             out
         };
-        NoiseDraw { steps: self.steps, size: len, xi: pick(&self.xi), aux: pick(&self.aux) }
+        NoiseDraw {
+            steps: self.steps,
+            size: len,
+            xi: pick(&self.xi),
+            aux: pick(&self.aux),
+        }
     }
 
     /// The antithetic draw: `xi -> -xi`, `zeta -> -zeta`, `u -> 1 - u`.
@@ -183,7 +219,12 @@ impl NoiseDraw {
             NoiseForm::Code => self.aux.map(|u| 1.0 - u),
             _ => -&self.aux,
         };
-        NoiseDraw { steps: self.steps, size: self.size, xi: -&self.xi, aux }
+        NoiseDraw {
+            steps: self.steps,
+            size: self.size,
+            xi: -&self.xi,
+            aux,
+        }
     }
 
     /// Check that the draw fits a model with `hidden` units, form `form`, and a batch.

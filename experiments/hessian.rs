@@ -1,0 +1,749 @@
+//! Experiment `hessian` (THEORY.md section 3; section 6, claim 3): flat minima.
+//!
+//! Small tanh Lipschitz RNNs are trained on the embedded digits ([`crate::data::digits`],
+//! one pixel per step) with `diag` noise (`sigma1 = sigma2 = 1`) at the levels
+//! [`Setup::eps_levels`] (0: deterministic), `ctx.seeds` seeds each, with
+//! [`crate::train::fit`] (best epoch on the validation set). The trained models are cached
+//! as model JSON in `<out>/models/<profile>/flatness/eps<eps>-seed<seed>.json` (with a
+//! `.meta.json` holding the training setup and accuracies) and shared with the `margin`
+//! experiment ([`trained_models`]); a model is reused when the run's progress file lists
+//! it and its setup is unchanged.
+//!
+//! For every model, on the first [`Setup::hessian_examples`] training examples with the noise
+//! off ([`crate::hessian::analyze`]): the top eigenvalues of the Hessian of the training
+//! loss in all parameters (Lanczos on exact Hessian-vector products, with residuals), its
+//! trace (Hutchinson, with standard error), and the top eigenvalue and trace of the
+//! hidden-state Hessian `V^T Hess_o l V`. For seed 0 of the deterministic and of the
+//! noisiest model, the spectral density (stochastic Lanczos quadrature), broadened with one
+//! common width on one common grid.
+//!
+//! Outputs (in `ctx.out`): `hessian_density.{csv,png,json}` and
+//! `hessian_vs_noise.{csv,json}` with `hessian_{top,trace,hidden_top,hidden_trace}_vs_noise.png`
+//! (mean over seeds with a band of ±1 standard deviation), and the index entries
+//! `hessian_density` and `hessian_vs_noise`. `--replot` redraws the PNGs from the CSVs.
+//! Prediction: more training noise, smaller top eigenvalue and trace.
+
+use super::{Ctx, Profile};
+use crate::cli::reproduce::Progress;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::hessian::{analyze, HessianOptions, SlqOptions};
+use crate::loss::Loss;
+use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
+use crate::report::index::{update_index, FigureEntry, Verdict};
+use crate::report::manifest::Manifest;
+use crate::report::plot::{format_sig, linear_fit, Axes, Fit, LegendPos, LinePlot, Series};
+use crate::report::table::Table;
+use crate::table_row;
+use crate::train::{fit, split_dataset, Split, TrainConfig};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The claim of the Hessian figures (THEORY.md 3 and 6, claim 3).
+pub const CLAIM: &str =
+    "Noise training promotes flat minima: models trained with more hidden-state noise have a \
+smaller top eigenvalue and trace of the Hessian of the training loss (THEORY.md 3; 6, claim 3).";
+
+/// Settings of the flatness and margin experiments (shared models).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Setup {
+    /// Examples of the digits used (from the start of the file; `None`: all 1,797).
+    pub examples: Option<usize>,
+    /// Validation examples (model selection).
+    pub val: usize,
+    /// Test examples (margins are measured there).
+    pub test: usize,
+    /// Seed of the split.
+    pub split_seed: u64,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Step d.
+    pub dt: f64,
+    /// Training epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Noise form of the noisy models.
+    pub noise_form: NoiseForm,
+    /// Additive level sigma1.
+    pub sigma1: f64,
+    /// Multiplicative level sigma2.
+    pub sigma2: f64,
+    /// Training noise levels eps (0: deterministic).
+    pub eps_levels: Vec<f64>,
+    /// Training examples the Hessian is taken on.
+    pub hessian_examples: usize,
+    /// Top eigenvalues computed.
+    pub top_k: usize,
+    /// Largest Krylov dimension of the Lanczos runs.
+    pub lanczos_max_iter: usize,
+    /// Relative residual tolerance of the Lanczos runs.
+    pub lanczos_tol: f64,
+    /// Hutchinson probes.
+    pub trace_probes: usize,
+    /// SLQ probes of the densities.
+    pub density_probes: usize,
+    /// Lanczos steps per SLQ probe.
+    pub density_steps: usize,
+    /// Test examples whose margins are measured.
+    pub margin_examples: usize,
+}
+
+/// The setup of a profile: smoke (tiny, seconds), quick (the committed figures: 32 hidden
+/// units, 30 epochs, 5 noise levels up to 0.2), full (64 hidden units, 60 epochs, 7 levels up
+/// to 0.3). The levels stay in the small-noise regime of the theory: at 0.2 the digits models
+/// already lose several points of accuracy.
+///
+/// ```
+/// use nrnn::experiments::{hessian::setup, Profile};
+/// assert_eq!(setup(Profile::Quick).eps_levels[0], 0.0);
+/// assert!(setup(Profile::Smoke).hidden < setup(Profile::Quick).hidden);
+/// ```
+pub fn setup(profile: Profile) -> Setup {
+    let p = profile;
+    Setup {
+        examples: p.pick(Some(300), None, None),
+        val: p.pick(50, 200, 200),
+        test: p.pick(40, 400, 400),
+        split_seed: 0,
+        hidden: p.pick(8, 32, 64),
+        dt: 0.5,
+        epochs: p.pick(2, 30, 60),
+        batch: 32,
+        lr: 5e-3,
+        noise_form: NoiseForm::Diag,
+        sigma1: 1.0,
+        sigma2: 1.0,
+        eps_levels: p.pick(
+            vec![0.0, 0.2],
+            vec![0.0, 0.05, 0.1, 0.15, 0.2],
+            vec![0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3],
+        ),
+        hessian_examples: p.pick(32, 256, 512),
+        top_k: p.pick(2, 5, 10),
+        lanczos_max_iter: p.pick(30, 120, 300),
+        lanczos_tol: 1e-6,
+        trace_probes: p.pick(4, 30, 100),
+        density_probes: p.pick(2, 6, 16),
+        density_steps: p.pick(10, 50, 100),
+        margin_examples: p.pick(20, 400, 400),
+    }
+}
+
+/// A trained model of the noise-level grid.
+#[derive(Clone, Debug)]
+pub struct TrainedModel {
+    /// Training noise level.
+    pub eps: f64,
+    /// Training seed.
+    pub seed: u64,
+    /// The selected model (best validation accuracy), noise spec included.
+    pub model: Model,
+    /// Validation accuracy (noise off).
+    pub val_accuracy: f64,
+    /// Test accuracy (noise off).
+    pub test_accuracy: f64,
+}
+
+/// The digits split of the setup: `(train, val, test)`.
+///
+/// ```
+/// use nrnn::experiments::{hessian::{data, setup}, Profile};
+/// let s = data(&setup(Profile::Smoke)).unwrap();
+/// assert_eq!((s.train.len(), s.val.len(), s.test.len()), (210, 50, 40));
+/// ```
+pub fn data(s: &Setup) -> Result<Split> {
+    let d = crate::data::digits();
+    let d = match s.examples {
+        Some(n) => d.head(n),
+        None => d,
+    };
+    Ok(split_dataset(&d, s.val, s.test, s.split_seed)?.0)
+}
+
+/// Label of a noise level in file names.
+///
+/// ```
+/// assert_eq!(nrnn::experiments::hessian::eps_name(0.05), "eps0.050");
+/// ```
+pub fn eps_name(eps: f64) -> String {
+    format!("eps{eps:.3}")
+}
+
+fn model_paths(ctx: &Ctx, eps: f64, seed: u64) -> (PathBuf, PathBuf) {
+    let dir = ctx
+        .out
+        .join("models")
+        .join(ctx.profile.name())
+        .join("flatness");
+    let stem = format!("{}-seed{seed}", eps_name(eps));
+    (
+        dir.join(format!("{stem}.json")),
+        dir.join(format!("{stem}.meta.json")),
+    )
+}
+
+fn piece_key(eps: f64, seed: u64) -> String {
+    format!("flatness/{}/seed{seed}", eps_name(eps))
+}
+
+fn model_config(s: &Setup, eps: f64, data: &Dataset) -> Result<ModelConfig> {
+    let mut cfg = ModelConfig::new(s.hidden, data.input_dim, data.classes);
+    cfg.noise = if eps > 0.0 {
+        NoiseSpec::new(s.noise_form, eps, s.sigma1, s.sigma2)?
+    } else {
+        NoiseSpec::off()
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// The cached model of `(eps, seed)` if the run's progress lists it and it was trained
+/// with this setup.
+fn load_cached(
+    ctx: &Ctx,
+    progress: &Progress,
+    s: &Setup,
+    eps: f64,
+    seed: u64,
+) -> Option<TrainedModel> {
+    if !progress.piece_done(&piece_key(eps, seed)) {
+        return None;
+    }
+    let (mp, meta) = model_paths(ctx, eps, seed);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).ok()?).ok()?;
+    if m["setup"] != serde_json::to_value(s).ok()? {
+        return None;
+    }
+    let model = Model::load(&mp).ok()?;
+    Some(TrainedModel {
+        eps,
+        seed,
+        model,
+        val_accuracy: m["val_accuracy"].as_f64()?,
+        test_accuracy: m["test_accuracy"].as_f64()?,
+    })
+}
+
+/// Train (or load from the cache) one model per noise level and seed
+/// (`ctx.seed + i`, `i < ctx.seeds`), in parallel over the pieces; results are ordered by
+/// noise level, then seed. Shared by the `hessian` and `margin` experiments.
+pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<TrainedModel>> {
+    let mut progress = Progress::for_ctx(ctx)?;
+    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let pieces: Vec<(f64, u64)> = s
+        .eps_levels
+        .iter()
+        .flat_map(|&e| seeds.iter().map(move |&sd| (e, sd)))
+        .collect();
+    let results: Vec<Result<(TrainedModel, bool)>> = pieces
+        .par_iter()
+        .map(|&(eps, seed)| {
+            if let Some(t) = load_cached(ctx, &progress, s, eps, seed) {
+                return Ok((t, false));
+            }
+            let cfg = model_config(s, eps, &split.train)?;
+            let init = Model::init(cfg, s.dt, seed)?;
+            let tc = TrainConfig {
+                epochs: s.epochs,
+                batch: s.batch,
+                lr: s.lr,
+                seed,
+                train_noise: true,
+                progress: false,
+                ..Default::default()
+            };
+            let fitted = fit(init, &split.train, &split.val, &tc, None)?;
+            let model = fitted.model;
+            let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
+            let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
+            let (mp, meta) = model_paths(ctx, eps, seed);
+            model.save(&mp)?;
+            let m = serde_json::json!({
+                "setup": s, "eps": eps, "seed": seed, "best_epoch": fitted.best_epoch,
+                "val_accuracy": val_accuracy, "test_accuracy": test_accuracy,
+            });
+            crate::report::write_json_atomic(&meta, &m)?;
+            Ok((
+                TrainedModel {
+                    eps,
+                    seed,
+                    model,
+                    val_accuracy,
+                    test_accuracy,
+                },
+                true,
+            ))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        let (t, fresh) = r?;
+        if fresh {
+            progress.mark_piece(&piece_key(t.eps, t.seed))?;
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// Mean and standard deviation (0 for one value) of the values of `measure` at each noise
+/// level of a tidy table with columns `eps`, `measure`, `value`: `(eps, mean, std)`.
+pub(crate) fn by_eps(t: &Table, measure: &str) -> Result<Vec<(f64, f64, f64)>> {
+    let sub = t.filter_eq("measure", measure)?;
+    let eps = sub.column_f64("eps")?;
+    let vals = sub.column_f64("value")?;
+    let mut levels: Vec<f64> = Vec::new();
+    for &e in &eps {
+        if !levels.contains(&e) {
+            levels.push(e);
+        }
+    }
+    levels.sort_by(|a, b| a.total_cmp(b));
+    Ok(levels
+        .into_iter()
+        .map(|l| {
+            let v: Vec<f64> = eps
+                .iter()
+                .zip(&vals)
+                .filter(|(e, x)| **e == l && x.is_finite())
+                .map(|(_, &x)| x)
+                .collect();
+            let n = v.len() as f64;
+            let m = v.iter().sum::<f64>() / n;
+            let sd = if v.len() > 1 {
+                (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            (l, m, sd)
+        })
+        .collect())
+}
+
+/// Least-squares fit of `value` against `eps` over every (level, seed) row of `measure`.
+pub(crate) fn trend(t: &Table, measure: &str) -> Result<Fit> {
+    let sub = t.filter_eq("measure", measure)?;
+    Ok(linear_fit(
+        &sub.column_f64("eps")?,
+        &sub.column_f64("value")?,
+    ))
+}
+
+/// -1 (significantly decreasing: slope below -2 standard errors), +1 (increasing), or 0.
+pub(crate) fn direction(f: &Fit) -> i32 {
+    if !f.is_valid() {
+        0
+    } else if f.slope < -2.0 * f.slope_stderr {
+        -1
+    } else if f.slope > 2.0 * f.slope_stderr {
+        1
+    } else {
+        0
+    }
+}
+
+/// A line plot of mean ± 1 std over seeds against the training noise level.
+pub(crate) fn vs_noise_plot(
+    t: &Table,
+    measures: &[(&str, &str)],
+    title: &str,
+    y_label: &str,
+    sub: &str,
+    log_y: bool,
+) -> Result<LinePlot> {
+    let mut axes = Axes::new(title, "training noise eps", y_label)
+        .subtitle(sub)
+        .legend(LegendPos::UpperRight);
+    if log_y {
+        axes = axes.log_y();
+    }
+    let mut plot = LinePlot::new(axes);
+    for (i, (measure, label)) in measures.iter().enumerate() {
+        let rows = by_eps(t, measure)?;
+        let x: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        let y: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let lo: Vec<f64> = rows.iter().map(|r| r.1 - r.2).collect();
+        let hi: Vec<f64> = rows.iter().map(|r| r.1 + r.2).collect();
+        plot = plot.series(Series::new(label, &x, &y).band(&lo, &hi).markers().color(i));
+    }
+    Ok(plot)
+}
+
+const VS_NOISE_PNGS: [(&str, &str, &str, &str); 4] = [
+    (
+        "hessian_top_vs_noise.png",
+        "top_eigenvalue",
+        "top eigenvalue of the training-loss Hessian",
+        "lambda_max",
+    ),
+    (
+        "hessian_trace_vs_noise.png",
+        "trace",
+        "trace of the training-loss Hessian (Hutchinson)",
+        "trace",
+    ),
+    (
+        "hessian_hidden_top_vs_noise.png",
+        "hidden_top",
+        "top eigenvalue of the hidden-state Hessian V^T Hess_o l V",
+        "lambda_max(H)",
+    ),
+    (
+        "hessian_hidden_trace_vs_noise.png",
+        "hidden_trace",
+        "trace of the hidden-state Hessian",
+        "tr H",
+    ),
+];
+
+fn draw_vs_noise(ctx: &Ctx, t: &Table, sub: &str) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    for (file, measure, title, ylab) in VS_NOISE_PNGS {
+        vs_noise_plot(
+            t,
+            &[(measure, "mean ± 1 std over seeds")],
+            title,
+            ylab,
+            sub,
+            false,
+        )?
+        .save(&ctx.out.join(file))?;
+        files.push(file.to_string());
+    }
+    Ok(files)
+}
+
+fn draw_density(ctx: &Ctx, t: &Table, sub: &str) -> Result<String> {
+    let labels = t.distinct("model")?;
+    let mut ymax: f64 = 0.0;
+    let mut series = Vec::new();
+    for (i, l) in labels.iter().enumerate() {
+        let s = t.filter_eq("model", l)?;
+        let x = s.column_f64("eigenvalue")?;
+        let y = s.column_f64("density")?;
+        let se = s.column_f64("stderr")?;
+        ymax = y.iter().fold(ymax, |m, &v| m.max(v));
+        let lo: Vec<f64> = y.iter().zip(&se).map(|(v, e)| v - 2.0 * e).collect();
+        let hi: Vec<f64> = y.iter().zip(&se).map(|(v, e)| v + 2.0 * e).collect();
+        series.push(Series::new(l, &x, &y).band(&lo, &hi).color(i));
+    }
+    let axes = Axes::new(
+        "Spectral density of the training-loss Hessian (SLQ)",
+        "eigenvalue",
+        "density",
+    )
+    .subtitle(sub)
+    .log_y()
+    .y_range((ymax * 1e-7).max(f64::MIN_POSITIVE), ymax * 3.0)
+    .legend(LegendPos::UpperRight);
+    let mut plot = LinePlot::new(axes);
+    for s in series {
+        plot = plot.series(s);
+    }
+    let file = "hessian_density.png".to_string();
+    plot.save(&ctx.out.join(&file))?;
+    Ok(file)
+}
+
+/// The densities of two models broadened with one width on one grid: rows
+/// `(model, eps, seed, eigenvalue, density, stderr)`.
+fn density_rows(
+    ctx: &Ctx,
+    s: &Setup,
+    split: &Split,
+    models: &[&TrainedModel],
+) -> Result<(Table, serde_json::Value)> {
+    let batch = split.train.head(s.hessian_examples).all();
+    let opts = SlqOptions {
+        probes: s.density_probes,
+        steps: s.density_steps,
+        seed: ctx.seed,
+        ..SlqOptions::new()
+    };
+    let mut dens = Vec::new();
+    for tm in models {
+        let op = crate::hessian::ParamHessian::new(&tm.model, &batch, Loss::CrossEntropy)?;
+        dens.push(crate::hessian::slq(&op, &opts)?);
+    }
+    let lo = dens
+        .iter()
+        .flat_map(|d| d.nodes.iter().flatten())
+        .fold(f64::INFINITY, |a, &b| a.min(b));
+    let hi = dens
+        .iter()
+        .flat_map(|d| d.nodes.iter().flatten())
+        .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let sigma = opts.rel_sigma * (hi - lo).max(f64::MIN_POSITIVE);
+    let n = 800;
+    let (g0, g1) = (lo - 6.0 * sigma, hi + 6.0 * sigma);
+    let grid: Vec<f64> = (0..n)
+        .map(|i| g0 + (g1 - g0) * i as f64 / (n - 1) as f64)
+        .collect();
+    let mut t = Table::new(&["model", "eps", "seed", "eigenvalue", "density", "stderr"]);
+    let mut summary = Vec::new();
+    for (tm, d) in models.iter().zip(&dens) {
+        // Per-probe densities on the common grid, for the mean and its standard error.
+        let per: Vec<Vec<f64>> = d
+            .nodes
+            .iter()
+            .zip(&d.weights)
+            .map(|(ns, ws)| {
+                let one = crate::hessian::SpectralDensity {
+                    nodes: vec![ns.clone()],
+                    weights: vec![ws.clone()],
+                    ..d.clone()
+                };
+                one.broadened(&grid, sigma)
+            })
+            .collect::<Result<_>>()?;
+        let p = per.len() as f64;
+        let label = if tm.eps > 0.0 {
+            format!("noise-trained, eps {}", format_sig(tm.eps, 3))
+        } else {
+            "deterministic".into()
+        };
+        for (i, &x) in grid.iter().enumerate() {
+            let m = per.iter().map(|v| v[i]).sum::<f64>() / p;
+            let var = per.iter().map(|v| (v[i] - m).powi(2)).sum::<f64>() / (p - 1.0).max(1.0);
+            t.push(table_row![
+                label.clone(),
+                tm.eps,
+                tm.seed,
+                x,
+                m,
+                (var / p).sqrt()
+            ])?;
+        }
+        summary.push(serde_json::json!({
+            "model": label, "eps": tm.eps, "seed": tm.seed,
+            "node_min": d.nodes.iter().flatten().fold(f64::INFINITY, |a, &b| a.min(b)),
+            "node_max": d.nodes.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b)),
+            "slq_trace": d.trace.mean, "slq_trace_stderr": d.trace.stderr, "products": d.products,
+        }));
+    }
+    Ok((t, serde_json::json!({"sigma": sigma, "models": summary})))
+}
+
+/// Verdict of a prediction that every fitted slope is negative: agrees when all are
+/// significantly negative (beyond 2 standard errors), disagrees when at least one is
+/// significantly positive and none significantly negative, partial otherwise.
+fn verdict_of(fits: &[Fit]) -> Verdict {
+    verdict_for_sign(fits, -1)
+}
+
+/// As [`verdict_of`] for the predicted sign `want` (-1 or +1) of every slope.
+pub(crate) fn verdict_for_sign(fits: &[Fit], want: i32) -> Verdict {
+    if fits.iter().any(|f| !f.is_valid()) {
+        return Verdict::NotChecked;
+    }
+    let dirs: Vec<i32> = fits.iter().map(direction).collect();
+    if dirs.iter().all(|&d| d == want) {
+        Verdict::Agrees
+    } else if dirs.contains(&-want) && !dirs.contains(&want) {
+        Verdict::Disagrees
+    } else {
+        Verdict::Partial
+    }
+}
+
+fn subtitle(s: &Setup, seeds: usize) -> String {
+    format!(
+        "digits, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; Hessian on {} training examples; {} seed(s)",
+        s.hidden, s.epochs, s.hessian_examples, seeds
+    )
+}
+
+/// Run the experiment (see the module docs).
+pub fn run(ctx: &Ctx) -> Result<()> {
+    let t0 = Instant::now();
+    let s = setup(ctx.profile);
+    let sub = subtitle(&s, ctx.seeds.max(1));
+    let csv_noise = ctx.out.join("hessian_vs_noise.csv");
+    let csv_density = ctx.out.join("hessian_density.csv");
+    if ctx.replot && csv_noise.is_file() && csv_density.is_file() {
+        draw_vs_noise(ctx, &Table::read(&csv_noise)?, &sub)?;
+        draw_density(ctx, &Table::read(&csv_density)?, &sub)?;
+        return Ok(());
+    }
+    let split = data(&s)?;
+    let models = trained_models(ctx, &s, &split)?;
+    let batch = split.train.head(s.hessian_examples).all();
+    let mut t = Table::new(&["eps", "seed", "measure", "value", "stderr"]);
+    for tm in &models {
+        let mut o = HessianOptions::new(s.top_k.min(tm.model.n_flat()), s.trace_probes, ctx.seed);
+        o.lanczos_max_iter = s.lanczos_max_iter;
+        o.lanczos_tol = s.lanczos_tol;
+        let r = analyze(&tm.model, &batch, Loss::CrossEntropy, &o)?;
+        let mut push = |m: &str, v: f64, se: f64| t.push(table_row![tm.eps, tm.seed, m, v, se]);
+        push("top_eigenvalue", r.top.values[0], r.top.residuals[0])?;
+        for (i, (v, res)) in r
+            .top
+            .values
+            .iter()
+            .zip(&r.top.residuals)
+            .enumerate()
+            .skip(1)
+        {
+            push(&format!("eigenvalue_{}", i + 1), *v, *res)?;
+        }
+        push("trace", r.trace.mean, r.trace.stderr)?;
+        push("hidden_top", r.hidden.exact_top[0], 0.0)?;
+        push("hidden_trace", r.hidden.exact_trace, 0.0)?;
+        push(
+            "hidden_top_per_example",
+            r.hidden.per_example_top_mean,
+            r.hidden.per_example_top_stderr,
+        )?;
+        push("loss", r.loss, 0.0)?;
+        push("grad_norm", r.grad_norm, 0.0)?;
+        push("hvp_count", r.hvp_count as f64, 0.0)?;
+        push(
+            "lanczos_converged",
+            if r.top.converged { 1.0 } else { 0.0 },
+            0.0,
+        )?;
+        push("val_accuracy", tm.val_accuracy, 0.0)?;
+        push("test_accuracy", tm.test_accuracy, 0.0)?;
+    }
+    t.write(&csv_noise)?;
+    let pngs = draw_vs_noise(ctx, &t, &sub)?;
+
+    // Densities: seed ctx.seed of the deterministic and of the noisiest model.
+    let emax = s.eps_levels.iter().copied().fold(0.0, f64::max);
+    let pick = |e: f64| models.iter().find(|m| m.eps == e && m.seed == ctx.seed);
+    let pair: Vec<&TrainedModel> = [pick(0.0), pick(emax)].into_iter().flatten().collect();
+    if pair.len() < 2 {
+        return Err(Error::Other(
+            "hessian experiment: the deterministic and the noisiest model are needed".into(),
+        ));
+    }
+    let (dt, dsum) = density_rows(ctx, &s, &split, &pair)?;
+    dt.write(&csv_density)?;
+    let dpng = draw_density(ctx, &dt, &sub)?;
+
+    // Summaries, verdicts, manifests and index entries.
+    let measures = [
+        "top_eigenvalue",
+        "trace",
+        "hidden_top",
+        "hidden_trace",
+        "test_accuracy",
+    ];
+    let mut means = serde_json::Map::new();
+    for m in measures {
+        means.insert(
+            m.into(),
+            serde_json::to_value(by_eps(&t, m)?).map_err(|e| Error::Other(e.to_string()))?,
+        );
+    }
+    let fits: Vec<Fit> = ["top_eigenvalue", "trace"]
+        .iter()
+        .map(|m| trend(&t, m))
+        .collect::<Result<_>>()?;
+    let hfits: Vec<Fit> = ["hidden_top", "hidden_trace"]
+        .iter()
+        .map(|m| trend(&t, m))
+        .collect::<Result<_>>()?;
+    let verdict = verdict_of(&fits);
+    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let config = serde_json::json!({"setup": s, "data": "digits (embedded)", "loss": "cross-entropy, noise off"});
+    let top = by_eps(&t, "top_eigenvalue")?;
+    let tr = by_eps(&t, "trace")?;
+    let acc = by_eps(&t, "test_accuracy")?;
+    let fmt_row = |rows: &[(f64, f64, f64)]| -> String {
+        rows.iter()
+            .map(|r| format!("{}: {}", format_sig(r.0, 3), format_sig(r.1, 3)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let shows = format!(
+        "Mean over {} seed(s) against the training noise eps. Top eigenvalue: {}. Trace: {}. Test accuracy: {}. \
+         Least-squares slopes against eps: top eigenvalue {} ± {}, trace {} ± {} (hidden-state Hessian: top {} ± {}, \
+         trace {} ± {}). Verdict rule: agrees when both parameter-Hessian slopes are negative by more than 2 \
+         standard errors, disagrees when one is significantly positive and none significantly negative.",
+        seeds.len(),
+        fmt_row(&top),
+        fmt_row(&tr),
+        fmt_row(&acc),
+        format_sig(fits[0].slope, 3),
+        format_sig(fits[0].slope_stderr, 2),
+        format_sig(fits[1].slope, 3),
+        format_sig(fits[1].slope_stderr, 2),
+        format_sig(hfits[0].slope, 3),
+        format_sig(hfits[0].slope_stderr, 2),
+        format_sig(hfits[1].slope, 3),
+        format_sig(hfits[1].slope_stderr, 2),
+    );
+    let mut man = Manifest::new("hessian_vs_noise", CLAIM, &ctx.command);
+    man.profile = ctx.profile.name().into();
+    man.seeds = seeds.clone();
+    man.config = config.clone();
+    man.summary = serde_json::json!({"by_eps": means, "fits": {"top_eigenvalue": fits[0], "trace": fits[1],
+        "hidden_top": hfits[0], "hidden_trace": hfits[1]}, "verdict": verdict.as_str()});
+    man.finish(t0);
+    man.write(&ctx.out.join("hessian_vs_noise.json"))?;
+    update_index(
+        &ctx.out,
+        &FigureEntry {
+            name: "hessian_vs_noise".into(),
+            png: pngs,
+            csv: "hessian_vs_noise.csv".into(),
+            manifest: "hessian_vs_noise.json".into(),
+            claim: CLAIM.into(),
+            command: ctx.command.clone(),
+            shows,
+            verdict,
+        },
+    )?;
+
+    let dv = |e: f64| top.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.1);
+    let dverdict = if pair.len() == 2 && ctx.seeds >= 1 {
+        let (a, b) = (dv(0.0), dv(emax));
+        if b < a {
+            Verdict::Agrees
+        } else {
+            Verdict::Disagrees
+        }
+    } else {
+        Verdict::NotChecked
+    };
+    let dshows = format!(
+        "Spectral density (stochastic Lanczos quadrature, {} probes x {} steps, Gaussian width {} common to both) \
+         of the training-loss Hessian of the deterministic model and of the model trained with eps {} (seed {}). \
+         Mean top eigenvalue over seeds: {} (deterministic) vs {} (noisy). The verdict compares these means only; \
+         see hessian_vs_noise for the trend and its uncertainty.",
+        s.density_probes,
+        s.density_steps,
+        format_sig(dsum["sigma"].as_f64().unwrap_or(f64::NAN), 3),
+        format_sig(emax, 3),
+        ctx.seed,
+        format_sig(dv(0.0), 4),
+        format_sig(dv(emax), 4),
+    );
+    let mut dman = Manifest::new("hessian_density", CLAIM, &ctx.command);
+    dman.profile = ctx.profile.name().into();
+    dman.seeds = vec![ctx.seed];
+    dman.config = config;
+    dman.summary = dsum;
+    dman.finish(t0);
+    dman.write(&ctx.out.join("hessian_density.json"))?;
+    update_index(
+        &ctx.out,
+        &FigureEntry {
+            name: "hessian_density".into(),
+            png: vec![dpng],
+            csv: "hessian_density.csv".into(),
+            manifest: "hessian_density.json".into(),
+            claim: CLAIM.into(),
+            command: ctx.command.clone(),
+            shows: dshows,
+            verdict: dverdict,
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! Experiment `margin` (THEORY.md section 5; section 6, claim 6): classification margins
+//! against the training noise level.
+//!
+//! The models are those of the `hessian` experiment ([`super::hessian::trained_models`]:
+//! tanh Lipschitz RNNs on the embedded digits, `diag` noise at several levels, several
+//! seeds, cached as model JSON under `<out>/models/`). For each model, on the first
+//! [`super::hessian::Setup::margin_examples`] test examples with the noise off
+//! ([`crate::margin::margins`]): the score margin `o_y - max_{j != y} o_j`, the Jacobian
+//! lower bound `m / (sqrt 2 ||J(x)||_2)`, the certified bound with the model's global
+//! Lipschitz constant, and the attack radius (DeepFool, then bisection). Radii are
+//! Euclidean norms over the whole 64-step input sequence (pixels in `[0, 1]`, perturbation
+//! not clipped); radius summaries are over the correctly classified examples.
+//!
+//! Outputs (in `ctx.out`): `margin_examples.csv` (one row per model and example),
+//! `margin_vs_noise.csv` (per model: accuracy, medians, means, attack failures and bound
+//! violations), `margin_radius_vs_noise.png` (median attack radius and Jacobian lower bound,
+//! mean ± 1 std over seeds), `margin_score_vs_noise.png`, `margin_attack_distribution.png` and
+//! `margin_lower_distribution.png` (densities of the radii per noise level, pooled over
+//! seeds), the manifest `margin_vs_noise.json` and the index entry `margin_vs_noise`.
+//! `--replot` redraws the PNGs from the CSVs. Prediction: margins grow with the training
+//! noise (at small eps).
+
+use super::hessian::{
+    by_eps, data, eps_name, setup, trained_models, trend, verdict_for_sign, vs_noise_plot,
+};
+use super::Ctx;
+use crate::error::Result;
+use crate::margin::{margins, AttackOptions, Summary};
+use crate::report::index::{update_index, FigureEntry};
+use crate::report::manifest::Manifest;
+use crate::report::plot::{format_sig, Axes, Fit, Histogram, LegendPos, Series};
+use crate::report::table::Table;
+use crate::table_row;
+use std::time::Instant;
+
+/// The claim of the margin figures (THEORY.md 5 and 6, claim 6).
+pub const CLAIM: &str = "Noise training enlarges classification margins: the score margin, its Jacobian lower bound \
+and the smallest class-flipping input perturbation grow with the training noise at small eps (THEORY.md 5; 6, claim 6).";
+
+/// Bins of the radius histograms.
+const BINS: usize = 30;
+
+/// Density histogram of the finite values of `v` on `[0, hi]` (`BINS` bins): `(centres, heights)`.
+fn histogram(v: &[f64], hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let w = hi / BINS as f64;
+    let mut h = vec![0.0; BINS];
+    let vals: Vec<f64> = v
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .collect();
+    for &x in &vals {
+        let b = ((x / w) as usize).min(BINS - 1);
+        h[b] += 1.0;
+    }
+    let n = vals.len().max(1) as f64;
+    let centres = (0..BINS).map(|i| (i as f64 + 0.5) * w).collect();
+    (centres, h.into_iter().map(|c| c / (n * w)).collect())
+}
+
+fn draw(ctx: &Ctx, per: &Table, ex: &Table, sub: &str) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    let f = "margin_radius_vs_noise.png";
+    vs_noise_plot(
+        per,
+        &[
+            (
+                "median_attack_radius",
+                "attack radius (DeepFool + bisection)",
+            ),
+            ("median_lower_bound", "lower bound m / (sqrt2 ||J(x)||)"),
+        ],
+        "Input margin of correctly classified test digits (median per model)",
+        "Euclidean radius",
+        sub,
+        false,
+    )?
+    .save(&ctx.out.join(f))?;
+    files.push(f.to_string());
+    let f = "margin_score_vs_noise.png";
+    vs_noise_plot(
+        per,
+        &[(
+            "median_score_margin",
+            "median score margin o_y - max_j o_j (all test examples)",
+        )],
+        "Score margin against training noise",
+        "score margin",
+        sub,
+        false,
+    )?
+    .save(&ctx.out.join(f))?;
+    files.push(f.to_string());
+    let eps = ex.column_f64("eps")?;
+    let pred = ex.column_f64("predicted")?;
+    let label = ex.column_f64("label")?;
+    let mut levels: Vec<f64> = Vec::new();
+    for &e in &eps {
+        if !levels.contains(&e) {
+            levels.push(e);
+        }
+    }
+    levels.sort_by(|a, b| a.total_cmp(b));
+    for (file, col, title) in [
+        (
+            "margin_attack_distribution.png",
+            "attack_radius",
+            "Attack radius of correctly classified test digits",
+        ),
+        (
+            "margin_lower_distribution.png",
+            "lower_bound",
+            "Jacobian lower bound of correctly classified test digits",
+        ),
+    ] {
+        let vals = ex.column_f64(col)?;
+        let right: Vec<bool> = pred.iter().zip(&label).map(|(p, l)| p == l).collect();
+        let mut pooled: Vec<f64> = vals
+            .iter()
+            .zip(&right)
+            .filter(|(v, r)| **r && v.is_finite())
+            .map(|(v, _)| *v)
+            .collect();
+        pooled.sort_by(|a, b| a.total_cmp(b));
+        let hi = if pooled.is_empty() {
+            1.0
+        } else {
+            pooled[((pooled.len() - 1) as f64 * 0.99) as usize].max(f64::MIN_POSITIVE)
+        };
+        let mut plot = Histogram::new(
+            Axes::new(title, "Euclidean radius", "density")
+                .subtitle(sub)
+                .legend(LegendPos::UpperRight),
+        );
+        for (i, &l) in levels.iter().enumerate() {
+            let v: Vec<f64> = vals
+                .iter()
+                .zip(&eps)
+                .zip(&right)
+                .filter(|((_, e), r)| **e == l && **r)
+                .map(|((v, _), _)| *v)
+                .collect();
+            let (x, y) = histogram(&v, hi);
+            let name = if l > 0.0 {
+                format!("eps {}", format_sig(l, 3))
+            } else {
+                "deterministic".into()
+            };
+            plot = plot.series(Series::new(&name, &x, &y).color(i));
+        }
+        plot.step(true).save(&ctx.out.join(file))?;
+        files.push(file.to_string());
+    }
+    Ok(files)
+}
+
+/// Run the experiment (see the module docs).
+pub fn run(ctx: &Ctx) -> Result<()> {
+    let t0 = Instant::now();
+    let s = setup(ctx.profile);
+    let sub = format!(
+        "digits, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; {} test examples; {} seed(s)",
+        s.hidden,
+        s.epochs,
+        s.margin_examples.min(s.test),
+        ctx.seeds.max(1)
+    );
+    let csv_per = ctx.out.join("margin_vs_noise.csv");
+    let csv_ex = ctx.out.join("margin_examples.csv");
+    if ctx.replot && csv_per.is_file() && csv_ex.is_file() {
+        draw(ctx, &Table::read(&csv_per)?, &Table::read(&csv_ex)?, &sub)?;
+        return Ok(());
+    }
+    let split = data(&s)?;
+    let models = trained_models(ctx, &s, &split)?;
+    let test = split.test.head(s.margin_examples);
+    let opts = AttackOptions::default();
+    let mut ex = Table::new(&[
+        "eps",
+        "seed",
+        "example",
+        "label",
+        "predicted",
+        "score_margin",
+        "lower_bound",
+        "certified_bound",
+        "attack_radius",
+        "jacobian_norm",
+        "attack_steps",
+    ]);
+    let mut per = Table::new(&["eps", "seed", "measure", "value"]);
+    for tm in &models {
+        let r = margins(&tm.model, &test, &opts)?;
+        for (i, e) in r.examples.iter().enumerate() {
+            ex.push(table_row![
+                tm.eps,
+                tm.seed,
+                i,
+                e.label,
+                e.predicted,
+                e.score_margin,
+                e.lower_bound,
+                e.certified_bound,
+                e.attack_radius.unwrap_or(f64::NAN),
+                e.jacobian_norm,
+                e.attack_steps
+            ])?;
+        }
+        let mut push = |m: &str, v: f64| per.push(table_row![tm.eps, tm.seed, m, v]);
+        let sum = |name: &str, s: &Summary| -> Vec<(String, f64)> {
+            vec![
+                (format!("median_{name}"), s.median),
+                (format!("mean_{name}"), s.mean),
+                (format!("q25_{name}"), s.q25),
+                (format!("q75_{name}"), s.q75),
+            ]
+        };
+        push("accuracy", r.accuracy)?;
+        for (name, s) in [
+            ("score_margin", &r.score_margin),
+            ("lower_bound", &r.lower_bound),
+            ("certified_bound", &r.certified_bound),
+            ("attack_radius", &r.attack_radius),
+        ] {
+            for (m, v) in sum(name, s) {
+                push(&m, v)?;
+            }
+        }
+        push("attack_failures", r.attack_failures as f64)?;
+        push("bound_violations", r.bound_violations as f64)?;
+        push("correct", r.lower_bound.count as f64)?;
+        push("lipschitz", r.lipschitz)?;
+        push("test_accuracy_full", tm.test_accuracy)?;
+    }
+    per.write(&csv_per)?;
+    ex.write(&csv_ex)?;
+    let pngs = draw(ctx, &per, &ex, &sub)?;
+
+    let names = [
+        "median_attack_radius",
+        "median_lower_bound",
+        "median_score_margin",
+    ];
+    let fits: Vec<Fit> = names
+        .iter()
+        .map(|m| trend(&per, m))
+        .collect::<Result<_>>()?;
+    let verdict = verdict_for_sign(&fits, 1);
+    let fmt_row = |m: &str| -> Result<String> {
+        Ok(by_eps(&per, m)?
+            .iter()
+            .map(|r| format!("{}: {}", format_sig(r.0, 3), format_sig(r.1, 3)))
+            .collect::<Vec<_>>()
+            .join(", "))
+    };
+    let violations: f64 = per
+        .filter_eq("measure", "bound_violations")?
+        .column_f64("value")?
+        .iter()
+        .sum();
+    let correct: f64 = per
+        .filter_eq("measure", "correct")?
+        .column_f64("value")?
+        .iter()
+        .sum();
+    let failures: f64 = per
+        .filter_eq("measure", "attack_failures")?
+        .column_f64("value")?
+        .iter()
+        .sum();
+    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let shows = format!(
+        "Medians over the correctly classified test examples, mean over {} seed(s), against the training noise eps. \
+         Attack radius: {}. Jacobian lower bound: {}. Score margin (all examples): {}. Accuracy: {}. Slopes against \
+         eps: attack radius {} ± {}, lower bound {} ± {}, score margin {} ± {} (verdict: agrees when all three are \
+         positive by more than 2 standard errors, disagrees when one is significantly negative and none \
+         significantly positive). The attack failed on {} of {} correct examples; the pointwise \
+         Jacobian bound exceeded the attack radius on {} of them (it is a first-order estimate, not a bound, for a \
+         nonlinear model). The certified bound (global Lipschitz constant, in the CSV) never exceeds the radius but \
+         is vacuous here: median {} at eps 0.",
+        seeds.len(),
+        fmt_row("median_attack_radius")?,
+        fmt_row("median_lower_bound")?,
+        fmt_row("median_score_margin")?,
+        fmt_row("accuracy")?,
+        format_sig(fits[0].slope, 3),
+        format_sig(fits[0].slope_stderr, 2),
+        format_sig(fits[1].slope, 3),
+        format_sig(fits[1].slope_stderr, 2),
+        format_sig(fits[2].slope, 3),
+        format_sig(fits[2].slope_stderr, 2),
+        failures,
+        correct,
+        violations,
+        format_sig(by_eps(&per, "median_certified_bound")?.first().map_or(f64::NAN, |r| r.1), 2),
+    );
+    let mut man = Manifest::new("margin_vs_noise", CLAIM, &ctx.command);
+    man.profile = ctx.profile.name().into();
+    man.seeds = seeds;
+    man.config = serde_json::json!({"setup": s, "attack": opts, "models": models.iter().map(|m| {
+        format!("models/{}/flatness/{}-seed{}.json", ctx.profile.name(), eps_name(m.eps), m.seed)
+    }).collect::<Vec<_>>()});
+    let mut by = serde_json::Map::new();
+    for m in [
+        "accuracy",
+        "median_attack_radius",
+        "median_lower_bound",
+        "median_certified_bound",
+        "median_score_margin",
+    ] {
+        by.insert(
+            m.into(),
+            serde_json::to_value(by_eps(&per, m)?).unwrap_or_default(),
+        );
+    }
+    man.summary = serde_json::json!({
+        "by_eps": by,
+        "fits": {"median_attack_radius": fits[0], "median_lower_bound": fits[1], "median_score_margin": fits[2]},
+        "attack_failures": failures, "bound_violations": violations, "correct_examples": correct,
+        "verdict": verdict.as_str(),
+    });
+    man.finish(t0);
+    man.write(&ctx.out.join("margin_vs_noise.json"))?;
+    update_index(
+        &ctx.out,
+        &FigureEntry {
+            name: "margin_vs_noise".into(),
+            png: pngs,
+            csv: "margin_vs_noise.csv".into(),
+            manifest: "margin_vs_noise.json".into(),
+            claim: CLAIM.into(),
+            command: ctx.command.clone(),
+            shows,
+            verdict,
+        },
+    )
+}

@@ -1,0 +1,240 @@
+//! `nrnn hessian`: curvature of the training loss of a model on labelled inputs (noise off).
+//!
+//! Prints (with `--json`; `--out FILE` also writes it)
+//!
+//! ```text
+//! {"model": path, "data": name, "examples": B, "parameters": N, "loss": .., "grad_norm": ..,
+//!  "top_eigenvalues": [largest algebraic first], "residuals": [||H v - lambda v||],
+//!  "lanczos": {"iterations", "converged", "products"},
+//!  "hvp_count": Hessian-vector products used in total,
+//!  "trace": {"mean", "stderr", "probes"},
+//!  "hidden_state": {"top": [..], "residuals": [..], "exact_top": [..],
+//!                   "trace": {"mean", "stderr", "exact"}, "per_example_top": {"mean", "stderr"}},
+//!  "power": {"values", "residuals", "products", "converged"}          (with --power)
+//!  "density": {"grid", "values", "stderr", "sigma", "probes", "steps"} (with --density)
+//!  "timing": {"gradient_seconds", "hvp_seconds", "ratio"}}
+//! ```
+//!
+//! The Hessian is that of the mean loss (cross-entropy for labels, squared error for
+//! targets) in all trainable parameters, applied by exact Hessian-vector products; the
+//! hidden-state Hessian is `V^T Hess_o l V` at the final deterministic state, averaged over
+//! examples. Every random draw comes from `--seed`.
+
+use super::eval::{check_fit, load_inputs, load_model};
+use crate::hessian::{analyze, HessianOptions, LinearOperator, ParamHessian, SlqOptions};
+use crate::loss::Loss;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Arguments of `nrnn hessian`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file (`nrnn-model/1` JSON).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Labelled inputs file (`nrnn-inputs/1` JSON).
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    pub inputs: Option<PathBuf>,
+    /// Named data set instead of an inputs file (see `nrnn data list`).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Use the first N examples (default: all).
+    #[arg(long)]
+    pub examples: Option<usize>,
+    /// Number of top eigenvalues (Lanczos).
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Hutchinson probes for the trace (at least 2).
+    #[arg(long, default_value_t = 50)]
+    pub trace_probes: usize,
+    /// Largest Krylov dimension of the Lanczos run.
+    #[arg(long, default_value_t = 300)]
+    pub lanczos_steps: usize,
+    /// Relative residual tolerance of the Lanczos run, in (0, 1).
+    #[arg(long, default_value_t = 1e-8)]
+    pub tol: f64,
+    /// Also run power iteration with deflation (for comparison).
+    #[arg(long)]
+    pub power: bool,
+    /// Also estimate the spectral density (stochastic Lanczos quadrature).
+    #[arg(long)]
+    pub density: bool,
+    /// Probes of the density.
+    #[arg(long, default_value_t = 10)]
+    pub density_probes: usize,
+    /// Lanczos steps per density probe.
+    #[arg(long, default_value_t = 80)]
+    pub density_steps: usize,
+    /// Gaussian width of the density (default: 1% of the spectrum's range).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Seed of every random draw (and of synthetic data sets).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print JSON instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// Run `nrnn hessian`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let model = load_model(&args.model)?;
+    let (d, labeled) = load_inputs(
+        args.inputs.as_deref(),
+        args.data.as_deref(),
+        args.examples,
+        args.seed,
+    )?;
+    if !labeled {
+        anyhow::bail!(
+            "the Hessian of the training loss needs labels or targets in the inputs file"
+        );
+    }
+    check_fit(&model, &d, true)?;
+    let batch = d.all();
+    let loss = Loss::for_target(&batch.target);
+    let mut opts = HessianOptions::new(args.top_k, args.trace_probes, args.seed);
+    opts.lanczos_max_iter = args.lanczos_steps;
+    opts.lanczos_tol = args.tol;
+    opts.power = args.power;
+    if args.density {
+        opts.density = Some(SlqOptions {
+            probes: args.density_probes,
+            steps: args.density_steps,
+            sigma: args.sigma,
+            seed: args.seed,
+            ..SlqOptions::new()
+        });
+    }
+    let r = analyze(&model, &batch, loss, &opts)?;
+    let op = ParamHessian::new(&model, &batch, loss)?;
+    let (tg, th) = op.time_ratio(1);
+    let h = &r.hidden;
+    let mut out = json!({
+        "model": args.model.display().to_string(),
+        "data": d.name,
+        "examples": r.examples,
+        "parameters": op.dim(),
+        "loss": r.loss,
+        "grad_norm": r.grad_norm,
+        "top_eigenvalues": r.top.values,
+        "residuals": r.top.residuals,
+        "lanczos": {"iterations": r.top.iterations, "converged": r.top.converged, "products": r.top.products},
+        "hvp_count": r.hvp_count,
+        "trace": {"mean": r.trace.mean, "stderr": r.trace.stderr, "probes": r.trace.probes},
+        "hidden_state": {
+            "top": h.top.values,
+            "residuals": h.top.residuals,
+            "exact_top": h.exact_top,
+            "trace": {"mean": h.trace.mean, "stderr": h.trace.stderr, "exact": h.exact_trace},
+            "per_example_top": {"mean": h.per_example_top_mean, "stderr": h.per_example_top_stderr},
+        },
+        "timing": {"gradient_seconds": tg, "hvp_seconds": th, "ratio": th / tg},
+    });
+    if let Some(p) = &r.power {
+        out["power"] = json!({"values": p.values, "residuals": p.residuals, "products": p.products, "converged": p.converged});
+    }
+    if let Some(dn) = &r.density {
+        out["density"] = json!({
+            "grid": dn.grid,
+            "values": dn.values.iter().map(|&v| finite(v)).collect::<Vec<_>>(),
+            "stderr": dn.stderr,
+            "sigma": dn.sigma,
+            "probes": dn.nodes.len(),
+            "steps": args.density_steps,
+        });
+    }
+    if let Some(path) = &args.out {
+        crate::report::write_json_atomic(path, &out)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let c = &model.config;
+    println!(
+        "model       {} (hidden {}, input {}, classes {})",
+        args.model.display(),
+        c.hidden,
+        c.input,
+        c.classes
+    );
+    println!(
+        "data        {} ({} examples of {} steps; noise off)",
+        d.name,
+        d.len(),
+        d.steps
+    );
+    println!(
+        "parameters  {}   loss {:.6}   |grad| {:.3e}",
+        op.dim(),
+        r.loss,
+        r.grad_norm
+    );
+    println!(
+        "top eigenvalues of the parameter Hessian (Lanczos, {} steps{}):",
+        r.top.iterations,
+        if r.top.converged {
+            ""
+        } else {
+            ", NOT converged"
+        }
+    );
+    for (i, (v, res)) in r.top.values.iter().zip(&r.top.residuals).enumerate() {
+        println!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+    }
+    if let Some(p) = &r.power {
+        println!(
+            "power iteration ({} products{}):",
+            p.products,
+            if p.converged { "" } else { ", NOT converged" }
+        );
+        for (i, (v, res)) in p.values.iter().zip(&p.residuals).enumerate() {
+            println!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+        }
+    }
+    println!(
+        "trace       {:.6e} +- {:.2e} (Hutchinson, {} probes)",
+        r.trace.mean, r.trace.stderr, r.trace.probes
+    );
+    println!(
+        "hidden-state Hessian: top {:.6e} (exact {:.6e}), trace {:.6e} (exact), per-example top {:.4e} +- {:.1e}",
+        h.top.values[0], h.exact_top[0], h.exact_trace, h.per_example_top_mean, h.per_example_top_stderr
+    );
+    if let Some(dn) = &r.density {
+        println!(
+            "density     {} grid points, width {:.3e}, mass {:.6}, nodes in [{:.3e}, {:.3e}]",
+            dn.grid.len(),
+            dn.sigma,
+            dn.integral(),
+            dn.nodes
+                .iter()
+                .flatten()
+                .fold(f64::INFINITY, |a, &b| a.min(b)),
+            dn.nodes
+                .iter()
+                .flatten()
+                .fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+        );
+    }
+    println!(
+        "products    {} Hessian-vector products; one costs {:.2} gradients ({:.3e} s vs {:.3e} s)",
+        r.hvp_count,
+        th / tg,
+        th,
+        tg
+    );
+    println!("(--json prints every number; --density adds the spectral density)");
+    Ok(())
+}

@@ -142,7 +142,9 @@ pub fn forward<T: Real>(
     }
     let mut y = DMatrix::zeros(rows, b);
     let mut next = DMatrix::zeros(n, b);
-    let dt = p.dt.as_slice();
+    // Slices re-cut to length n so the compiler drops bounds checks and vectorizes.
+    let dt = &p.dt.as_slice()[..n];
+    let sq = &nc.sq[..n];
     let mut zbuf = vec![T::zero(); n];
     let mut abuf = vec![T::zero(); n];
     let mut fbuf = vec![T::zero(); n];
@@ -162,13 +164,14 @@ pub fn forward<T: Real>(
             let dcol = &ds[col * n..(col + 1) * n];
             let h = &hs[j * n..(j + 1) * n];
             let o = &mut out[j * n..(j + 1) * n];
-            for i in 0..n {
-                zbuf[i] = yj[woff + i] + dcol[i];
+            let yw = &yj[woff..woff + n];
+            for ((z, &a), &d) in zbuf.iter_mut().zip(yw).zip(dcol) {
+                *z = a + d;
             }
             act_fn.eval_slice(&zbuf, &mut abuf);
             if cfg.a_term {
-                for i in 0..n {
-                    fbuf[i] = yj[i] + abuf[i];
+                for ((f, &a), &v) in fbuf.iter_mut().zip(&yj[..n]).zip(&abuf) {
+                    *f = a + v;
                 }
             } else {
                 fbuf.copy_from_slice(&abuf);
@@ -184,7 +187,7 @@ pub fn forward<T: Real>(
                         for i in 0..n {
                             o[i] = h[i]
                                 + dt[i] * fbuf[i]
-                                + nc.sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
+                                + sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
                         }
                     }
                     NoiseForm::Scalar => {
@@ -192,7 +195,7 @@ pub fn forward<T: Real>(
                         for i in 0..n {
                             o[i] = h[i]
                                 + dt[i] * fbuf[i]
-                                + nc.sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
+                                + sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
                         }
                     }
                     NoiseForm::Code => {

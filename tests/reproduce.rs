@@ -1,0 +1,316 @@
+//! `nrnn reproduce`: the smoke profile runs every experiment end to end, an interrupted
+//! run resumes from its last finished piece with the same numbers, and the committed
+//! figures match the index and come from the quick profile.
+//!
+//! The tests run the real binary offline (`NRNN_OFFLINE=1`) with an empty data cache
+//! (`NRNN_DATA_DIR`), so nothing is downloaded and only embedded or synthetic data can be
+//! used.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn nrnn(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nrnn"));
+    c.env("NRNN_OFFLINE", "1")
+        .env("NRNN_DATA_DIR", cache)
+        .stdin(Stdio::null());
+    c
+}
+
+fn reproduce(cache: &Path, out: &Path, extra: &[&str]) -> Output {
+    let out = nrnn(cache)
+        .args(["reproduce", "--profile", "smoke", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run nrnn");
+    assert!(
+        out.status.success(),
+        "nrnn reproduce failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every PNG under `dir` (the model cache excluded), relative to `dir`.
+fn pngs(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "models") {
+                    walk(root, &p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "png") {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    if dir.is_dir() {
+        walk(dir, dir, &mut v);
+    }
+    v.sort();
+    v
+}
+
+/// Check that the index in `dir` and its files agree: every PNG on disk is in an entry
+/// and in README.md, every file an entry names exists, every manifest has `profile`,
+/// a non-empty `git_revision` and the crate version.
+fn check_index(dir: &Path, profile: &str) -> Vec<Value> {
+    let entries = read_json(&dir.join("index.json"));
+    let entries = entries.as_array().expect("index.json is a list").clone();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let listed: Vec<String> = entries
+        .iter()
+        .flat_map(|e| {
+            e["png"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+        })
+        .collect();
+    for png in pngs(dir) {
+        assert!(listed.contains(&png), "{png} is not in any index entry");
+        assert!(
+            readme.contains(&format!("]({png})")),
+            "{png} is not shown in README.md"
+        );
+    }
+    for e in &entries {
+        let name = e["name"].as_str().unwrap();
+        for png in e["png"].as_array().unwrap() {
+            let bytes = std::fs::read(dir.join(png.as_str().unwrap()))
+                .unwrap_or_else(|_| panic!("{name}: missing {png}"));
+            assert!(
+                bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+                "{name}: {png} is not a PNG"
+            );
+        }
+        let csv = e["csv"].as_str().unwrap();
+        if !csv.is_empty() {
+            let text = std::fs::read_to_string(dir.join(csv))
+                .unwrap_or_else(|_| panic!("{name}: missing {csv}"));
+            assert!(text.lines().count() >= 2, "{name}: {csv} has no data rows");
+        }
+        let manifest = e["manifest"].as_str().unwrap();
+        assert!(!manifest.is_empty(), "{name}: no manifest");
+        let m = read_json(&dir.join(manifest));
+        assert_eq!(m["profile"], profile, "{name}: manifest profile");
+        assert!(
+            m["git_revision"].as_str().is_some_and(|r| !r.is_empty()),
+            "{name}: no git revision"
+        );
+        assert!(
+            m["crate_version"].as_str().is_some_and(|r| !r.is_empty()),
+            "{name}: no crate version"
+        );
+        assert!(
+            readme.contains(&format!("## {name}")),
+            "{name}: not in README.md"
+        );
+    }
+    entries
+}
+
+#[test]
+fn smoke_profile_runs_every_experiment() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    reproduce(cache.path(), out.path(), &[]);
+    let entries = check_index(out.path(), "smoke");
+    let progress = read_json(&out.path().join(".nrnn-progress.json"));
+    let finished: Vec<&str> = progress["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for e in nrnn::experiments::all() {
+        assert!(
+            finished.contains(&e.name),
+            "experiment {} did not finish",
+            e.name
+        );
+    }
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for want in ["robustness", "robustness_digits", "robustness_theory"] {
+        assert!(
+            names.contains(&want),
+            "index entry {want} missing: {names:?}"
+        );
+    }
+    // The robustness figures: one curve plot per perturbation kind, tidy rows for all.
+    let rob = entries
+        .iter()
+        .find(|e| e["name"] == "robustness_digits")
+        .unwrap();
+    assert_eq!(rob["png"].as_array().unwrap().len(), 5);
+    let tidy = nrnn::report::table::Table::read(&out.path().join("robustness_digits.csv")).unwrap();
+    let kinds = tidy.distinct("perturbation").unwrap();
+    for k in [
+        "clean-test",
+        "white",
+        "multiplicative",
+        "salt-pepper",
+        "fgsm",
+        "pgd",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "no {k} rows");
+    }
+    let models = tidy.distinct("model").unwrap();
+    assert_eq!(models.len(), nrnn::experiments::robustness::models().len());
+    assert!(out.path().join("robustness_digits_table.md").is_file());
+}
+
+fn count(text: &str, what: &str) -> usize {
+    text.lines().filter(|l| l.contains(what)).count()
+}
+
+#[test]
+fn interrupted_run_resumes_from_finished_pieces() {
+    let cache = tempfile::tempdir().unwrap();
+    let reference = tempfile::tempdir().unwrap();
+    reproduce(cache.path(), reference.path(), &["--only", "robustness"]);
+    let want = std::fs::read_to_string(reference.path().join("robustness_digits.csv")).unwrap();
+
+    // Start a run and kill it once a few pieces are recorded as finished.
+    let out = tempfile::tempdir().unwrap();
+    let progress: PathBuf = out.path().join(".nrnn-progress.json");
+    let mut child = nrnn(cache.path())
+        .args([
+            "reproduce",
+            "--profile",
+            "smoke",
+            "--only",
+            "robustness",
+            "--out",
+        ])
+        .arg(out.path())
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let finished = |p: &Path| -> usize {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["pieces"].as_array().map(|a| a.len()))
+            .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while finished(&progress) < 3 && child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed().as_secs() < 300,
+            "no piece finished in 300 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let interrupted = child.try_wait().unwrap().is_none();
+    child.kill().ok();
+    child.wait().unwrap();
+    let before = finished(&progress);
+    eprintln!("interrupted: {interrupted}, {before} pieces finished before the kill");
+    assert!(before >= 3);
+
+    // The restart loads the finished pieces and trains the rest, to the same numbers.
+    let second = reproduce(cache.path(), out.path(), &["--only", "robustness"]);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        count(&err, ": cached") >= before,
+        "finished pieces were not reused:\n{err}"
+    );
+    if interrupted {
+        assert!(
+            count(&err, ": trained") >= 1,
+            "nothing left to train after the interruption?\n{err}"
+        );
+    }
+    let got = std::fs::read_to_string(out.path().join("robustness_digits.csv")).unwrap();
+    assert_eq!(
+        got, want,
+        "a resumed run must give the numbers of an uninterrupted one"
+    );
+
+    // A finished experiment is skipped; --fresh recomputes it.
+    let third = reproduce(cache.path(), out.path(), &["--only", "robustness"]);
+    let err = String::from_utf8_lossy(&third.stderr);
+    assert!(err.contains("finished in an earlier run"), "{err}");
+    assert_eq!(count(&err, ": trained"), 0, "{err}");
+    let fresh = reproduce(
+        cache.path(),
+        out.path(),
+        &["--only", "robustness", "--fresh"],
+    );
+    let err = String::from_utf8_lossy(&fresh.stderr);
+    assert_eq!(count(&err, ": cached"), 0, "{err}");
+    assert!(count(&err, ": trained") >= 14, "{err}");
+}
+
+#[test]
+fn bad_arguments_are_refused_with_the_allowed_values() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = nrnn(cache.path())
+        .args(["reproduce", "--profile", "smoke", "--only", "nope", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nope") && err.contains("robustness"), "{err}");
+    let o = nrnn(cache.path())
+        .args(["reproduce", "--seeds", "0", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--seeds"));
+}
+
+/// The committed figures (`<crate>/figures`) match the code's index: every PNG is listed
+/// in README.md and has a manifest from the quick profile with a git revision.
+#[test]
+fn committed_figures_are_indexed_quick_profile_outputs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
+    if pngs(&dir).is_empty() {
+        return; // nothing committed yet
+    }
+    check_index(&dir, "quick");
+}
+
+/// Without the registry data (offline, empty cache), the quick profile's MNIST and ECG
+/// tasks cannot load and say how to get the data; the embedded digits always load.
+#[test]
+fn registry_tasks_without_data_name_the_fetch_command() {
+    use nrnn::experiments::{robustness, Profile};
+    let empty = tempfile::tempdir().unwrap();
+    // Only this test reads the data cache in this process (the others run the binary
+    // with their own environment).
+    std::env::set_var("NRNN_DATA_DIR", empty.path());
+    let tasks = robustness::tasks(Profile::Quick);
+    let names: Vec<&str> = tasks.iter().map(|t| t.name).collect();
+    assert_eq!(names, ["digits", "mnist14", "ecg5000", "ecg5000-binary"]);
+    assert!(robustness::load_task(&tasks[0]).is_ok());
+    for t in &tasks[1..] {
+        let err = robustness::load_task(t)
+            .err()
+            .expect("no data: an error")
+            .to_string();
+        assert!(err.contains("nrnn data fetch"), "{}: {err}", t.name);
+    }
+    assert_eq!(
+        robustness::registry_data(Profile::Quick),
+        ["mnist", "ecg5000"]
+    );
+}

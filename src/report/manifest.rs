@@ -116,7 +116,19 @@ pub fn git_revision() -> String {
             if rev.is_empty() {
                 continue;
             }
-            let dirty = git_in(dir, &["status", "--porcelain"]).is_none_or(|s| !s.is_empty());
+            // Dirty means the sources differ from the revision; the generated figures
+            // (being written by this very run) do not count.
+            let dirty = git_in(
+                dir,
+                &[
+                    "status",
+                    "--porcelain",
+                    "--",
+                    ":(top)",
+                    ":(top,exclude)figures",
+                ],
+            )
+            .is_none_or(|s| !s.is_empty());
             return if dirty { format!("{rev}-dirty") } else { rev };
         }
     }

@@ -8,7 +8,10 @@ pub mod regularizer;
 pub mod robustness;
 pub mod stability;
 
+use crate::report::index::{update_index, FigureEntry, Verdict};
+use crate::report::manifest::Manifest;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
 /// committed figures, at most about an hour on 2 cores), `full` (the paper's scale).
@@ -59,6 +62,52 @@ pub struct Ctx {
     pub replot: bool,
     /// The command line that made the run (written to manifests and the index).
     pub command: String,
+}
+
+impl Ctx {
+    /// Add (or replace) the index entry of figure `name`, whose CSV and manifest are
+    /// `<name>.csv` and `<name>.json` in the output directory.
+    pub fn index_entry(
+        &self,
+        name: &str,
+        claim: &str,
+        png: Vec<String>,
+        shows: String,
+        verdict: Verdict,
+    ) -> crate::Result<()> {
+        update_index(
+            &self.out,
+            &FigureEntry {
+                name: name.to_string(),
+                png,
+                csv: format!("{name}.csv"),
+                manifest: format!("{name}.json"),
+                claim: claim.to_string(),
+                command: self.command.clone(),
+                shows,
+                verdict,
+            },
+        )
+    }
+
+    /// Write the manifest `<name>.json` of one figure made from the base seed: profile,
+    /// configuration, the numbers it shows, and the wall time since `t0`.
+    pub fn write_manifest(
+        &self,
+        name: &str,
+        claim: &str,
+        config: serde_json::Value,
+        summary: serde_json::Value,
+        t0: Instant,
+    ) -> crate::Result<()> {
+        let mut m = Manifest::new(name, claim, &self.command);
+        m.profile = self.profile.name().to_string();
+        m.seeds = vec![self.seed];
+        m.config = config;
+        m.summary = summary;
+        m.finish(t0);
+        m.write(&self.out.join(format!("{name}.json")))
+    }
 }
 
 /// An experiment: a name and the function that runs it.

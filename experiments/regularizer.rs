@@ -33,8 +33,7 @@ use crate::loss::Loss;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::prec::{MC_SIGMAS, REG_CONT_SLOPE_TOL, REG_REMAINDER_FACTOR, REG_REMAINDER_SLOPE_TOL};
 use crate::regularizer::{self, McEstimate, McOptions, Options};
-use crate::report::index::{update_index, FigureEntry, Verdict};
-use crate::report::manifest::Manifest;
+use crate::report::index::Verdict;
 use crate::report::plot::{
     format_pm, format_sig, Axes, LegendPos, LinePlot, LogLogFit, RefLine, Series,
 };
@@ -97,19 +96,7 @@ fn sizes(p: Profile) -> Sizes {
 }
 
 fn entry(ctx: &Ctx, name: &str, png: Vec<String>, shows: String, verdict: Verdict) -> Result<()> {
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: name.to_string(),
-            png,
-            csv: format!("{name}.csv"),
-            manifest: format!("{name}.json"),
-            claim: CLAIM.to_string(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )
+    ctx.index_entry(name, CLAIM, png, shows, verdict)
 }
 
 fn manifest(
@@ -119,13 +106,7 @@ fn manifest(
     summary: serde_json::Value,
     t0: Instant,
 ) -> Result<()> {
-    let mut m = Manifest::new(name, CLAIM, &ctx.command);
-    m.profile = ctx.profile.name().to_string();
-    m.seeds = vec![ctx.seed];
-    m.config = config;
-    m.summary = summary;
-    m.finish(t0);
-    m.write(&ctx.out.join(format!("{name}.json")))
+    ctx.write_manifest(name, CLAIM, config, summary, t0)
 }
 
 /// The two models and the evaluation examples.
@@ -316,7 +297,7 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
         pngs.push(file);
     }
     let acc = models.map(|m| m.trained_accuracy).or_else(|| {
-        Manifest::read(&ctx.out.join("regularizer_gap.json"))
+        crate::report::manifest::Manifest::read(&ctx.out.join("regularizer_gap.json"))
             .ok()
             .and_then(|m| m.summary["trained_accuracy"].as_f64())
     });

@@ -28,8 +28,7 @@ use crate::dynamics::{
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::prec::{EM_BIAS_FACTOR, LYAP_SIGMAS};
-use crate::report::index::{update_index, FigureEntry, Verdict};
-use crate::report::manifest::Manifest;
+use crate::report::index::Verdict;
 use crate::report::plot::{
     format_sig, Axes, Heatmap, LegendPos, LinePlot, RefLine, ScatterPlot, Series,
 };
@@ -151,19 +150,7 @@ pub const PHASE_OMEGA: f64 = 1.0;
 pub const SKEW_N: usize = 4;
 
 fn entry(ctx: &Ctx, name: &str, png: Vec<String>, shows: String, verdict: Verdict) -> Result<()> {
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: name.to_string(),
-            png,
-            csv: format!("{name}.csv"),
-            manifest: format!("{name}.json"),
-            claim: CLAIM.to_string(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )
+    ctx.index_entry(name, CLAIM, png, shows, verdict)
 }
 
 fn manifest(
@@ -173,13 +160,7 @@ fn manifest(
     summary: serde_json::Value,
     t0: Instant,
 ) -> Result<()> {
-    let mut m = Manifest::new(name, CLAIM, &ctx.command);
-    m.profile = ctx.profile.name().to_string();
-    m.seeds = vec![ctx.seed];
-    m.config = config;
-    m.summary = summary;
-    m.finish(t0);
-    m.write(&ctx.out.join(format!("{name}.json")))
+    ctx.write_manifest(name, CLAIM, config, summary, t0)
 }
 
 fn load_or(ctx: &Ctx, name: &str, compute: impl FnOnce() -> Result<Table>) -> Result<Table> {

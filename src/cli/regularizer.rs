@@ -24,7 +24,7 @@
 //! labels are scored against the deterministic network's own prediction (the arg max of its
 //! logits), so `g` and `H` are those of the loss at the predicted class.
 
-use crate::data::{Dataset, Target, Task};
+use crate::data::{Dataset, Target};
 use crate::loss::Loss;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec};
 use crate::regularizer::{self, McOptions, Options};
@@ -102,53 +102,16 @@ fn parse_loss(s: &str) -> anyhow::Result<Loss> {
 /// The data set of the command line (`--inputs` or `--data`), checked against the model;
 /// unlabelled inputs get the deterministic network's predicted classes as labels.
 fn load_data(args: &Args, model: &Model) -> anyhow::Result<Dataset> {
-    let mut d = match (&args.inputs, &args.data) {
-        (Some(p), None) => {
-            let inp = crate::data::inputs::read_inputs_file(p)
-                .with_context(|| format!("reading the inputs {}", p.display()))?;
-            let mut d = inp.dataset;
-            if !inp.labeled {
-                d.classes = model.config.classes;
-                if d.input_dim == model.config.input && !d.is_empty() {
-                    let o = model.logits(&d.all(), NoiseSource::Off);
-                    d.labels = (0..o.ncols()).map(|j| o.column(j).imax()).collect();
-                }
-            }
-            d
-        }
-        (None, Some(name)) => {
-            if args.examples == Some(0) {
-                bail!("--examples: 0 is not allowed (expected at least 1 example)");
-            }
-            crate::data::by_name(name, args.examples, args.seed)
-                .with_context(|| format!("loading the data set {name}"))?
-        }
-        (None, None) => bail!("give the inputs: --inputs FILE or --data NAME [--examples N]"),
-        (Some(_), Some(_)) => bail!("give either --inputs or --data, not both"),
-    };
-    if d.is_empty() {
-        bail!("the inputs have no examples");
-    }
-    if d.input_dim != model.config.input {
-        bail!(
-            "the inputs have input dimension {}, the model expects {}",
-            d.input_dim,
-            model.config.input
-        );
-    }
-    if d.task == Task::Classification && d.classes > model.config.classes {
-        bail!(
-            "the inputs have {} classes, the model has {} outputs",
-            d.classes,
-            model.config.classes
-        );
-    }
-    if d.task == Task::Regression && d.classes != model.config.classes {
-        bail!(
-            "the targets have dimension {}, the model has {} outputs",
-            d.classes,
-            model.config.classes
-        );
+    let (mut d, labeled) = super::eval::load_inputs(
+        args.inputs.as_deref(),
+        args.data.as_deref(),
+        args.examples,
+        args.seed,
+    )?;
+    super::eval::check_fit(model, &d, labeled)?;
+    if !labeled {
+        let o = model.logits(&d.all(), NoiseSource::Off);
+        d.labels = (0..o.ncols()).map(|j| o.column(j).imax()).collect();
     }
     d.classes = model.config.classes.max(d.classes);
     Ok(d)

@@ -10,6 +10,7 @@ use crate::data::{Batch, Target};
 use crate::loss::Loss;
 use crate::model::{
     backward, forward, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec, Params, CHUNK,
+    FORWARD_CHUNK,
 };
 use crate::train::optim::{Adam, Optimizer};
 use nalgebra::DMatrix;
@@ -194,8 +195,8 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
         ids,
     };
     let mut h = DMatrix::zeros(cfg.hidden, batch.size);
-    for s in (0..batch.size).step_by(CHUNK) {
-        let len = CHUNK.min(batch.size - s);
+    for s in (0..batch.size).step_by(FORWARD_CHUNK) {
+        let len = FORWARD_CHUNK.min(batch.size - s);
         let sub = batch.columns(s, len);
         let t = Instant::now();
         let draw = noise.chunk(cfg, batch.steps, s, len);

@@ -155,27 +155,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "steps": args.density_steps,
         });
     }
-    if let Some(path) = &args.out {
-        crate::report::write_json_atomic(path, &out)?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+    if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    let c = &model.config;
-    println!(
-        "model       {} (hidden {}, input {}, classes {})",
-        args.model.display(),
-        c.hidden,
-        c.input,
-        c.classes
-    );
-    println!(
-        "data        {} ({} examples of {} steps; noise off)",
-        d.name,
-        d.len(),
-        d.steps
-    );
+    super::print_header(&args.model, &model, &d, 12);
     println!(
         "parameters  {}   loss {:.6}   |grad| {:.3e}",
         op.dim(),

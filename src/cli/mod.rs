@@ -69,3 +69,44 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reproduce(a) => reproduce::run(a),
     }
 }
+
+/// Write a command's JSON report to `--out` (atomically) and print it with `--json`.
+/// Returns whether it was printed (then the readable report is skipped).
+pub(crate) fn emit_json(
+    out: Option<&std::path::Path>,
+    json: bool,
+    report: &serde_json::Value,
+) -> anyhow::Result<bool> {
+    if let Some(path) = out {
+        crate::report::write_json_atomic(path, report)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    }
+    Ok(json)
+}
+
+/// The first lines of a readable report: the model file and its shape, the data set.
+pub(crate) fn print_header(
+    model_path: &std::path::Path,
+    model: &crate::model::Model,
+    d: &crate::data::Dataset,
+    width: usize,
+) {
+    let c = &model.config;
+    println!(
+        "{:<width$}{} (hidden {}, input {}, classes {})",
+        "model",
+        model_path.display(),
+        c.hidden,
+        c.input,
+        c.classes
+    );
+    println!(
+        "{:<width$}{} ({} examples of {} steps; noise off)",
+        "data",
+        d.name,
+        d.len(),
+        d.steps
+    );
+}

@@ -25,15 +25,9 @@ use std::path::{Path, PathBuf};
 /// Arguments of `nrnn eval`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON, as written by `nrnn train`).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Inputs file (`nrnn-inputs/1` JSON).
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    pub inputs: Option<PathBuf>,
-    /// Named data set instead of an inputs file (see `nrnn data list`).
-    #[arg(long)]
-    pub data: Option<String>,
+    /// The model and its inputs.
+    #[command(flatten)]
+    pub source: super::ModelInputs,
     /// With --data: use the first N examples (default: all).
     #[arg(long)]
     pub examples: Option<usize>,
@@ -278,15 +272,15 @@ fn norm_of(v: &Value) -> f64 {
 
 /// Run `nrnn eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
+    let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
-        args.inputs.as_deref(),
-        args.data.as_deref(),
+        args.source.inputs.as_deref(),
+        args.source.data.as_deref(),
         args.examples,
         args.seed,
     )?;
     let mut rep = report(&model, &d, labeled, args.grad)?;
-    rep["model"] = json!(args.model.display().to_string());
+    rep["model"] = json!(args.source.model.display().to_string());
     if let Some(out) = &args.out {
         crate::report::write_json_atomic(out, &rep)?;
     }
@@ -297,7 +291,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let c = &model.config;
     println!(
         "model     {} (hidden {}, input {}, classes {}; noise off)",
-        args.model.display(),
+        args.source.model.display(),
         c.hidden,
         c.input,
         c.classes

@@ -29,15 +29,9 @@ use std::path::PathBuf;
 /// Arguments of `nrnn hessian`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Labelled inputs file (`nrnn-inputs/1` JSON).
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    pub inputs: Option<PathBuf>,
-    /// Named data set instead of an inputs file (see `nrnn data list`).
-    #[arg(long)]
-    pub data: Option<String>,
+    /// The model and its inputs.
+    #[command(flatten)]
+    pub source: super::ModelInputs,
     /// Use the first N examples (default: all).
     #[arg(long)]
     pub examples: Option<usize>,
@@ -89,10 +83,10 @@ fn finite(x: f64) -> Value {
 
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
+    let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
-        args.inputs.as_deref(),
-        args.data.as_deref(),
+        args.source.inputs.as_deref(),
+        args.source.data.as_deref(),
         args.examples,
         args.seed,
     )?;
@@ -122,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (tg, th) = op.time_ratio(1);
     let h = &r.hidden;
     let mut out = json!({
-        "model": args.model.display().to_string(),
+        "model": args.source.model.display().to_string(),
         "data": d.name,
         "examples": r.examples,
         "parameters": op.dim(),
@@ -158,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.model, &model, &d, 12);
+    super::print_header(&args.source.model, &model, &d, 12);
     println!(
         "parameters  {}   loss {:.6}   |grad| {:.3e}",
         op.dim(),

@@ -26,15 +26,9 @@ use std::path::PathBuf;
 /// Arguments of `nrnn margin`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Labelled inputs file (`nrnn-inputs/1` JSON).
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    pub inputs: Option<PathBuf>,
-    /// Named data set instead of an inputs file (see `nrnn data list`).
-    #[arg(long)]
-    pub data: Option<String>,
+    /// The model and its inputs.
+    #[command(flatten)]
+    pub source: super::ModelInputs,
     /// Use the first N examples (default: all).
     #[arg(long)]
     pub examples: Option<usize>,
@@ -73,10 +67,10 @@ fn summary(s: &Summary) -> Value {
 
 /// Run `nrnn margin`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
+    let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
-        args.inputs.as_deref(),
-        args.data.as_deref(),
+        args.source.inputs.as_deref(),
+        args.source.data.as_deref(),
         args.examples,
         args.seed,
     )?;
@@ -105,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let out = json!({
-        "model": args.model.display().to_string(),
+        "model": args.source.model.display().to_string(),
         "data": d.name,
         "examples": examples,
         "summary": {
@@ -122,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.model, &model, &d, 10);
+    super::print_header(&args.source.model, &model, &d, 10);
     println!("accuracy  {:.4}", r.accuracy);
     println!(
         "{:>5} {:>5} {:>5} {:>12} {:>12} {:>12} {:>12}",

@@ -14,6 +14,22 @@ pub mod stability;
 pub mod train;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The model and the inputs a command runs on: `--model FILE` and either `--inputs FILE`
+/// or `--data NAME` (shared by `eval`, `simulate`, `hessian` and `margin`).
+#[derive(clap::Args, Debug)]
+pub struct ModelInputs {
+    /// Model file (`nrnn-model/1` JSON, as written by `nrnn train`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs file (`nrnn-inputs/1` JSON; `hessian` and `margin` need its labels).
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    pub inputs: Option<PathBuf>,
+    /// Named data set instead of an inputs file (see `nrnn data list`).
+    #[arg(long)]
+    pub data: Option<String>,
+}
 
 /// Noisy recurrent neural networks: train, evaluate, and check the theory.
 #[derive(Parser, Debug)]

@@ -21,15 +21,9 @@ pub const MAX_ROWS: usize = 50_000_000;
 /// Arguments of `nrnn simulate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Inputs file (`nrnn-inputs/1` JSON).
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    pub inputs: Option<PathBuf>,
-    /// Named data set instead of an inputs file.
-    #[arg(long)]
-    pub data: Option<String>,
+    /// The model and its inputs.
+    #[command(flatten)]
+    pub source: super::ModelInputs,
     /// Number of examples (the first N; default 1 with --data, all with --inputs).
     #[arg(long)]
     pub examples: Option<usize>,
@@ -69,13 +63,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.paths == 0 {
         anyhow::bail!("invalid parameter `paths` = 0: expected at least 1");
     }
-    let mut model = load_model(&args.model)?;
-    let examples = args
-        .examples
-        .or(if args.data.is_some() { Some(1) } else { None });
+    let mut model = load_model(&args.source.model)?;
+    let examples = args.examples.or(if args.source.data.is_some() {
+        Some(1)
+    } else {
+        None
+    });
     let (d, _) = load_inputs(
-        args.inputs.as_deref(),
-        args.data.as_deref(),
+        args.source.inputs.as_deref(),
+        args.source.data.as_deref(),
         examples,
         args.seed,
     )?;

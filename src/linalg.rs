@@ -128,29 +128,9 @@ pub fn gemm<T, SA, SB, SC>(
     }
     if is::<T, Dual64>() {
         // (a + e a') (b + e b') = ab + e (a b' + a' b): three f64 products.
-        let split = |x: &T| -> Dual64 { unsafe { std::mem::transmute_copy(x) } };
-        let part = |mat: &Matrix<T, Dyn, Dyn, SA>, re: bool| {
-            DMatrix::from_fn(mat.nrows(), mat.ncols(), |i, j| {
-                let d = split(&mat[(i, j)]);
-                if re {
-                    d.re
-                } else {
-                    d.eps
-                }
-            })
-        };
-        let partb = |mat: &Matrix<T, Dyn, Dyn, SB>, re: bool| {
-            DMatrix::from_fn(mat.nrows(), mat.ncols(), |i, j| {
-                let d = split(&mat[(i, j)]);
-                if re {
-                    d.re
-                } else {
-                    d.eps
-                }
-            })
-        };
-        let (ar, ae) = (part(a, true), part(a, false));
-        let (br, be) = (partb(b, true), partb(b, false));
+        // SAFETY (both calls): T is Dual64, checked above.
+        let (ar, ae) = unsafe { dual_parts(a) };
+        let (br, be) = unsafe { dual_parts(b) };
         let mut pr = DMatrix::<f64>::zeros(m, n);
         let mut pe = DMatrix::<f64>::zeros(m, n);
         gemm(1.0, &ar, ta, &br, tb, 0.0, &mut pr);
@@ -183,6 +163,20 @@ pub fn gemm<T, SA, SB, SC>(
             };
         }
     }
+}
+
+/// The real and dual parts of a matrix of dual numbers.
+///
+/// # Safety
+/// `T` must be `Dual64`.
+unsafe fn dual_parts<T: Real, S: Storage<T, Dyn, Dyn>>(
+    m: &Matrix<T, Dyn, Dyn, S>,
+) -> (DMatrix<f64>, DMatrix<f64>) {
+    let d = |i, j| -> Dual64 { std::mem::transmute_copy(&m[(i, j)]) };
+    (
+        DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| d(i, j).re),
+        DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| d(i, j).eps),
+    )
 }
 
 /// Largest singular value ||M||_2 (spectral norm), by the symmetric eigenvalues of M^T M.

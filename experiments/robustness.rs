@@ -510,16 +510,37 @@ pub fn load_task(task: &TaskSpec) -> Result<TaskData> {
     })
 }
 
+/// JSON has no NaN: `serde_json` writes a non-finite `f64` as `null`. These read `null`
+/// back as NaN, so a cached piece whose accuracy or theory measure is undefined (NaN)
+/// still loads and is reused on resume.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn named<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, f64)>, D::Error> {
+        let v = Vec::<(String, Option<f64>)>::deserialize(d)?;
+        Ok(v.into_iter()
+            .map(|(k, x)| (k, x.unwrap_or(f64::NAN)))
+            .collect())
+    }
+}
+
 /// One evaluation of one trained model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalRow {
     /// Perturbation kind ([`Perturbation::kind`]); `clean-test` is the whole test set.
     pub perturbation: String,
     /// Strength (0: clean).
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub strength: f64,
     /// Accuracy.
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub accuracy: f64,
     /// Mean cross-entropy.
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub loss: f64,
     /// Examples evaluated.
     pub examples: usize,
@@ -529,6 +550,7 @@ pub struct EvalRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct TheoryRow {
     /// Measures by name, in a fixed order (see [`THEORY_MEASURES`]).
+    #[serde(deserialize_with = "nan_as_null::named")]
     pub values: Vec<(String, f64)>,
 }
 
@@ -576,10 +598,13 @@ pub struct PieceResult {
     /// Epochs trained.
     pub epochs_run: usize,
     /// Validation accuracy of the selected model.
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub val_accuracy: f64,
     /// Training wall time in seconds.
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub train_seconds: f64,
     /// Evaluation wall time in seconds.
+    #[serde(deserialize_with = "nan_as_null::f64")]
     pub eval_seconds: f64,
     /// Evaluations.
     pub rows: Vec<EvalRow>,
@@ -1622,4 +1647,23 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let wall = t0.elapsed().as_secs_f64();
     write_theory(ctx, &ran, &seeds, wall)?;
     write_overview(ctx, &ran, &skipped, &seeds, wall)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An undefined measure (NaN, written as JSON null) survives the cache round trip, so a
+    /// finished piece is reused on resume instead of retrained.
+    #[test]
+    fn piece_result_with_nan_round_trips() {
+        let r = TheoryRow {
+            values: vec![("margin_lower".into(), f64::NAN), ("kappa".into(), 1.5)],
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("null"));
+        let back: TheoryRow = serde_json::from_str(&text).unwrap();
+        assert!(back.values[0].1.is_nan());
+        assert_eq!(back.values[1], ("kappa".to_string(), 1.5));
+    }
 }

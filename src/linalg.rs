@@ -58,6 +58,11 @@ fn is<T: 'static, U: 'static>() -> bool {
 
 /// `c <- alpha op(a) op(b) + beta c`, where `op(m)` is `m^T` when the flag is set.
 ///
+/// For f64: products with at most [`SMALL_GEMM_MAX`] rows and inner dimension, no
+/// transposes, `alpha = 1` and `beta` 0 or 1 (the recurrence of a narrow network) take a
+/// register-blocked kernel that gives matrixmultiply's bits without its packing cost;
+/// all others go to matrixmultiply. Dual numbers are three f64 products.
+///
 /// ```
 /// use nalgebra::DMatrix;
 /// let a = DMatrix::from_row_slice(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -105,6 +110,85 @@ pub fn gemm<T, SA, SB, SC>(
             std::mem::swap(&mut rsb, &mut csb);
         }
         let (rsc, csc) = c.strides();
+        let unit_rows = rsa == 1 && rsb == 1 && rsc == 1;
+        if unit_rows && m <= SMALL_GEMM_MAX && k <= SMALL_GEMM_MAX && alpha == T::one() {
+            let beta_one = if beta == T::one() {
+                true
+            } else if beta == T::zero() {
+                false
+            } else {
+                return gemm_general(alpha, a, ta, b, tb, beta, c);
+            };
+            // SAFETY: T is f64 (checked above); unit row strides, so column `j` of each
+            // operand starts at `ptr + j * column_stride` and holds its rows contiguously.
+            unsafe {
+                gemm_small(
+                    m,
+                    k,
+                    n,
+                    a.as_ptr() as *const f64,
+                    csa,
+                    b.as_ptr() as *const f64,
+                    csb,
+                    beta_one,
+                    c.as_mut_ptr() as *mut f64,
+                    csc,
+                );
+            }
+            return;
+        }
+        // SAFETY: T is f64 (checked above), shapes and strides come from valid matrices.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                std::mem::transmute_copy(&alpha),
+                a.as_ptr() as *const f64,
+                rsa as isize,
+                csa as isize,
+                b.as_ptr() as *const f64,
+                rsb as isize,
+                csb as isize,
+                std::mem::transmute_copy(&beta),
+                c.as_mut_ptr() as *mut f64,
+                rsc as isize,
+                csc as isize,
+            );
+        }
+        return;
+    }
+    gemm_general(alpha, a, ta, b, tb, beta, c);
+}
+
+/// The products of [`gemm`] not taken by the f64 fast paths: dual numbers, generic scalars,
+/// and f64 with a general `beta` on small shapes (through matrixmultiply).
+fn gemm_general<T, SA, SB, SC>(
+    alpha: T,
+    a: &Matrix<T, Dyn, Dyn, SA>,
+    ta: bool,
+    b: &Matrix<T, Dyn, Dyn, SB>,
+    tb: bool,
+    beta: T,
+    c: &mut Matrix<T, Dyn, Dyn, SC>,
+) where
+    T: Real,
+    SA: Storage<T, Dyn, Dyn>,
+    SB: Storage<T, Dyn, Dyn>,
+    SC: StorageMut<T, Dyn, Dyn>,
+{
+    let (m, n) = c.shape();
+    if is::<T, f64>() {
+        let (mut rsa, mut csa) = a.strides();
+        if ta {
+            std::mem::swap(&mut rsa, &mut csa);
+        }
+        let (mut rsb, mut csb) = b.strides();
+        if tb {
+            std::mem::swap(&mut rsb, &mut csb);
+        }
+        let (rsc, csc) = c.strides();
+        let k = if ta { a.nrows() } else { a.ncols() };
         // SAFETY: T is f64 (checked above), shapes and strides come from valid matrices.
         unsafe {
             matrixmultiply::dgemm(
@@ -163,6 +247,104 @@ pub fn gemm<T, SA, SB, SC>(
             };
         }
     }
+}
+
+/// Largest row count and inner dimension sent to [`gemm_small`]: its packed left operand
+/// (at most 64 x 64) stays in L1, and below this size matrixmultiply's packing of the
+/// right operand costs more than the product.
+const SMALL_GEMM_MAX: usize = 32;
+
+/// Rows of the register block of [`gemm_small`] (one 512-bit vector of f64).
+const MR: usize = 8;
+
+/// Columns of the register block of [`gemm_small`].
+const NR: usize = 8;
+
+/// `C = A B` or `C += A B` (`beta_one`) for small `m x k` A, any number `n` of columns:
+/// A is packed once with its rows padded to a multiple of [`MR`]; each block of MR rows
+/// by [`NR`] columns accumulates in registers, `sum_l a_il b_lj` in the order `l = 0..k`
+/// by fused multiply-add, then is added to C.
+///
+/// # Safety
+/// `a`, `b`, `c` point to column-major f64 matrices with unit row stride and column
+/// strides `lda`, `ldb`, `ldc`, of shapes `m x k`, `k x n`, `m x n`; `c` does not alias.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_small(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f64,
+    lda: usize,
+    b: *const f64,
+    ldb: usize,
+    beta_one: bool,
+    c: *mut f64,
+    ldc: usize,
+) {
+    let blocks = m.div_ceil(MR);
+    let mut pa = [[0.0f64; MR]; SMALL_GEMM_MAX * SMALL_GEMM_MAX / MR];
+    for rb in 0..blocks {
+        for l in 0..k {
+            let dst = &mut pa[rb * k + l];
+            for (r, d) in dst.iter_mut().enumerate().take(m - rb * MR) {
+                *d = *a.add(l * lda + rb * MR + r);
+            }
+        }
+    }
+    let mut j = 0;
+    while j < n {
+        let q = (n - j).min(NR);
+        for rb in 0..blocks {
+            let rows = (m - rb * MR).min(MR);
+            let pk = &pa[rb * k..(rb + 1) * k];
+            let mut acc = [[0.0f64; MR]; NR];
+            if q == NR {
+                small_block::<NR>(pk, b.add(j * ldb), ldb, &mut acc);
+            } else {
+                for (jj, accj) in acc.iter_mut().enumerate().take(q) {
+                    let mut one = [[0.0f64; MR]; NR];
+                    small_block::<1>(pk, b.add((j + jj) * ldb), ldb, &mut one);
+                    *accj = one[0];
+                }
+            }
+            for (jj, accj) in acc.iter().enumerate().take(q) {
+                let col = std::slice::from_raw_parts_mut(c.add((j + jj) * ldc + rb * MR), rows);
+                if rows == MR {
+                    // Full block: a fixed-length loop the compiler turns into vector stores.
+                    let col: &mut [f64; MR] = col.try_into().unwrap_unchecked();
+                    for r in 0..MR {
+                        col[r] = if beta_one { col[r] + accj[r] } else { accj[r] };
+                    }
+                } else {
+                    for (d, &v) in col.iter_mut().zip(accj) {
+                        *d = if beta_one { *d + v } else { v };
+                    }
+                }
+            }
+        }
+        j += q;
+    }
+}
+
+/// `acc[q][r] = sum_l pk[l][r] b[l, q]` for `Q` columns of B starting at `b` (`Q`
+/// independent accumulators, enough to cover the latency of the fused multiply-add).
+#[inline(always)]
+unsafe fn small_block<const Q: usize>(
+    pk: &[[f64; MR]],
+    b: *const f64,
+    ldb: usize,
+    acc: &mut [[f64; MR]; NR],
+) {
+    let mut s = [[0.0f64; MR]; Q];
+    for (l, av) in pk.iter().enumerate() {
+        for (q, sq) in s.iter_mut().enumerate() {
+            let bv = *b.add(q * ldb + l);
+            for r in 0..MR {
+                sq[r] = av[r].mul_add(bv, sq[r]);
+            }
+        }
+    }
+    acc[..Q].copy_from_slice(&s);
 }
 
 /// The real and dual parts of a matrix of dual numbers.
@@ -289,6 +471,34 @@ mod tests {
             let t = f64::tanh(a);
             assert!((d.re - t).abs() <= 4.0 * f64::EPSILON);
             assert!((d.eps - (1.0 - t * t)).abs() <= 8.0 * f64::EPSILON);
+        }
+    }
+
+    /// The small-matrix kernel gives the same bits as matrixmultiply (both sum
+    /// `a_il b_lj` over `l = 0..k` in order by fused multiply-add, then add C), on shapes
+    /// with row and column tails, on column views of a wider matrix, for beta 0 and 1.
+    #[test]
+    fn small_gemm_matches_matrixmultiply_bit_for_bit() {
+        let val = |i: usize, j: usize, s: usize| ((i * 31 + j * 17 + s) % 23) as f64 / 7.0 - 1.3;
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (8, 8, 8),
+            (13, 16, 29),
+            (16, 16, 512),
+            (32, 32, 9),
+        ] {
+            let a = DMatrix::from_fn(m, k, |i, j| val(i, j, 1));
+            let wide = DMatrix::from_fn(k, n + 6, |i, j| val(i, j, 2));
+            let b = wide.columns(3, n);
+            for beta in [0.0, 1.0] {
+                let c0 = DMatrix::from_fn(m, n, |i, j| val(i, j, 3));
+                let mut fast = c0.clone();
+                gemm(1.0, &a, false, &b, false, beta, &mut fast);
+                let mut reference = c0.clone();
+                gemm_general(1.0, &a, false, &b, false, beta, &mut reference);
+                assert_eq!(fast, reference, "shape {m}x{k}x{n}, beta {beta}");
+            }
         }
     }
 }

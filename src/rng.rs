@@ -38,6 +38,18 @@ pub fn stream(seed: u64, indices: &[u64]) -> Stream {
     Stream::from_seed(bytes)
 }
 
+/// A source of 64-bit words, moved by value into the ziggurat's cold path.
+trait Words {
+    fn word(&mut self) -> u64;
+}
+
+impl Words for Stream {
+    #[inline(always)]
+    fn word(&mut self) -> u64 {
+        rand::Rng::next_u64(self)
+    }
+}
+
 /// Marsaglia-Tsang ziggurat for the standard normal, 128 layers of equal area `V`:
 /// `x_0 = V / f(R)`, `x_1 = R`, `x_{i+1} = f^{-1}(V / x_i + f(x_i))`, `x_128 = 0`, with the
 /// unnormalized density `f(x) = exp(-x^2/2)`, `R = 3.442619855899`, `V = 9.91256303526217e-3`.
@@ -73,34 +85,64 @@ fn ziggurat() -> &'static Ziggurat {
     })
 }
 
+const ZIG_SCALE: f64 = 1.0 / (1u64 << 53) as f64;
+
+/// The word's draw `x = u x_i` (53-bit `u`), layer `i` and sign bit (bit 7, applied by xor:
+/// a data-dependent sign branch would mispredict half the time).
+#[inline(always)]
+fn zig_candidate(bits: u64, z: &Ziggurat) -> (f64, usize, u64) {
+    let i = (bits & 0x7f) as usize;
+    let u = (bits >> 11) as f64 * ZIG_SCALE;
+    (u * z.x[i], i, (bits & 0x80) << 56)
+}
+
+#[inline(always)]
+fn with_sign(v: f64, sign_bit: u64) -> f64 {
+    f64::from_bits(v.to_bits() ^ sign_bit)
+}
+
 /// One standard normal draw by the ziggurat: one 64-bit word for the common case
 /// (7 bits choose the layer, 1 bit the sign, 53 bits the position), exact rejection
 /// sampling in the wedges and Marsaglia's method in the tail beyond `R`.
+///
+/// The common case (about 99% of draws) is inlined; the rest lives in
+/// [`normal_zig_slow`], out of line, so the hot loop keeps the generator in registers.
 #[inline(always)]
-fn normal_zig<R: rand::Rng>(rng: &mut R, z: &Ziggurat) -> f64 {
-    const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
+fn normal_zig<R: Words + Clone>(rng: &mut R, z: &Ziggurat) -> f64 {
+    let bits = rng.word();
+    let (x, i, s) = zig_candidate(bits, z);
+    if x < z.x[i + 1] {
+        return with_sign(x, s);
+    }
+    let (v, r) = normal_zig_slow(rng.clone(), z, bits);
+    *rng = r;
+    v
+}
+
+/// The ziggurat's rare branches, entered with the word `bits` whose fast test failed:
+/// the tail (layer 0) or the wedge test of layer `i`, then fresh words until one is taken.
+#[cold]
+#[inline(never)]
+fn normal_zig_slow<R: Words>(mut rng: R, z: &Ziggurat, mut bits: u64) -> (f64, R) {
     loop {
-        let bits = rng.next_u64();
-        let i = (bits & 0x7f) as usize;
-        let sign = if bits & 0x80 != 0 { -1.0 } else { 1.0 };
-        let u = (bits >> 11) as f64 * SCALE;
-        let x = u * z.x[i];
+        let (x, i, s) = zig_candidate(bits, z);
         if x < z.x[i + 1] {
-            return sign * x;
+            return (with_sign(x, s), rng);
         }
         if i == 0 {
             loop {
-                let a = -((rng.next_u64() >> 11) as f64 * SCALE + SCALE).ln() / ZIG_R;
-                let b = -((rng.next_u64() >> 11) as f64 * SCALE + SCALE).ln();
+                let a = -((rng.word() >> 11) as f64 * ZIG_SCALE + ZIG_SCALE).ln() / ZIG_R;
+                let b = -((rng.word() >> 11) as f64 * ZIG_SCALE + ZIG_SCALE).ln();
                 if 2.0 * b > a * a {
-                    return sign * (ZIG_R + a);
+                    return (with_sign(ZIG_R + a, s), rng);
                 }
             }
         }
-        let u2 = (rng.next_u64() >> 11) as f64 * SCALE;
+        let u2 = (rng.word() >> 11) as f64 * ZIG_SCALE;
         if z.f[i + 1] + u2 * (z.f[i] - z.f[i + 1]) < (-0.5 * x * x).exp() {
-            return sign * x;
+            return (with_sign(x, s), rng);
         }
+        bits = rng.word();
     }
 }
 
@@ -115,16 +157,20 @@ fn normal_zig<R: rand::Rng>(rng: &mut R, z: &Ziggurat) -> f64 {
 /// assert!(mean.abs() < 4.0 / (v.len() as f64).sqrt()); // 4 standard errors
 /// ```
 #[inline]
-pub fn fill_normal<R: rand::Rng>(rng: &mut R, out: &mut [f64]) {
+pub fn fill_normal(rng: &mut Stream, out: &mut [f64]) {
     let z = ziggurat();
+    // A local copy of the generator stays in registers; a store and reload of the state
+    // per draw would add the store-forwarding latency to every draw's dependency chain.
+    let mut local = rng.clone();
     for x in out.iter_mut() {
-        *x = normal_zig(rng, z);
+        *x = normal_zig(&mut local, z);
     }
+    *rng = local;
 }
 
 /// One standard normal draw (see [`fill_normal`]).
 #[inline]
-pub fn normal<R: rand::Rng>(rng: &mut R) -> f64 {
+pub fn normal(rng: &mut Stream) -> f64 {
     normal_zig(rng, ziggurat())
 }
 

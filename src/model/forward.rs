@@ -10,7 +10,7 @@
 //! code:   h_{k+1} = h_k + d (1 - s_mult u_k) f_k + s_add xi_k
 //! ```
 
-use super::{ModelConfig, NoiseDraw, NoiseForm, Params};
+use super::{ModelConfig, NoiseDraw, NoiseForm, Params, StepNoise};
 use crate::linalg::{gemm, Real};
 use nalgebra::DMatrix;
 
@@ -99,34 +99,69 @@ pub fn forward<T: Real>(
     h0: Option<&DMatrix<T>>,
     keep: bool,
 ) -> Tape<T> {
+    if let Some(d) = noise {
+        d.check(cfg.noise.form, cfg.hidden, steps, size)
+            .expect("forward: noise draw shape");
+    }
+    let mut src = match noise {
+        Some(d) => StepNoise::Given(d),
+        None => StepNoise::Off,
+    };
+    forward_steps(cfg, p, x, steps, size, &mut src, h0, keep)
+}
+
+/// [`forward`] with the noise read step by step from `noise`, which may draw it on the fly
+/// ([`StepNoise::Streams`]): a forward-only Monte Carlo pass then never stores the draw.
+///
+/// ```
+/// use nrnn::model::{forward, forward_steps, Model, ModelConfig, NoiseDraw, NoiseForm,
+///                   NoiseSpec, StepNoise};
+/// let mut cfg = ModelConfig::new(3, 1, 2);
+/// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 1.0).unwrap();
+/// let m = Model::init(cfg, 0.1, 1).unwrap();
+/// let x = nalgebra::DMatrix::from_element(1, 5 * 2, 0.5);
+/// let d = NoiseDraw::draw(NoiseForm::Diag, 3, 5, 9, &[], &[0, 1]);
+/// let stored = forward(&m.config, &m.params, &x, 5, 2, Some(&d), None, false);
+/// let mut fresh = StepNoise::streams(NoiseForm::Diag, 3, 9, &[], &[0, 1]);
+/// let t = forward_steps(&m.config, &m.params, &x, 5, 2, &mut fresh, None, false);
+/// assert_eq!(t.h_final, stored.h_final);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn forward_steps<T: Real>(
+    cfg: &ModelConfig,
+    p: &Params<T>,
+    x: &DMatrix<f64>,
+    steps: usize,
+    size: usize,
+    noise: &mut StepNoise,
+    h0: Option<&DMatrix<T>>,
+    keep: bool,
+) -> Tape<T> {
     let n = cfg.hidden;
     let b = size;
     let kb = steps * b;
     assert_eq!(x.shape(), (cfg.input, kb), "forward: input shape");
-    if let Some(d) = noise {
-        d.check(cfg.noise.form, n, steps, size)
-            .expect("forward: noise draw shape");
-    }
-    let (stacked, woff) = stacked_recurrence(cfg, p);
-    let rows = stacked.nrows();
+    let w = p.w_matrix(cfg);
+    let a_mat = if cfg.a_term {
+        Some(p.a_matrix(cfg))
+    } else {
+        None
+    };
     let xt: DMatrix<T> = x.map(T::of);
-    let mut drive = DMatrix::zeros(n, kb);
-    gemm(T::one(), &p.u, false, &xt, false, T::zero(), &mut drive);
-    for mut col in drive.column_iter_mut() {
-        col += &p.b;
-    }
-    let nc = NoiseConsts::new(cfg, p, noise.is_some());
+    let nc = NoiseConsts::new(cfg, p, noise.is_on());
     let act_fn = cfg.activation;
     let learn_dt = cfg.learn_dt && keep;
+    let empty = || DMatrix::zeros(0, 0);
     let mut h_all = if keep {
         DMatrix::zeros(n, kb + b)
     } else {
-        DMatrix::zeros(0, 0)
+        empty()
     };
+    // Activations: the tape's block of step k when kept, else one step's buffer.
     let mut act = if keep {
         DMatrix::zeros(n, kb)
     } else {
-        DMatrix::zeros(0, 0)
+        DMatrix::zeros(n, b)
     };
     let mut fs = if learn_dt {
         Some(DMatrix::zeros(n, kb))
@@ -140,77 +175,93 @@ pub fn forward<T: Real>(
     if keep {
         h_all.columns_mut(0, b).copy_from(&cur);
     }
-    let mut y = DMatrix::zeros(rows, b);
+    // One step's pre-activation z = W h + U x + b and linear part A h (`n x B` each).
+    let mut z = DMatrix::zeros(n, b);
+    let mut ya = if cfg.a_term {
+        DMatrix::zeros(n, b)
+    } else {
+        empty()
+    };
     let mut next = DMatrix::zeros(n, b);
     // Slices re-cut to length n so the compiler drops bounds checks and vectorizes.
     let dt = &p.dt.as_slice()[..n];
     let sq = &nc.sq[..n];
-    let mut zbuf = vec![T::zero(); n];
-    let mut abuf = vec![T::zero(); n];
-    let mut fbuf = vec![T::zero(); n];
-    let (xis, auxs): (&[f64], &[f64]) = match noise {
-        Some(d) if nc.on => (d.xi.as_slice(), d.aux.as_slice()),
-        _ => (&[], &[]),
-    };
     for k in 0..steps {
-        gemm(T::one(), &stacked, false, &cur, false, T::zero(), &mut y);
-        let ys = y.as_slice();
-        let ds = drive.as_slice();
+        for mut col in z.column_iter_mut() {
+            col.copy_from(&p.b);
+        }
+        gemm(
+            T::one(),
+            &p.u,
+            false,
+            &xt.columns(k * b, b),
+            false,
+            T::one(),
+            &mut z,
+        );
+        gemm(T::one(), &w, false, &cur, false, T::one(), &mut z);
+        if let Some(a) = &a_mat {
+            gemm(T::one(), a, false, &cur, false, T::zero(), &mut ya);
+        }
+        // The activation over the whole step at once: long vectorized runs.
+        let act_k = if keep {
+            &mut act.as_mut_slice()[k * b * n..(k + 1) * b * n]
+        } else {
+            act.as_mut_slice()
+        };
+        act_fn.eval_slice(z.as_slice(), act_k);
+        let act_k = &*act_k;
+        let (xis, auxs) = if nc.on {
+            noise.step(k)
+        } else {
+            (&[][..], &[][..])
+        };
         let hs = cur.as_slice();
         let out = next.as_mut_slice();
+        // The drift f_k = A h_k + a(z_k) of the whole step, flat.
+        let f_k: &[T] = if cfg.a_term {
+            for (y, &v) in ya.as_mut_slice().iter_mut().zip(act_k) {
+                *y += v;
+            }
+            ya.as_slice()
+        } else {
+            act_k
+        };
+        if let Some(fs) = fs.as_mut() {
+            fs.as_mut_slice()[k * b * n..(k + 1) * b * n].copy_from_slice(f_k);
+        }
         for j in 0..b {
-            let col = k * b + j;
-            let yj = &ys[j * rows..(j + 1) * rows];
-            let dcol = &ds[col * n..(col + 1) * n];
             let h = &hs[j * n..(j + 1) * n];
             let o = &mut out[j * n..(j + 1) * n];
-            let yw = &yj[woff..woff + n];
-            for ((z, &a), &d) in zbuf.iter_mut().zip(yw).zip(dcol) {
-                *z = a + d;
-            }
-            act_fn.eval_slice(&zbuf, &mut abuf);
-            if cfg.a_term {
-                for ((f, &a), &v) in fbuf.iter_mut().zip(&yj[..n]).zip(&abuf) {
-                    *f = a + v;
-                }
-            } else {
-                fbuf.copy_from_slice(&abuf);
-            }
+            let f = &f_k[j * n..(j + 1) * n];
             if !nc.on {
                 for i in 0..n {
-                    o[i] = h[i] + dt[i] * fbuf[i];
+                    o[i] = h[i] + dt[i] * f[i];
                 }
             } else {
-                let xi = &xis[col * n..(col + 1) * n];
+                let xi = &xis[j * n..(j + 1) * n];
                 match nc.form {
                     NoiseForm::Diag => {
                         for i in 0..n {
-                            o[i] = h[i]
-                                + dt[i] * fbuf[i]
-                                + sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
+                            o[i] =
+                                h[i] + dt[i] * f[i] + sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
                         }
                     }
                     NoiseForm::Scalar => {
-                        let ze = T::of(auxs[col]);
+                        let ze = T::of(auxs[j]);
                         for i in 0..n {
                             o[i] = h[i]
-                                + dt[i] * fbuf[i]
+                                + dt[i] * f[i]
                                 + sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
                         }
                     }
                     NoiseForm::Code => {
-                        let u = &auxs[col * n..(col + 1) * n];
+                        let u = &auxs[j * n..(j + 1) * n];
                         for i in 0..n {
                             let m = T::one() - nc.s2 * T::of(u[i]);
-                            o[i] = h[i] + dt[i] * m * fbuf[i] + nc.s1 * T::of(xi[i]);
+                            o[i] = h[i] + dt[i] * m * f[i] + nc.s1 * T::of(xi[i]);
                         }
                     }
-                }
-            }
-            if keep {
-                act.column_mut(col).copy_from_slice(&abuf);
-                if let Some(fs) = fs.as_mut() {
-                    fs.column_mut(col).copy_from_slice(&fbuf);
                 }
             }
         }
@@ -218,6 +269,9 @@ pub fn forward<T: Real>(
         if keep {
             h_all.columns_mut((k + 1) * b, b).copy_from(&cur);
         }
+    }
+    if !keep {
+        act = empty();
     }
     let mut logits = DMatrix::zeros(cfg.classes, b);
     gemm(T::one(), &p.v, false, &cur, false, T::zero(), &mut logits);

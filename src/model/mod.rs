@@ -14,8 +14,8 @@ pub mod io;
 pub mod noise;
 
 pub use bptt::{backward, Backward};
-pub use forward::{forward, Tape};
-pub use noise::{NoiseDraw, NoiseForm, NoiseSpec};
+pub use forward::{forward, forward_steps, Tape};
+pub use noise::{NoiseDraw, NoiseForm, NoiseSpec, StepNoise};
 
 use crate::data::{Batch, Target};
 use crate::error::{check_range, Error, Result};
@@ -596,14 +596,28 @@ impl Model {
             .map(|&s| {
                 let len = FORWARD_CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
-                let draw = noise.chunk(cfg, batch.steps, s, len);
-                forward(
+                // Seeded noise is drawn step by step inside the pass, never stored whole.
+                let given;
+                let mut src = match noise {
+                    _ if cfg.noise.is_off() => StepNoise::Off,
+                    NoiseSource::Off => StepNoise::Off,
+                    NoiseSource::Given(d) => {
+                        d.check(cfg.noise.form, cfg.hidden, batch.steps, bsz)
+                            .expect("final_states: noise draw shape");
+                        given = d.columns(s, len);
+                        StepNoise::Given(&given)
+                    }
+                    NoiseSource::Seeded { seed, tag, ids } => {
+                        StepNoise::streams(cfg.noise.form, cfg.hidden, seed, tag, &ids[s..s + len])
+                    }
+                };
+                forward_steps(
                     cfg,
                     &self.params,
                     &sub.x,
                     sub.steps,
                     len,
-                    draw.as_ref(),
+                    &mut src,
                     None,
                     false,
                 )

@@ -8,7 +8,7 @@
 //!   `s_add = eps sigma1` and `s_mult = eps sigma2`: the released script's form, no `sqrt(d)`.
 
 use crate::error::{Error, Result};
-use crate::rng::{fill_normal, fill_uniform, stream};
+use crate::rng::{fill_normal, fill_uniform, stream, Stream};
 use nalgebra::DMatrix;
 
 /// Which noise is injected into the hidden state.
@@ -162,30 +162,12 @@ impl NoiseDraw {
         let ar = form.aux_rows(hidden);
         let mut xi = DMatrix::zeros(hidden, steps * size);
         let mut aux = DMatrix::zeros(ar, steps * size);
-        let mut name = tag.to_vec();
-        name.push(0);
-        let mut rngs: Vec<_> = ids
-            .iter()
-            .map(|&id| {
-                *name.last_mut().unwrap() = id;
-                stream(seed, &name)
-            })
-            .collect();
-        // Step-major filling keeps the writes contiguous; each example's stream is still
-        // consumed in its own order (step by step: n normals, then the auxiliary draws).
-        let xs = xi.as_mut_slice();
-        let auxs = aux.as_mut_slice();
+        let mut src = StepNoise::streams(form, hidden, seed, tag, ids);
         for k in 0..steps {
-            for (b, rng) in rngs.iter_mut().enumerate() {
-                let col = k * size + b;
-                fill_normal(rng, &mut xs[col * hidden..(col + 1) * hidden]);
-                let a = &mut auxs[col * ar..(col + 1) * ar];
-                match form {
-                    NoiseForm::Diag => {}
-                    NoiseForm::Scalar => fill_normal(rng, a),
-                    NoiseForm::Code => fill_uniform(rng, a),
-                }
-            }
+            let (x, a) = src.step(k);
+            let cols = k * size..(k + 1) * size;
+            xi.as_mut_slice()[cols.start * hidden..cols.end * hidden].copy_from_slice(x);
+            aux.as_mut_slice()[cols.start * ar..cols.end * ar].copy_from_slice(a);
         }
         NoiseDraw {
             steps,
@@ -238,5 +220,131 @@ impl NoiseDraw {
             return Err(Error::shape("noise.aux", self.aux.shape(), (ar, cols)));
         }
         Ok(())
+    }
+}
+
+/// The noise a forward pass reads step by step: none, a pre-drawn [`NoiseDraw`], or fresh
+/// draws from one stream per example, made one step at a time and never stored whole.
+///
+/// The streams are consumed exactly as [`NoiseDraw::draw`] consumes them (it is built on
+/// this type): example `b`'s stream is `stream(seed, tag ++ [ids[b]])`, and at each step
+/// it yields `n` standard normals, then the auxiliary draws of the form. Drawing on the
+/// fly therefore gives the same values as replaying the stored draw, bit for bit.
+///
+/// ```
+/// use nrnn::model::{NoiseDraw, NoiseForm, StepNoise};
+/// let d = NoiseDraw::draw(NoiseForm::Scalar, 3, 4, 7, &[1], &[10, 11]);
+/// let mut s = StepNoise::streams(NoiseForm::Scalar, 3, 7, &[1], &[10, 11]);
+/// for k in 0..4 {
+///     let (xi, aux) = s.step(k);
+///     assert_eq!(xi, &d.xi.as_slice()[k * 6..(k + 1) * 6]);
+///     assert_eq!(aux, &d.aux.as_slice()[k * 2..(k + 1) * 2]);
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub enum StepNoise<'a> {
+    /// No noise.
+    Off,
+    /// A stored draw, read in place.
+    Given(&'a NoiseDraw),
+    /// One generator per example; `xi` (`n x B`) and `aux` hold the current step's draws.
+    Streams {
+        /// The noise form (which auxiliary draws follow the normals).
+        form: NoiseForm,
+        /// Hidden units n.
+        hidden: usize,
+        /// One generator per example, in batch order.
+        rngs: Vec<Stream>,
+        /// The current step's standard normals, `n x B` column-major.
+        xi: Vec<f64>,
+        /// The current step's auxiliary draws.
+        aux: Vec<f64>,
+    },
+}
+
+impl<'a> StepNoise<'a> {
+    /// Fresh draws for examples `ids`, example `b` from `stream(seed, tag ++ [ids[b]])`.
+    pub fn streams(form: NoiseForm, hidden: usize, seed: u64, tag: &[u64], ids: &[u64]) -> Self {
+        let mut name = tag.to_vec();
+        name.push(0);
+        let rngs = ids
+            .iter()
+            .map(|&id| {
+                *name.last_mut().unwrap() = id;
+                stream(seed, &name)
+            })
+            .collect();
+        StepNoise::Streams {
+            form,
+            hidden,
+            rngs,
+            xi: vec![0.0; hidden * ids.len()],
+            aux: vec![0.0; form.aux_rows(hidden) * ids.len()],
+        }
+    }
+
+    /// True when there is noise to read.
+    pub fn is_on(&self) -> bool {
+        !matches!(self, StepNoise::Off)
+    }
+
+    /// The draws of step `k` (steps are taken in order `0, 1, ..` when drawing fresh):
+    /// normals `n x B` and auxiliary draws, both column-major with one column per example;
+    /// empty slices when off.
+    pub fn step(&mut self, k: usize) -> (&[f64], &[f64]) {
+        match self {
+            StepNoise::Off => (&[], &[]),
+            StepNoise::Given(d) => {
+                let (n, ar, b) = (d.xi.nrows(), d.aux.nrows(), d.size);
+                (
+                    &d.xi.as_slice()[k * b * n..(k + 1) * b * n],
+                    &d.aux.as_slice()[k * b * ar..(k + 1) * b * ar],
+                )
+            }
+            StepNoise::Streams {
+                form,
+                hidden,
+                rngs,
+                xi,
+                aux,
+            } => {
+                let n = *hidden;
+                let ar = form.aux_rows(n);
+                for (b, rng) in rngs.iter_mut().enumerate() {
+                    fill_normal(rng, &mut xi[b * n..(b + 1) * n]);
+                    let a = &mut aux[b * ar..(b + 1) * ar];
+                    match form {
+                        NoiseForm::Diag => {}
+                        NoiseForm::Scalar => fill_normal(rng, a),
+                        NoiseForm::Code => fill_uniform(rng, a),
+                    }
+                }
+                (xi, aux)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every form: drawing step by step gives the stored draw, bit for bit, also for a
+    /// batch that is not a multiple of anything in particular.
+    #[test]
+    fn streams_replay_the_stored_draw() {
+        for form in [NoiseForm::Diag, NoiseForm::Scalar, NoiseForm::Code] {
+            let ids: Vec<u64> = (100..113).collect();
+            let d = NoiseDraw::draw(form, 5, 9, 3, &[2, 4], &ids);
+            let mut s = StepNoise::streams(form, 5, 3, &[2, 4], &ids);
+            let ar = form.aux_rows(5);
+            for k in 0..9 {
+                let (xi, aux) = s.step(k);
+                assert_eq!(xi, &d.xi.as_slice()[k * 13 * 5..(k + 1) * 13 * 5]);
+                assert_eq!(aux, &d.aux.as_slice()[k * 13 * ar..(k + 1) * 13 * ar]);
+            }
+            let mut given = StepNoise::Given(&d);
+            assert_eq!(given.step(4).0, &d.xi.as_slice()[4 * 65..5 * 65]);
+        }
     }
 }

@@ -58,7 +58,7 @@ fn is<T: 'static, U: 'static>() -> bool {
 
 /// `c <- alpha op(a) op(b) + beta c`, where `op(m)` is `m^T` when the flag is set.
 ///
-/// For f64: products with at most [`SMALL_GEMM_MAX`] rows and inner dimension, no
+/// For f64: products with at most 32 rows and inner dimension, no
 /// transposes, `alpha = 1` and `beta` 0 or 1 (the recurrence of a narrow network) take a
 /// register-blocked kernel that gives matrixmultiply's bits without its packing cost;
 /// all others go to matrixmultiply. Dual numbers are three f64 products.

@@ -534,6 +534,10 @@ fn analyze_reports_consistent_numbers() {
     assert!(err.contains('v'), "{err}");
 }
 
+/// Gross-regression bound on the cost of a product in gradients (the goal is about 3;
+/// timings on a shared machine scatter by some tens of percent).
+const HVP_COST_CEILING: f64 = 4.5;
+
 #[test]
 #[ignore = "timing; run with --ignored --nocapture"]
 fn hvp_costs_about_three_gradients() {
@@ -553,9 +557,9 @@ fn hvp_costs_about_three_gradients() {
             "hidden {hidden}, {k} steps, {size} examples: gradient {tg:.4} s, Hessian-vector product {th:.4} s, ratio {:.2}",
             th / tg
         );
-        // Issue 5 asks for about 3; the per-step allocations of the dual products cost more
-        // at small sizes (see the module docs).
-        assert!(th / tg < 10.0);
+        // Issue 5 asks for about 3 (three f64 products per dual product); the benchmark
+        // `nrnn bench hvp` is the reference, this only catches a gross regression.
+        assert!(th / tg < HVP_COST_CEILING, "ratio {}", th / tg);
     }
 }
 #[test]

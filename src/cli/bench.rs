@@ -7,6 +7,7 @@
 //! with `diag` noise (`eps = 0.1`, `sigma1 = sigma2 = 1`, step 0.1).
 
 use crate::data::{Batch, Target};
+use crate::hessian::LinearOperator;
 use crate::loss::Loss;
 use crate::model::{
     backward, forward, forward_steps, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec,
@@ -27,6 +28,29 @@ pub enum BenchCmd {
     /// Simulate many noisy paths (diag form, Euler-Maruyama, random input) and the mean
     /// final cross-entropy.
     Mc(McArgs),
+    /// One exact Hessian-vector product of the deterministic training loss against one
+    /// gradient on the same batch (issue goal: a product costs about three gradients).
+    Hvp(HvpArgs),
+}
+
+/// Arguments of `nrnn bench hvp`.
+#[derive(clap::Args, Debug)]
+pub struct HvpArgs {
+    /// Hidden units.
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Sequence length.
+    #[arg(long, default_value_t = 64)]
+    pub steps: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Timed repetitions of each (the best is reported).
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `nrnn bench train`.
@@ -373,10 +397,49 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_hvp(a: HvpArgs) -> anyhow::Result<()> {
+    check("hidden", a.hidden, 1, 1024)?;
+    check("steps", a.steps, 1, 100_000)?;
+    check("batch", a.batch, 1, 65_536)?;
+    check("iters", a.iters, 1, 100_000)?;
+    let model = bench_model(a.hidden, 0)?;
+    let batch = random_batch(a.steps, a.batch, 2);
+    let op = crate::hessian::ParamHessian::new(&model, &batch, Loss::CrossEntropy)?;
+    let (tg, th) = op.time_ratio(a.iters);
+    let out = json!({
+        "bench": "hvp",
+        "gradient_seconds": tg,
+        "hvp_seconds": th,
+        "ratio": th / tg,
+        "iters": a.iters,
+        "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
+        "parameters": op.dim(),
+        "threads": rayon::current_num_threads(),
+        "goal_ratio": 3.0,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "Hessian-vector product (hidden {}, steps {}, batch {}, {} threads): gradient {:.4} s, product {:.4} s (best of {}), ratio {:.2} (goal about 3)",
+            a.hidden,
+            a.steps,
+            a.batch,
+            rayon::current_num_threads(),
+            tg,
+            th,
+            a.iters,
+            th / tg
+        );
+    }
+    Ok(())
+}
+
 /// Run a benchmark.
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Train(a) => run_train(a),
         BenchCmd::Mc(a) => run_mc(a),
+        BenchCmd::Hvp(a) => run_hvp(a),
     }
 }

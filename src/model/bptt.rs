@@ -86,6 +86,7 @@ pub fn backward<T: Real>(
     let nc = NoiseConsts::new(cfg, p, noise.is_some());
     let act_fn = cfg.activation;
     let mut pg = DMatrix::zeros(rows, kb);
+    let mut daw = DMatrix::zeros(rows, n);
     let mut ddt = vec![T::zero(); n];
     let dt = p.dt.as_slice();
     let two = T::of(2.0);
@@ -155,26 +156,19 @@ pub fn backward<T: Real>(
                 }
             }
         }
+        let pk = pg.columns(k * b, b);
+        gemm(T::one(), &stacked, true, &pk, false, T::one(), &mut g);
+        // The weight gradient [dA; dW] += P_k h_k^T, while P_k and h_k are in cache.
         gemm(
             T::one(),
-            &stacked,
-            true,
-            &pg.columns(k * b, b),
+            &pk,
             false,
+            &tape.h.columns(k * b, b),
+            true,
             T::one(),
-            &mut g,
+            &mut daw,
         );
     }
-    let mut daw = DMatrix::zeros(rows, n);
-    gemm(
-        T::one(),
-        &pg,
-        false,
-        &tape.h.columns(0, kb),
-        true,
-        T::zero(),
-        &mut daw,
-    );
     if cfg.a_term {
         grad.m_a = lipschitz_matrix_adjoint(&daw.rows(0, n).into_owned(), cfg.beta);
     }

@@ -125,11 +125,13 @@ pub fn gemm<T, SA, SB, SC>(
                     m,
                     k,
                     n,
-                    View::new(a.as_ptr() as *const f64, 1, csa),
-                    View::new(b.as_ptr() as *const f64, 1, csb),
+                    a.as_ptr() as *const f64,
+                    csa,
+                    b.as_ptr() as *const f64,
+                    csb,
                     beta_one,
                     c.as_mut_ptr() as *mut f64,
-                    (1, csc),
+                    csc,
                 );
             }
             return;
@@ -156,6 +158,66 @@ pub fn gemm<T, SA, SB, SC>(
         return;
     }
     gemm_general(alpha, a, ta, b, tb, beta, c);
+}
+
+/// `c <- b 1^T + a x`: the bias `b` in every column plus the product, the same numbers as
+/// filling `c` with `b` and calling [`gemm`] with `beta = 1` (for f64 each entry is
+/// `b_i + sum_l a_il x_lj`, the sum from zero by fused multiply-add in the order of
+/// `l`), without the product's set-up cost when `a` has few columns (the input drive
+/// `U x_k + b` of one step).
+///
+/// ```
+/// use nalgebra::{DMatrix, DVector};
+/// let a = DMatrix::from_row_slice(2, 1, &[2.0, -1.0]);
+/// let x = DMatrix::from_row_slice(1, 3, &[1.0, 2.0, 3.0]);
+/// let mut c = DMatrix::zeros(2, 3);
+/// nrnn::linalg::affine(&a, &x, &DVector::from_vec(vec![0.5, 0.0]), &mut c);
+/// assert_eq!(c, DMatrix::from_row_slice(2, 3, &[2.5, 4.5, 6.5, -1.0, -2.0, -3.0]));
+/// ```
+pub fn affine<T, SX>(
+    a: &DMatrix<T>,
+    x: &Matrix<T, Dyn, Dyn, SX>,
+    b: &nalgebra::DVector<T>,
+    c: &mut DMatrix<T>,
+) where
+    T: Real,
+    SX: Storage<T, Dyn, Dyn>,
+{
+    let (m, k) = a.shape();
+    let n = x.ncols();
+    assert_eq!(x.nrows(), k, "affine: inner dimensions differ");
+    assert_eq!((b.len(), c.shape()), (m, (m, n)), "affine: output shape");
+    if is::<T, f64>() && k <= 4 {
+        // SAFETY: T is f64 (checked above); the slices cover the matrices' storage.
+        let f = |m: &DMatrix<T>| unsafe {
+            std::slice::from_raw_parts(m.as_ptr() as *const f64, m.len())
+        };
+        let (av, bv) = (f(a), unsafe {
+            std::slice::from_raw_parts(b.as_ptr() as *const f64, m)
+        });
+        let cv = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut f64, m * n) };
+        let (rsx, csx) = x.strides();
+        let xp = x.as_ptr() as *const f64;
+        for (j, col) in cv.chunks_exact_mut(m.max(1)).enumerate() {
+            let mut acc = [0.0f64; 4];
+            for (l, al) in acc.iter_mut().enumerate().take(k) {
+                // SAFETY: (l, j) is inside x.
+                *al = unsafe { *xp.add(l * rsx + j * csx) };
+            }
+            for (i, ci) in col.iter_mut().enumerate() {
+                let mut s = 0.0f64;
+                for (l, &xl) in acc.iter().enumerate().take(k) {
+                    s = av[l * m + i].mul_add(xl, s);
+                }
+                *ci = bv[i] + s;
+            }
+        }
+        return;
+    }
+    for mut col in c.column_iter_mut() {
+        col.copy_from(b);
+    }
+    gemm(T::one(), a, false, x, false, T::one(), c);
 }
 
 /// The products of [`gemm`] not taken by the f64 fast paths: dual numbers, generic scalars,
@@ -256,16 +318,18 @@ fn gemm_general<T, SA, SB, SC>(
 const SMALL_GEMM_MAX: usize = 32;
 
 /// Largest row count and inner dimension of the dual-number products sent to
-/// [`gemm_small`]: their parts are strided, which makes matrixmultiply's packing dear.
+/// [`dual_gemm_small`]: their parts are strided, which makes matrixmultiply's packing dear.
 const SMALL_DUAL_MAX: usize = 256;
 
-/// Rows of the register block of [`gemm_small`] (one 512-bit vector of f64).
+/// Rows of the register blocks of [`gemm_small`] and [`dual_gemm_small`] (one 512-bit
+/// vector of f64).
 const MR: usize = 8;
 
 /// Columns of the register block of [`gemm_small`].
 const NR: usize = 8;
 
-/// A read-only f64 matrix in memory: element `(i, j)` at `p + i rs + j cs`.
+/// A read-only f64 matrix in memory (a part of a dual matrix): element `(i, j)` at
+/// `p + i rs + j cs`.
 #[derive(Clone, Copy)]
 struct View {
     p: *const f64,
@@ -277,104 +341,87 @@ impl View {
     fn new(p: *const f64, rs: usize, cs: usize) -> View {
         View { p, rs, cs }
     }
-    /// # Safety
-    /// `(i, j)` inside the matrix.
-    #[inline(always)]
-    unsafe fn at(&self, i: usize, j: usize) -> f64 {
-        *self.p.add(i * self.rs + j * self.cs)
-    }
 }
 
-thread_local! {
-    /// The packed left operand of [`gemm_small`], reused across calls on a thread.
-    static PACKED: std::cell::RefCell<Vec<[f64; MR]>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// `C = A B` or `C += A B` (`beta_one`) for `m x k` A and `k x n` B with any strides:
-/// A is packed with its rows padded to a multiple of [`MR`]; each block of MR rows by
-/// [`NR`] columns accumulates in registers, `sum_l a_il b_lj` in the order `l = 0..k`
-/// by fused multiply-add, then is added to C (element `(i, j)` at `c + i rsc + j csc`).
+/// `C = A B` or `C += A B` (`beta_one`) for small `m x k` A, any number `n` of columns:
+/// A is packed once with its rows padded to a multiple of [`MR`]; each block of MR rows
+/// by [`NR`] columns accumulates in registers, `sum_l a_il b_lj` in the order `l = 0..k`
+/// by fused multiply-add, then is added to C.
 ///
 /// # Safety
-/// The views and `c` describe valid matrices of shapes `m x k`, `k x n`, `m x n`; `c`
-/// does not overlap `a` or `b`.
+/// `a`, `b`, `c` point to column-major f64 matrices with unit row stride and column
+/// strides `lda`, `ldb`, `ldc`, of shapes `m x k`, `k x n`, `m x n`; `c` does not alias.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_small(
     m: usize,
     k: usize,
     n: usize,
-    a: View,
-    b: View,
+    a: *const f64,
+    lda: usize,
+    b: *const f64,
+    ldb: usize,
     beta_one: bool,
     c: *mut f64,
-    (rsc, csc): (usize, usize),
+    ldc: usize,
 ) {
-    PACKED.with(|cell| {
-        let mut pa = cell.borrow_mut();
-        let blocks = m.div_ceil(MR);
-        pa.clear();
-        pa.resize(blocks * k, [0.0; MR]);
-        for rb in 0..blocks {
-            for l in 0..k {
-                let dst = &mut pa[rb * k + l];
-                for (r, d) in dst.iter_mut().enumerate().take(m - rb * MR) {
-                    *d = a.at(rb * MR + r, l);
-                }
+    let blocks = m.div_ceil(MR);
+    let mut pa = [[0.0f64; MR]; SMALL_GEMM_MAX * SMALL_GEMM_MAX / MR];
+    for rb in 0..blocks {
+        for l in 0..k {
+            let dst = &mut pa[rb * k + l];
+            for (r, d) in dst.iter_mut().enumerate().take(m - rb * MR) {
+                *d = *a.add(l * lda + rb * MR + r);
             }
         }
-        // Row blocks outside: one packed block of A (k x MR) stays in L1 while the
-        // columns of B stream past it.
+    }
+    let mut j = 0;
+    while j < n {
+        let q = (n - j).min(NR);
         for rb in 0..blocks {
             let rows = (m - rb * MR).min(MR);
             let pk = &pa[rb * k..(rb + 1) * k];
-            let mut j = 0;
-            while j < n {
-                let q = (n - j).min(NR);
-                let mut acc = [[0.0f64; MR]; NR];
-                if q == NR {
-                    small_block::<NR>(pk, b, j, &mut acc);
+            let mut acc = [[0.0f64; MR]; NR];
+            if q == NR {
+                small_block::<NR>(pk, b.add(j * ldb), ldb, &mut acc);
+            } else {
+                for (jj, accj) in acc.iter_mut().enumerate().take(q) {
+                    let mut one = [[0.0f64; MR]; NR];
+                    small_block::<1>(pk, b.add((j + jj) * ldb), ldb, &mut one);
+                    *accj = one[0];
+                }
+            }
+            for (jj, accj) in acc.iter().enumerate().take(q) {
+                let col = std::slice::from_raw_parts_mut(c.add((j + jj) * ldc + rb * MR), rows);
+                if rows == MR {
+                    // Full block: a fixed-length loop the compiler turns into vector stores.
+                    let col: &mut [f64; MR] = col.try_into().unwrap_unchecked();
+                    for r in 0..MR {
+                        col[r] = if beta_one { col[r] + accj[r] } else { accj[r] };
+                    }
                 } else {
-                    for (jj, accj) in acc.iter_mut().enumerate().take(q) {
-                        let mut one = [[0.0f64; MR]; NR];
-                        small_block::<1>(pk, b, j + jj, &mut one);
-                        *accj = one[0];
+                    for (d, &v) in col.iter_mut().zip(accj) {
+                        *d = if beta_one { *d + v } else { v };
                     }
                 }
-                for (jj, accj) in acc.iter().enumerate().take(q) {
-                    let col = c.add((j + jj) * csc + rb * MR * rsc);
-                    if rows == MR && rsc == 1 {
-                        // Full contiguous block: a fixed-length loop the compiler turns
-                        // into vector stores.
-                        let col: &mut [f64; MR] = &mut *(col as *mut [f64; MR]);
-                        for r in 0..MR {
-                            col[r] = if beta_one { col[r] + accj[r] } else { accj[r] };
-                        }
-                    } else {
-                        for (r, &v) in accj.iter().enumerate().take(rows) {
-                            let d = col.add(r * rsc);
-                            *d = if beta_one { *d + v } else { v };
-                        }
-                    }
-                }
-                j += q;
             }
         }
-    })
+        j += q;
+    }
 }
 
-/// `acc[q][r] = sum_l pk[l][r] b[l, j + q]` for `Q` columns of B (`Q` independent
-/// accumulators, enough to cover the latency of the fused multiply-add).
+/// `acc[q][r] = sum_l pk[l][r] b[l, q]` for `Q` columns of B starting at `b` (`Q`
+/// independent accumulators, enough to cover the latency of the fused multiply-add).
 #[inline(always)]
 unsafe fn small_block<const Q: usize>(
     pk: &[[f64; MR]],
-    b: View,
-    j: usize,
+    b: *const f64,
+    ldb: usize,
     acc: &mut [[f64; MR]; NR],
 ) {
     let mut s = [[0.0f64; MR]; Q];
     for (l, av) in pk.iter().enumerate() {
         for (q, sq) in s.iter_mut().enumerate() {
-            let bv = b.at(l, j + q);
+            let bv = *b.add(q * ldb + l);
             for r in 0..MR {
                 sq[r] = av[r].mul_add(bv, sq[r]);
             }

@@ -11,7 +11,7 @@
 //! ```
 
 use super::{ModelConfig, NoiseDraw, NoiseForm, Params, StepNoise};
-use crate::linalg::{gemm, Real};
+use crate::linalg::{affine, gemm, Real};
 use nalgebra::DMatrix;
 
 /// What the forward pass records for backpropagation.
@@ -187,18 +187,7 @@ pub fn forward_steps<T: Real>(
     let dt = &p.dt.as_slice()[..n];
     let sq = &nc.sq[..n];
     for k in 0..steps {
-        for mut col in z.column_iter_mut() {
-            col.copy_from(&p.b);
-        }
-        gemm(
-            T::one(),
-            &p.u,
-            false,
-            &xt.columns(k * b, b),
-            false,
-            T::one(),
-            &mut z,
-        );
+        affine(&p.u, &xt.columns(k * b, b), &p.b, &mut z);
         gemm(T::one(), &w, false, &cur, false, T::one(), &mut z);
         if let Some(a) = &a_mat {
             gemm(T::one(), a, false, &cur, false, T::zero(), &mut ya);

@@ -567,4 +567,13 @@ fn bench_reports_its_fields() {
     assert!(v["mean_cross_entropy"].as_f64().unwrap().is_finite());
     let o = nrnn(&["bench", "mc", "--paths", "0", "--json"]);
     assert!(!o.status.success() && stderr(&o).contains("paths"));
+    let o = nrnn(&[
+        "bench", "hvp", "--hidden", "4", "--steps", "6", "--batch", "10", "--iters", "1", "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    assert!(v["parameters"].as_u64().unwrap() > 0);
+    let o = nrnn(&["bench", "hvp", "--hidden", "0", "--json"]);
+    assert!(!o.status.success() && stderr(&o).contains("hidden"));
 }

@@ -861,4 +861,23 @@ mod tests {
             }
         }
     }
+
+    /// The input drive gives the same bits as filling with the bias and calling `gemm`
+    /// with `beta = 1`, on the direct path (few inputs) and the product path, for a
+    /// column view of a wider input.
+    #[test]
+    fn affine_equals_bias_plus_product() {
+        let val = |i: usize, j: usize, s: usize| ((i * 13 + j * 7 + s) % 19) as f64 / 3.0 - 2.9;
+        for &(m, k, n) in &[(5, 1, 9), (40, 3, 17), (16, 4, 8), (7, 6, 5)] {
+            let a = DMatrix::from_fn(m, k, |i, j| val(i, j, 1));
+            let wide = DMatrix::from_fn(k, n + 4, |i, j| val(i, j, 2));
+            let x = wide.columns(2, n);
+            let bias = nalgebra::DVector::from_fn(m, |i, _| val(i, 0, 3));
+            let mut fast = DMatrix::zeros(m, n);
+            affine(&a, &x, &bias, &mut fast);
+            let mut reference = DMatrix::from_fn(m, n, |i, _| bias[i]);
+            gemm(1.0, &a, false, &x, false, 1.0, &mut reference);
+            assert_eq!(fast, reference, "shape {m}x{k}x{n}");
+        }
+    }
 }

@@ -99,10 +99,6 @@ pub fn forward<T: Real>(
     h0: Option<&DMatrix<T>>,
     keep: bool,
 ) -> Tape<T> {
-    if let Some(d) = noise {
-        d.check(cfg.noise.form, cfg.hidden, steps, size)
-            .expect("forward: noise draw shape");
-    }
     let mut src = match noise {
         Some(d) => StepNoise::Given(d),
         None => StepNoise::Off,
@@ -141,6 +137,9 @@ pub fn forward_steps<T: Real>(
     let b = size;
     let kb = steps * b;
     assert_eq!(x.shape(), (cfg.input, kb), "forward: input shape");
+    noise
+        .check(cfg.noise.form, n, steps, size)
+        .expect("forward: noise shape");
     let w = p.w_matrix(cfg);
     let a_mat = if cfg.a_term {
         Some(p.a_matrix(cfg))

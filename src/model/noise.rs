@@ -224,7 +224,8 @@ impl NoiseDraw {
 }
 
 /// The noise a forward pass reads step by step: none, a pre-drawn [`NoiseDraw`], or fresh
-/// draws from one stream per example, made one step at a time and never stored whole.
+/// draws from one stream per example, made one step at a time and never stored whole
+/// (for forward-only passes: backpropagation replays the stored draw).
 ///
 /// The streams are consumed exactly as [`NoiseDraw::draw`] consumes them (it is built on
 /// this type): example `b`'s stream is `stream(seed, tag ++ [ids[b]])`, and at each step
@@ -286,6 +287,45 @@ impl<'a> StepNoise<'a> {
     /// True when there is noise to read.
     pub fn is_on(&self) -> bool {
         !matches!(self, StepNoise::Off)
+    }
+
+    /// Check that the noise fits a pass of a model with `hidden` units and noise form
+    /// `form` over `steps` steps of `size` examples.
+    ///
+    /// ```
+    /// use nrnn::model::{NoiseForm, StepNoise};
+    /// let s = StepNoise::streams(NoiseForm::Diag, 3, 1, &[], &[0, 1]);
+    /// assert!(s.check(NoiseForm::Diag, 3, 10, 2).is_ok());
+    /// assert!(s.check(NoiseForm::Diag, 4, 10, 2).is_err());
+    /// assert!(s.check(NoiseForm::Code, 3, 10, 2).is_err());
+    /// ```
+    pub fn check(&self, form: NoiseForm, hidden: usize, steps: usize, size: usize) -> Result<()> {
+        match self {
+            StepNoise::Off => Ok(()),
+            StepNoise::Given(d) => d.check(form, hidden, steps, size),
+            StepNoise::Streams {
+                form: f,
+                hidden: h,
+                rngs,
+                ..
+            } => {
+                if *f != form {
+                    return Err(Error::param(
+                        "noise.form",
+                        f.name(),
+                        &format!("the model's form \"{}\"", form.name()),
+                    ));
+                }
+                if (*h, rngs.len()) != (hidden, size) {
+                    return Err(Error::shape(
+                        "noise streams",
+                        (*h, rngs.len()),
+                        (hidden, size),
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     /// The draws of step `k` (steps are taken in order `0, 1, ..` when drawing fresh):

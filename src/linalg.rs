@@ -453,7 +453,7 @@ const NR_DUAL: usize = 4;
 ///
 /// # Safety
 /// As [`gemm_small`], for Dual64 storage.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // rows index two parts
 unsafe fn dual_gemm_small(
     m: usize,
     k: usize,

@@ -10,7 +10,7 @@
 
 use crate::data::Target;
 use crate::linalg::Real;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 /// A loss of the logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -116,16 +116,33 @@ impl Loss {
 
     /// Hessian of the loss in the logits for one example: `diag(p) - p p^T` or `I`.
     ///
+    /// The diagonal is formed as `p_i sum_{j != i} p_j` rather than `p_i (1 - p_i)`: when
+    /// the softmax saturates (`p_i` within round-off of 1) the difference `1 - p_i` is lost,
+    /// and the computed matrix would be indefinite at the scale of its own entries. In this
+    /// form every row sums to zero up to round-off, so the matrix is positive semi-definite
+    /// to round-off relative to its largest entry (Gershgorin).
+    ///
     /// ```
     /// let h = nrnn::loss::Loss::CrossEntropy.hessian_logits(&[0.0, 0.0]);
     /// assert!((h[(0, 0)] - 0.25).abs() < 1e-15 && (h[(0, 1)] + 0.25).abs() < 1e-15);
+    /// // Saturated: p = (1 - d, d) with d = e^-400; both eigenvalues are >= 0 (0 and 2d).
+    /// let h = nrnn::loss::Loss::CrossEntropy.hessian_logits(&[400.0, 0.0]);
+    /// assert!(h.symmetric_eigenvalues().min() >= -1e-15 * h.amax());
+    /// assert!(h[(0, 0)] > 0.0);
     /// ```
     pub fn hessian_logits(self, o: &[f64]) -> DMatrix<f64> {
         let c = o.len();
         match self {
             Loss::CrossEntropy => {
-                let p = DVector::from_vec(softmax(o));
-                DMatrix::from_diagonal(&p) - &p * p.transpose()
+                let p = softmax(o);
+                DMatrix::from_fn(c, c, |i, j| {
+                    if i == j {
+                        let rest: f64 = (0..c).filter(|&l| l != i).map(|l| p[l]).sum();
+                        p[i] * rest
+                    } else {
+                        -p[i] * p[j]
+                    }
+                })
             }
             Loss::SquaredError => DMatrix::identity(c, c),
         }

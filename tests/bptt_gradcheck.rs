@@ -10,6 +10,7 @@ use nrnn::prec::{FD_ROUNDOFF_SAFETY, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
 use nrnn::rng::stream;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
+use proptest::test_runner::RngSeed;
 use rand::RngExt;
 
 struct Case {
@@ -185,9 +186,14 @@ fn acts() -> impl Strategy<Value = Activation> {
     prop_oneof![Just(Activation::Tanh), Just(Activation::Identity)]
 }
 
+/// Fixed seed of the property tests: every run draws the same random cases, so a
+/// failure reproduces and CI does not depend on luck.
+const PROPTEST_SEED: u64 = 20211206;
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 48,
+        rng_seed: RngSeed::Fixed(PROPTEST_SEED),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/bptt_gradcheck.proptest-regressions"))),
         ..ProptestConfig::default()
     })]

@@ -16,6 +16,7 @@ use nrnn::prec::{
 use nrnn::regularizer::{closed_form, monte_carlo, McOptions, MonteCarlo, Options};
 use nrnn::rng::stream;
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use rand::RngExt;
 
 /// A random small model (n units, K steps, step 0.1, recurrent weights at scale 1) and one
@@ -110,8 +111,12 @@ fn check_gap(
     mc
 }
 
+/// Fixed seed of the property tests: every run draws the same random cases, so a
+/// failure reproduces and CI does not depend on luck.
+const PROPTEST_SEED: u64 = 20211206;
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, rng_seed: RngSeed::Fixed(PROPTEST_SEED), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// A linear model (identity activation) with additive noise and squared error:
     /// `h_K = hbar_K + eps h1` exactly and the loss is quadratic, so

@@ -16,6 +16,7 @@ use nrnn::regularizer::{
 };
 use nrnn::rng::stream;
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use rand::RngExt;
 
 /// A random small model and one example. `classes = 3`; step per unit in [0.05, 0.3];
@@ -97,8 +98,12 @@ fn naive(lin: &Linearization) -> (f64, f64) {
     (2.0 * lin.g.dot(&m), (&lin.hess * &c).trace())
 }
 
+/// Fixed seed of the property tests: every run draws the same random cases, so a
+/// failure reproduces and CI does not depend on luck.
+const PROPTEST_SEED: u64 = 20211206;
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, rng_seed: RngSeed::Fixed(PROPTEST_SEED), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// A linear drift has no curvature, so v_k = 0 and Q = 0 exactly (every noise form).
     #[test]
@@ -384,4 +389,35 @@ fn errors_name_the_field() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("eps"), "{e}");
+}
+
+/// A case a random proptest run once found: a linear network whose softmax saturates
+/// (p within round-off of one-hot). H = V^T (diag(p) - p p^T) V must stay positive
+/// semi-definite to round-off at the scale of its own entries, and R inside its bounds.
+#[test]
+fn saturated_softmax_keeps_h_psd() {
+    let (m, b, loss) = case(
+        2,
+        15,
+        form_of(0),
+        Activation::Identity,
+        true,
+        0.0,
+        0.0,
+        false,
+        8232377760602021033,
+    );
+    let lin = Linearization::new(&m, &b, 0, loss, 0.0).unwrap();
+    let ev = lin.hess.symmetric_eigenvalues();
+    assert!(
+        ev.min() >= -EXACT_REL_TOL * lin.hess.amax(),
+        "H not psd: {}",
+        ev.min()
+    );
+    assert!(
+        ev.min() >= -EXACT_REL_TOL * ev.max().abs(),
+        "H not psd: {} vs {}",
+        ev.min(),
+        ev.max()
+    );
 }

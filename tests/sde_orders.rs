@@ -16,6 +16,7 @@ use nrnn::sde::{
     Milstein, NoiseKind, OrnsteinUhlenbeck, Scheme, Sde, StochasticHeun,
 };
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use rayon::prelude::*;
 
 const SEED: u64 = 0x5DE_0DE5;
@@ -355,8 +356,12 @@ fn brownian_coarsening_sums_exactly() {
     assert!(BrownianPath::new(1.0, 27, 2, 0, 0).is_err());
 }
 
+/// Fixed seed of the property tests: every run draws the same random cases, so a
+/// failure reproduces and CI does not depend on luck.
+const PROPTEST_SEED: u64 = 20211206;
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig { cases: 32, rng_seed: RngSeed::Fixed(PROPTEST_SEED), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn coarsening_preserves_endpoint(levels in 0usize..9, m in 1usize..4, seed in any::<u64>(), l in 0usize..9) {
         let l = l.min(levels);

@@ -124,8 +124,7 @@ pub fn loss_derivatives(
             let lse = o.iter().map(|&x| (x - mx).exp()).sum::<f64>().ln() + mx;
             let mut r = p.clone();
             r[y] -= 1.0;
-            let hs = DMatrix::from_diagonal(&p) - &p * p.transpose();
-            (r, hs, lse - o[y])
+            (r, loss.hessian_logits(o.as_slice()), lse - o[y])
         }
         (Loss::CrossEntropy, Target::Values(_)) => {
             return Err(Error::param(

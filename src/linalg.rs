@@ -100,59 +100,31 @@ pub fn gemm<T, SA, SB, SC>(
     if m == 0 || n == 0 {
         return;
     }
-    if is::<T, f64>() {
-        let (mut rsa, mut csa) = a.strides();
-        if ta {
-            std::mem::swap(&mut rsa, &mut csa);
-        }
-        let (mut rsb, mut csb) = b.strides();
-        if tb {
-            std::mem::swap(&mut rsb, &mut csb);
-        }
-        let (rsc, csc) = c.strides();
-        let unit_rows = rsa == 1 && rsb == 1 && rsc == 1;
-        if unit_rows && m <= SMALL_GEMM_MAX && k <= SMALL_GEMM_MAX && alpha == T::one() {
-            let beta_one = if beta == T::one() {
-                true
-            } else if beta == T::zero() {
-                false
-            } else {
-                return gemm_general(alpha, a, ta, b, tb, beta, c);
-            };
-            // SAFETY: T is f64 (checked above); the views describe valid matrices.
-            unsafe {
-                gemm_small(
-                    m,
-                    k,
-                    n,
-                    a.as_ptr() as *const f64,
-                    csa,
-                    b.as_ptr() as *const f64,
-                    csb,
-                    beta_one,
-                    c.as_mut_ptr() as *mut f64,
-                    csc,
-                );
-            }
-            return;
-        }
-        // SAFETY: T is f64 (checked above), shapes and strides come from valid matrices.
+    // f64 without transposes, unit row strides, alpha = 1, beta 0 or 1, small shapes: the
+    // register kernel. Everything else: `gemm_general`.
+    let small = is::<T, f64>()
+        && !ta
+        && !tb
+        && (a.strides().0, b.strides().0, c.strides().0) == (1, 1, 1)
+        && m <= SMALL_GEMM_MAX
+        && k <= SMALL_GEMM_MAX
+        && alpha == T::one()
+        && (beta == T::one() || beta == T::zero());
+    if small {
+        // SAFETY: T is f64 (checked above); unit row strides, so column j of each operand
+        // starts at `ptr + j * column_stride` and holds its rows contiguously.
         unsafe {
-            matrixmultiply::dgemm(
+            gemm_small(
                 m,
                 k,
                 n,
-                std::mem::transmute_copy(&alpha),
                 a.as_ptr() as *const f64,
-                rsa as isize,
-                csa as isize,
+                a.strides().1,
                 b.as_ptr() as *const f64,
-                rsb as isize,
-                csb as isize,
-                std::mem::transmute_copy(&beta),
+                b.strides().1,
+                beta == T::one(),
                 c.as_mut_ptr() as *mut f64,
-                rsc as isize,
-                csc as isize,
+                c.strides().1,
             );
         }
         return;
@@ -220,8 +192,8 @@ pub fn affine<T, SX>(
     gemm(T::one(), a, false, x, false, T::one(), c);
 }
 
-/// The products of [`gemm`] not taken by the f64 fast paths: dual numbers, generic scalars,
-/// and f64 with a general `beta` on small shapes (through matrixmultiply).
+/// The products of [`gemm`] not taken by the small f64 kernel: f64 through matrixmultiply,
+/// dual numbers through [`dual_gemm`], other scalars through nalgebra.
 fn gemm_general<T, SA, SB, SC>(
     alpha: T,
     a: &Matrix<T, Dyn, Dyn, SA>,

@@ -171,17 +171,18 @@ pub fn affine<T, SX>(
         let (rsx, csx) = x.strides();
         let xp = x.as_ptr() as *const f64;
         for (j, col) in cv.chunks_exact_mut(m.max(1)).enumerate() {
-            let mut acc = [0.0f64; 4];
-            for (l, al) in acc.iter_mut().enumerate().take(k) {
+            // The column accumulates `s_i = sum_l a_il x_lj` (fused, from 0, in the
+            // kernel's order), then takes `b_i + s_i`: loops over i innermost vectorize.
+            col.fill(0.0);
+            for l in 0..k {
                 // SAFETY: (l, j) is inside x.
-                *al = unsafe { *xp.add(l * rsx + j * csx) };
-            }
-            for (i, ci) in col.iter_mut().enumerate() {
-                let mut s = 0.0f64;
-                for (l, &xl) in acc.iter().enumerate().take(k) {
-                    s = av[l * m + i].mul_add(xl, s);
+                let xl = unsafe { *xp.add(l * rsx + j * csx) };
+                for (ci, &a) in col.iter_mut().zip(&av[l * m..(l + 1) * m]) {
+                    *ci = a.mul_add(xl, *ci);
                 }
-                *ci = bv[i] + s;
+            }
+            for (ci, &bi) in col.iter_mut().zip(bv) {
+                *ci += bi;
             }
         }
         return;

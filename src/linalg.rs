@@ -664,8 +664,8 @@ pub fn lambda_max_sym(m: &DMatrix<f64>) -> f64 {
 #[inline(always)]
 fn expm1_nonneg(y: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
     let y = y.min(40.0);
     let kf = (y * LOG2E + SHIFT) - SHIFT;

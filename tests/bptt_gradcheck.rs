@@ -163,14 +163,14 @@ fn check_inputs(c: &Case) -> f64 {
     let dx = lg.dx.unwrap();
     let mut b = c.batch.clone();
     let mut fd = vec![0.0; dx.len()];
-    for i in 0..dx.len() {
+    for (i, fdi) in fd.iter_mut().enumerate() {
         let x0 = c.batch.x.as_slice()[i];
         b.x.as_mut_slice()[i] = x0 + FD_STEP;
         let lp = c.model.loss_grad(&b, c.loss, src, false).loss;
         b.x.as_mut_slice()[i] = x0 - FD_STEP;
         let lm = c.model.loss_grad(&b, c.loss, src, false).loss;
         b.x.as_mut_slice()[i] = x0;
-        fd[i] = (lp - lm) / (2.0 * FD_STEP);
+        *fdi = (lp - lm) / (2.0 * FD_STEP);
     }
     grad_err(dx.as_slice(), &fd, fd_resolution(lg.loss, &lg.logits))
 }

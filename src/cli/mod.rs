@@ -41,6 +41,8 @@ pub struct Cli {
 }
 
 /// Every subcommand.
+// Parsed once per run, so the size of its largest variant costs nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a model (flags or a config file); writes model JSON, history CSV, manifest.

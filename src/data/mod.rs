@@ -98,11 +98,10 @@ impl Batch {
 impl Dataset {
     /// Number of examples.
     pub fn len(&self) -> usize {
-        if self.steps * self.input_dim == 0 {
-            0
-        } else {
-            self.x.len() / (self.steps * self.input_dim)
-        }
+        self.x
+            .len()
+            .checked_div(self.steps * self.input_dim)
+            .unwrap_or(0)
     }
 
     /// True when the data set has no examples.

@@ -51,7 +51,7 @@ fn num(v: &Value, field: &str) -> Result<f64> {
 
 fn count(v: &Value, field: &str) -> Result<usize> {
     match v.as_u64() {
-        Some(x) if x >= 1 && x <= 1 << 16 => Ok(x as usize),
+        Some(x) if (1..=1 << 16).contains(&x) => Ok(x as usize),
         _ => Err(ferr(field, "an integer in [1, 65536]", v)),
     }
 }

@@ -56,6 +56,35 @@ impl Words for Stream {
 struct Ziggurat {
     x: [f64; 129],
     f: [f64; 129],
+    /// The fast test as an integer bound: for the word's 53-bit integer `m`,
+    /// `fl(fl(m 2^-53) x_i) < x_{i+1}` exactly when `m < k_i`. The left side is a rounded
+    /// product of a fixed positive `x_i` with `m 2^-53`, so it does not decrease in `m`
+    /// and the `m` that pass form a prefix `0..k_i`, found by bisection when the table is
+    /// built. The test then waits only on a table load, not on a conversion and two
+    /// products, so a refused draw (a mispredicted branch) is found out sooner.
+    k: [u64; 128],
+}
+
+/// The fast test of layer `i` in floating point: `u x_i < x_{i+1}` with `u = m 2^-53`.
+#[inline(always)]
+fn zig_inside(m: u64, i: usize, x: &[f64; 129]) -> bool {
+    (m as f64 * ZIG_SCALE) * x[i] < x[i + 1]
+}
+
+/// The bound `k_i` of [`Ziggurat::k`]: the least `m` in `0..=2^53` that fails the fast
+/// test of layer `i` (`2^53` when every 53-bit `m` passes).
+fn zig_bound(i: usize, x: &[f64; 129]) -> u64 {
+    let (mut lo, mut hi) = (0u64, 1u64 << 53);
+    // Invariant: every m < lo passes, every m >= hi fails (or hi = 2^53).
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if zig_inside(mid, i, x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 const ZIG_R: f64 = 3.442_619_855_899;
@@ -81,7 +110,11 @@ fn ziggurat() -> &'static Ziggurat {
         for i in 0..129 {
             fx[i] = f(x[i]);
         }
-        Ziggurat { x, f: fx }
+        Ziggurat {
+            x,
+            f: fx,
+            k: std::array::from_fn(|i| zig_bound(i, &x)),
+        }
     })
 }
 
@@ -110,8 +143,9 @@ fn with_sign(v: f64, sign_bit: u64) -> f64 {
 #[inline(always)]
 fn normal_zig<R: Words + Clone>(rng: &mut R, z: &Ziggurat) -> f64 {
     let bits = rng.word();
-    let (x, i, s) = zig_candidate(bits, z);
-    if x < z.x[i + 1] {
+    if bits >> 11 < z.k[(bits & 0x7f) as usize] {
+        // The fast test passed (the same verdict as `x < x_{i+1}` below, by `k`).
+        let (x, _, s) = zig_candidate(bits, z);
         return with_sign(x, s);
     }
     let (v, r) = normal_zig_slow(rng.clone(), z, bits);
@@ -139,11 +173,60 @@ fn normal_zig_slow<R: Words>(mut rng: R, z: &Ziggurat, mut bits: u64) -> (f64, R
             }
         }
         let u2 = (rng.word() >> 11) as f64 * ZIG_SCALE;
-        if z.f[i + 1] + u2 * (z.f[i] - z.f[i + 1]) < (-0.5 * x * x).exp() {
+        if below_curve(z.f[i + 1] + u2 * (z.f[i] - z.f[i + 1]), x, i, z) {
             return (with_sign(x, s), rng);
         }
         bits = rng.word();
     }
+}
+
+/// Largest `d = (x_i^2 - x^2) / 2` in a wedge of layers 1 to 127: `ln(f_2 / f_1)` in
+/// layer 1, about 0.73; the squeeze of [`below_curve`] holds up to here.
+const WEDGE_D_MAX: f64 = 0.75;
+
+/// Relative margin of the squeeze of [`below_curve`]: above the Taylor remainder
+/// `D^8 / 8! e^D < 5.3e-6` (`D` = [`WEDGE_D_MAX`]) plus the round-off of the polynomial,
+/// of `d`, of `f_i` and of the exact test's own `exp` and argument (each ~1e-15).
+const WEDGE_SQUEEZE: f64 = 1e-5;
+
+/// `1 / j!` for `j = 0..=7`, the Taylor coefficients of [`below_curve`] (their own
+/// rounding, ~1e-16 relative, is inside the squeeze margin).
+const INV_FACTORIAL: [f64; 8] = {
+    let mut c = [1.0; 8];
+    let mut j = 1;
+    while j < 8 {
+        c[j] = c[j - 1] / j as f64;
+        j += 1;
+    }
+    c
+};
+
+/// The wedge test of layer `i >= 1`, `y < exp(-x^2 / 2)` as computed by
+/// `(-0.5 x x).exp()`, with the same verdict but mostly without `exp`: in the wedge
+/// (`x_{i+1} <= x < x_i`), `exp(-x^2/2) = f_i e^d` with `d = (x_i - x)(x_i + x) / 2` in
+/// `[0, 0.75]`, and `e^d` is its Taylor polynomial of degree 7 to within `5.3e-6`
+/// (relative). A `y` farther than [`WEDGE_SQUEEZE`] (relative) from `f_i P(d)` is on the
+/// same side of the exact value; only the rare `y` closer than that calls `exp`.
+#[inline(always)]
+fn below_curve(y: f64, x: f64, i: usize, z: &Ziggurat) -> bool {
+    let d = 0.5 * ((z.x[i] - x) * (z.x[i] + x));
+    if (0.0..=WEDGE_D_MAX).contains(&d) {
+        // sum_{j <= 7} d^j / j! by Estrin's scheme: a short dependency chain, since the
+        // verdict feeds a branch.
+        let c = &INV_FACTORIAL;
+        let (d2, d4) = (d * d, d * d * (d * d));
+        let lo = c[1].mul_add(d, c[0]) + c[3].mul_add(d, c[2]) * d2;
+        let hi = c[5].mul_add(d, c[4]) + c[7].mul_add(d, c[6]) * d2;
+        let p = hi.mul_add(d4, lo);
+        let g = z.f[i] * p;
+        if y < g * (1.0 - WEDGE_SQUEEZE) {
+            return true;
+        }
+        if y > g * (1.0 + WEDGE_SQUEEZE) {
+            return false;
+        }
+    }
+    y < (-0.5 * x * x).exp()
 }
 
 /// Fill `out` with independent standard normal draws from `rng` (ziggurat, inlined so the
@@ -194,6 +277,57 @@ mod tests {
         let f = |x: f64| (-0.5 * x * x).exp();
         // Layer 127 spans [f(x_127), 1]: its area V must equal x_127 (1 - f(x_127)).
         assert!((z.x[127] * (1.0 - f(z.x[127])) - ZIG_V).abs() < 1e-9);
+    }
+
+    /// The integer bounds give the floating-point fast test's verdict at and next to each
+    /// bound and on random words of every layer.
+    #[test]
+    fn integer_bounds_match_the_fast_test() {
+        let z = ziggurat();
+        for i in 0..128 {
+            let k = z.k[i];
+            if k > 0 {
+                assert!(zig_inside(k - 1, i, &z.x), "layer {i}: k - 1 must pass");
+            }
+            if k < 1 << 53 {
+                assert!(!zig_inside(k, i, &z.x), "layer {i}: k must fail");
+            }
+            // Random words, both ways.
+            let mut r = stream(17, &[i as u64]);
+            for _ in 0..2000 {
+                let m = rand::Rng::next_u64(&mut r) >> 11;
+                assert_eq!(m < k, zig_inside(m, i, &z.x), "layer {i}, m {m}");
+            }
+        }
+        // The top layer has no overhang-free part (x_128 = 0): every draw there is a wedge draw.
+        assert_eq!(z.k[127], 0);
+    }
+
+    /// The squeezed wedge test gives the exact test's verdict: on random points of every
+    /// wedge, and on points within a few times the squeeze margin of the curve, where the
+    /// exact test decides; the largest wedge offset stays below the squeeze's range.
+    #[test]
+    fn wedge_squeeze_keeps_the_verdict() {
+        let z = ziggurat();
+        let mut r = stream(23, &[]);
+        let mut uniform = || (rand::Rng::next_u64(&mut r) >> 11) as f64 * ZIG_SCALE;
+        let mut near = 0;
+        for i in 1..128 {
+            let d_max = 0.5 * (z.x[i] * z.x[i] - z.x[i + 1] * z.x[i + 1]);
+            assert!(d_max < WEDGE_D_MAX, "layer {i}: d up to {d_max}");
+            for t in 0..4000 {
+                let x = z.x[i + 1] + uniform() * (z.x[i] - z.x[i + 1]);
+                let exact = (-0.5 * x * x).exp();
+                let y = if t % 2 == 0 {
+                    z.f[i + 1] + uniform() * (z.f[i] - z.f[i + 1])
+                } else {
+                    near += 1;
+                    exact * (1.0 + (uniform() - 0.5) * 8.0 * WEDGE_SQUEEZE)
+                };
+                assert_eq!(below_curve(y, x, i, z), y < exact, "layer {i}, x {x}, y {y}");
+            }
+        }
+        assert!(near > 100_000);
     }
 
     /// Kolmogorov-Smirnov statistic of 10^6 draws against N(0, 1): below the 99.9% critical

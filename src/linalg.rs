@@ -170,6 +170,17 @@ pub fn affine<T, SX>(
         let cv = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut f64, m * n) };
         let (rsx, csx) = x.strides();
         let xp = x.as_ptr() as *const f64;
+        if k == 1 {
+            // One input (the sequence tasks): one pass, the same operations as below.
+            for (j, col) in cv.chunks_exact_mut(m.max(1)).enumerate() {
+                // SAFETY: (0, j) is inside x.
+                let x0 = unsafe { *xp.add(j * csx) };
+                for ((ci, &a), &bi) in col.iter_mut().zip(&av[..m]).zip(bv) {
+                    *ci = a.mul_add(x0, 0.0) + bi;
+                }
+            }
+            return;
+        }
         for (j, col) in cv.chunks_exact_mut(m.max(1)).enumerate() {
             // The column accumulates `s_i = sum_l a_il x_lj` (fused, from 0, in the
             // kernel's order), then takes `b_i + s_i`: loops over i innermost vectorize.

@@ -76,12 +76,15 @@ pub struct Batch {
 impl Batch {
     /// The sub-batch of examples `start..start + len`, same layout.
     pub fn columns(&self, start: usize, len: usize) -> Batch {
+        // Step k's columns of the sub-batch are one contiguous run of the batch's storage.
         let p = self.x.nrows();
-        let mut x = DMatrix::zeros(p, self.steps * len);
+        let src = self.x.as_slice();
+        let mut data = Vec::with_capacity(p * self.steps * len);
         for k in 0..self.steps {
-            x.columns_mut(k * len, len)
-                .copy_from(&self.x.columns(k * self.size + start, len));
+            let c = (k * self.size + start) * p;
+            data.extend_from_slice(&src[c..c + len * p]);
         }
+        let x = DMatrix::from_vec(p, self.steps * len, data);
         let target = match &self.target {
             Target::Classes(l) => Target::Classes(l[start..start + len].to_vec()),
             Target::Values(v) => Target::Values(v.columns(start, len).into_owned()),

@@ -1,0 +1,127 @@
+"""Plain PyTorch (CPU, f64) versions of the two `nrnn bench` workloads, the reference that
+the speed goals of the core engine are stated against ("at least 5x faster than PyTorch").
+
+    python3 benches/pytorch_reference.py [mc|train|both] [--threads 2] [--iters 5]
+
+It needs `torch` (`pip install torch`); nothing in the crate imports or runs it. It prints
+one JSON line per workload with the median and minimum seconds over the timed iterations
+(one warm-up first), in the shape of `nrnn bench ... --json`. Same shapes and model as the
+Rust benchmarks (Lipschitz-RNN drift, diag noise eps = 0.1, sigma1 = sigma2 = 1, dt = 0.1,
+1-dim input, 10 classes); the random values differ, which does not matter for the timing.
+
+- mc: 20000 noisy paths x 200 steps, hidden 16, no gradient; ends with the mean final
+  cross-entropy.
+- train: one training step at hidden 128, 196 steps, batch 128: noisy forward pass,
+  backpropagation through time by autograd, one Adam step.
+"""
+
+import argparse
+import json
+import math
+import statistics
+import time
+
+import torch
+
+EPS, SIGMA1, SIGMA2, DT, CLASSES = 0.1, 1.0, 1.0, 0.1, 10
+
+
+class Lipschitz(torch.nn.Module):
+    """h' = h + dt (A h + tanh(W h + U x + b)) + eps sqrt(dt) (sigma1 + sigma2 h) xi,
+    A and W from M_A, M_W with beta = 0.75, gamma_A = gamma_W = 0.001; logits V h_K + c."""
+
+    def __init__(self, hidden, beta=0.75, gamma=0.001):
+        super().__init__()
+        s = 1.0 / math.sqrt(hidden)
+        self.m_a = torch.nn.Parameter(torch.randn(hidden, hidden) * s)
+        self.m_w = torch.nn.Parameter(torch.randn(hidden, hidden) * s)
+        self.u = torch.nn.Parameter(torch.randn(hidden, 1) * s)
+        self.b = torch.nn.Parameter(torch.zeros(hidden))
+        self.v = torch.nn.Parameter(torch.randn(CLASSES, hidden) * s)
+        self.c = torch.nn.Parameter(torch.zeros(CLASSES))
+        self.beta, self.gamma = beta, gamma
+
+    def mats(self):
+        eye = torch.eye(self.m_a.shape[0])
+
+        def build(m):
+            return (1 - self.beta) * (m + m.T) / 2 + self.beta * (m - m.T) / 2 - self.gamma * eye
+
+        return build(self.m_a), build(self.m_w)
+
+    def forward(self, x):
+        # x: steps x batch x 1
+        a, w = self.mats()
+        steps, batch, _ = x.shape
+        h = torch.zeros(batch, a.shape[0])
+        scale = EPS * math.sqrt(DT)
+        for k in range(steps):
+            z = h @ w.T + x[k] @ self.u.T + self.b
+            f = h @ a.T + torch.tanh(z)
+            xi = torch.randn_like(h)
+            h = h + DT * f + scale * (SIGMA1 + SIGMA2 * h) * xi
+        return h @ self.v.T + self.c
+
+
+def timed(fn, iters):
+    fn()  # warm-up
+    times = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times)
+
+
+def bench_mc(iters):
+    hidden, steps, paths = 16, 200, 20000
+    model = Lipschitz(hidden)
+    x = torch.rand(steps, paths, 1)
+    y = torch.randint(0, CLASSES, (paths,))
+    out = {}
+
+    def run():
+        with torch.no_grad():
+            out["ce"] = torch.nn.functional.cross_entropy(model(x), y).item()
+
+    med, low = timed(run, iters)
+    return {"bench": "mc", "impl": "pytorch", "median_seconds": med, "min_seconds": low,
+            "hidden": hidden, "steps": steps, "paths": paths, "mean_cross_entropy": out["ce"]}
+
+
+def bench_train(iters):
+    hidden, steps, batch = 128, 196, 128
+    model = Lipschitz(hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(steps, batch, 1)
+    y = torch.randint(0, CLASSES, (batch,))
+
+    def run():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    med, low = timed(run, iters)
+    return {"bench": "train", "impl": "pytorch", "seconds_per_iter": med, "median_seconds": med,
+            "min_seconds": low, "hidden": hidden, "steps": steps, "batch": batch}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("which", nargs="?", default="both", choices=["mc", "train", "both"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--iters", type=int, default=5)
+    a = p.parse_args()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    for name, fn in [("mc", bench_mc), ("train", bench_train)]:
+        if a.which in (name, "both"):
+            r = fn(a.iters)
+            r.update({"threads": torch.get_num_threads(), "torch": torch.__version__})
+            print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -27,8 +27,9 @@ EPS, SIGMA1, SIGMA2, DT, CLASSES = 0.1, 1.0, 1.0, 0.1, 10
 
 
 class Lipschitz(torch.nn.Module):
-    """h' = h + dt (A h + tanh(W h + U x + b)) + eps sqrt(dt) (sigma1 + sigma2 h) xi,
-    A and W from M_A, M_W with beta = 0.75, gamma_A = gamma_W = 0.001; logits V h_K + c."""
+    """h' = h + dt (A h + tanh(W h + U x + b)) + eps sqrt(dt) (sigma1 + sigma2 h) xi, with
+    A = (1 - beta)(M_A + M_A^T) + beta (M_A - M_A^T) - gamma I and W likewise from M_W
+    (beta = 0.75, gamma = 0.001, the crate's defaults); logits V h_K + c."""
 
     def __init__(self, hidden, beta=0.75, gamma=0.001):
         super().__init__()
@@ -45,7 +46,7 @@ class Lipschitz(torch.nn.Module):
         eye = torch.eye(self.m_a.shape[0])
 
         def build(m):
-            return (1 - self.beta) * (m + m.T) / 2 + self.beta * (m - m.T) / 2 - self.gamma * eye
+            return (1 - self.beta) * (m + m.T) + self.beta * (m - m.T) - self.gamma * eye
 
         return build(self.m_a), build(self.m_w)
 

@@ -33,13 +33,18 @@ class Lipschitz(torch.nn.Module):
 
     def __init__(self, hidden, beta=0.75, gamma=0.001):
         super().__init__()
-        s = 1.0 / math.sqrt(hidden)
-        self.m_a = torch.nn.Parameter(torch.randn(hidden, hidden) * s)
-        self.m_w = torch.nn.Parameter(torch.randn(hidden, hidden) * s)
-        self.u = torch.nn.Parameter(torch.randn(hidden, 1) * s)
-        self.b = torch.nn.Parameter(torch.zeros(hidden))
-        self.v = torch.nn.Parameter(torch.randn(CLASSES, hidden) * s)
-        self.c = torch.nn.Parameter(torch.zeros(CLASSES))
+        # The crate's initialization (Model::init): M ~ N(0, (0.1/n)^2), U, b ~ U(-1, 1)
+        # (one input), V, c ~ U(-1/sqrt(n), 1/sqrt(n)).
+        def unif(*shape, bound):
+            return torch.nn.Parameter((2 * torch.rand(*shape) - 1) * bound)
+
+        sd, bv = 0.1 / hidden, 1.0 / math.sqrt(hidden)
+        self.m_a = torch.nn.Parameter(torch.randn(hidden, hidden) * sd)
+        self.m_w = torch.nn.Parameter(torch.randn(hidden, hidden) * sd)
+        self.u = unif(hidden, 1, bound=1.0)
+        self.b = unif(hidden, bound=1.0)
+        self.v = unif(CLASSES, hidden, bound=bv)
+        self.c = unif(CLASSES, bound=bv)
         self.beta, self.gamma = beta, gamma
 
     def mats(self):

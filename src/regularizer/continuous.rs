@@ -16,7 +16,7 @@
 //! ([`super::refine`]) converge to these with order `1/r`. The `code` form has no
 //! continuous limit (its noise has no step weight) and is refused.
 
-use super::{check_inputs, loss_derivatives, second_from_value};
+use super::{check_example, check_inputs, loss_derivatives, second_from_value};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::linalg::gemm;
@@ -158,14 +158,7 @@ pub fn continuous(
     loss: Loss,
     substeps: usize,
 ) -> Result<Continuous> {
-    check_inputs(model, batch)?;
-    if e >= batch.size {
-        return Err(Error::param(
-            "example",
-            e,
-            &format!("an example index in 0..{}", batch.size),
-        ));
-    }
+    check_example(model, batch, e)?;
     if substeps == 0 || substeps > 1 << 16 {
         return Err(Error::param(
             "substeps",

@@ -245,14 +245,7 @@ impl Linearization {
         loss: Loss,
         code_eps: f64,
     ) -> Result<Linearization> {
-        check_inputs(model, batch)?;
-        if e >= batch.size {
-            return Err(Error::param(
-                "example",
-                e,
-                &format!("an example index in 0..{}", batch.size),
-            ));
-        }
+        check_example(model, batch, e)?;
         let one = batch.columns(e, 1);
         let cfg = &model.config;
         let nz = cfg.noise;
@@ -481,6 +474,19 @@ impl Linearization {
         }
         t
     }
+}
+
+/// [`check_inputs`], and that `e` names an example of the batch.
+pub(crate) fn check_example(model: &Model, batch: &Batch, e: usize) -> Result<()> {
+    check_inputs(model, batch)?;
+    if e >= batch.size {
+        return Err(Error::param(
+            "example",
+            e,
+            &format!("an example index in 0..{}", batch.size),
+        ));
+    }
+    Ok(())
 }
 
 /// Check a model and a batch against each other (validated model, input dimension,

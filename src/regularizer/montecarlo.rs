@@ -28,7 +28,7 @@
 //! [`crate::regularizer`]), and `(Q + R)/2` is evaluated on it.
 
 use super::discrete::from_linearization;
-use super::{check_inputs, Linearization};
+use super::{check_example, check_inputs, Linearization};
 use crate::data::{Batch, Target};
 use crate::error::{Error, Result};
 use crate::linalg::gemm;
@@ -595,14 +595,7 @@ pub fn bench(
     pilot_pairs: usize,
     seed: u64,
 ) -> Result<BenchReport> {
-    check_inputs(model, batch)?;
-    if e >= batch.size {
-        return Err(Error::param(
-            "example",
-            e,
-            &format!("an example index in 0..{}", batch.size),
-        ));
-    }
+    check_example(model, batch, e)?;
     let one = batch.columns(e, 1);
     let t0 = Instant::now();
     let lin = Linearization::new(model, &one, 0, loss, 0.0)?;

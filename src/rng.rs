@@ -324,7 +324,11 @@ mod tests {
                     near += 1;
                     exact * (1.0 + (uniform() - 0.5) * 8.0 * WEDGE_SQUEEZE)
                 };
-                assert_eq!(below_curve(y, x, i, z), y < exact, "layer {i}, x {x}, y {y}");
+                assert_eq!(
+                    below_curve(y, x, i, z),
+                    y < exact,
+                    "layer {i}, x {x}, y {y}"
+                );
             }
         }
         assert!(near > 100_000);

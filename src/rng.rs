@@ -120,6 +120,13 @@ fn ziggurat() -> &'static Ziggurat {
 
 const ZIG_SCALE: f64 = 1.0 / (1u64 << 53) as f64;
 
+/// The ziggurat's fast test for the word `bits`: its candidate `u x_i` lies inside layer
+/// `i` (`u x_i < x_{i+1}`, [`zig_inside`]), decided by the integer bound `k_i`.
+#[inline(always)]
+fn zig_fast(bits: u64, z: &Ziggurat) -> bool {
+    bits >> 11 < z.k[(bits & 0x7f) as usize]
+}
+
 /// The word's draw `x = u x_i` (53-bit `u`), layer `i` and sign bit (bit 7, applied by xor:
 /// a data-dependent sign branch would mispredict half the time).
 #[inline(always)]
@@ -143,8 +150,7 @@ fn with_sign(v: f64, sign_bit: u64) -> f64 {
 #[inline(always)]
 fn normal_zig<R: Words + Clone>(rng: &mut R, z: &Ziggurat) -> f64 {
     let bits = rng.word();
-    if bits >> 11 < z.k[(bits & 0x7f) as usize] {
-        // The fast test passed (the same verdict as `x < x_{i+1}` below, by `k`).
+    if zig_fast(bits, z) {
         let (x, _, s) = zig_candidate(bits, z);
         return with_sign(x, s);
     }
@@ -160,7 +166,7 @@ fn normal_zig<R: Words + Clone>(rng: &mut R, z: &Ziggurat) -> f64 {
 fn normal_zig_slow<R: Words>(mut rng: R, z: &Ziggurat, mut bits: u64) -> (f64, R) {
     loop {
         let (x, i, s) = zig_candidate(bits, z);
-        if x < z.x[i + 1] {
+        if zig_fast(bits, z) {
             return (with_sign(x, s), rng);
         }
         if i == 0 {

@@ -100,6 +100,24 @@ impl Activation {
                 .for_each(|(o, &v)| *o = if v > T::zero() { v } else { T::zero() }),
         }
     }
+    /// `out_i += a(z_i)` over a slice: the drift `A h + a(z)` in one pass, with the same
+    /// additions as forming `a(z)` first.
+    ///
+    /// ```
+    /// let mut out = vec![1.0, 2.0];
+    /// nrnn::model::Activation::Relu.add_eval_slice(&[-1.0f64, 3.0], &mut out);
+    /// assert_eq!(out, vec![1.0, 5.0]);
+    /// ```
+    #[inline(always)]
+    pub fn add_eval_slice<T: Real>(self, z: &[T], out: &mut [T]) {
+        match self {
+            Activation::Tanh => out
+                .iter_mut()
+                .zip(z)
+                .for_each(|(o, &v)| *o += v.tanh_fast()),
+            _ => out.iter_mut().zip(z).for_each(|(o, &v)| *o += self.eval(v)),
+        }
+    }
     /// `a'(z)` from the value `a = a(z)`.
     #[inline(always)]
     pub fn deriv_from_value<T: Real>(self, a: T) -> T {

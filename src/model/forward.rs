@@ -156,9 +156,12 @@ pub fn forward_steps<T: Real>(
     } else {
         empty()
     };
-    // Activations: the tape's block of step k when kept, else one step's buffer.
+    // Activations: the tape's block of step k when kept, else one step's buffer (none
+    // with the A term: a(z) is then added straight into A h).
     let mut act = if keep {
         DMatrix::zeros(n, kb)
+    } else if cfg.a_term {
+        empty()
     } else {
         DMatrix::zeros(n, b)
     };

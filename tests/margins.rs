@@ -235,18 +235,19 @@ fn lower_bound_never_exceeds_attack_radius_for_models_linear_in_the_input() {
 }
 
 #[test]
-fn lower_bound_never_exceeds_attack_radius_at_the_papers_initialization() {
-    // Empirical (tanh is nonlinear, see the next test): at the paper's initialization
-    // scale (M ~ N(0, (0.1/n)^2)) the logits are nearly linear in the input over the
-    // attack radii, and no example violates the bound (seeds fixed).
+fn pointwise_estimate_is_not_a_bound_even_at_the_papers_initialization() {
+    // At the paper's initialization scale (M ~ N(0, (0.1/n)^2)) the recurrence is weak, but
+    // the input drive U x + b is of order one, so tanh is not linear over the attack radii
+    // and m / (sqrt 2 ||J(x)||) is still only a first-order estimate. With these fixed
+    // seeds it exceeds the attack radius for some examples (seed 4: 14 of 60, by up to 6%
+    // when written); each such case is verified by check_report (the perturbation flips
+    // the class and has the reported length), and the certified bound holds for all.
+    let mut violations = 0;
     for seed in 4..8 {
         let (model, d) = setup_scaled(Activation::Tanh, 3, 60, 0.1, seed);
-        assert_eq!(
-            check_report(&model, &d, "tanh at init", false),
-            0,
-            "seed {seed}"
-        );
+        violations += check_report(&model, &d, "tanh at init", false);
     }
+    assert!(violations > 0, "no example exceeds the pointwise estimate");
 }
 
 #[test]

@@ -6,11 +6,45 @@ use nrnn::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use nrnn::train::{self, fit, fit_resume, RunConfig, TrainConfig};
 use nrnn::Error;
 
-/// The accuracy the defaults must reach on the 400 held-out digits (the task's goal).
-/// With 400 test examples the standard error of an accuracy near 0.95 is
-/// sqrt(0.95 * 0.05 / 400) = 0.011; the default runs reach 0.93-0.97 over seeds 0-3,
-/// at least 3 standard errors above the goal.
+/// The accuracy the defaults must reach on the 400 held-out digits (the task's goal), as
+/// the mean over the seeds [`SEEDS`]: the claim is about the default settings, not one draw
+/// of initialization, shuffles and noise.
 const TARGET_ACCURACY: f64 = 0.9;
+
+/// Seeds of the default runs. Measured spread of one run's test accuracy over seeds 0-15:
+/// standard deviation about 0.015 (noisy defaults: 0.895 to 0.955, mean 0.929; deterministic
+/// 0.92 to 0.975), against 0.011 from the 400 test examples alone. The mean of 8 runs then
+/// has a standard error near 0.006, and the goal sits about 3 of them below the measured
+/// noisy mean over these seeds (0.921).
+const SEEDS: std::ops::Range<u64> = 0..8;
+
+/// No single run may fall below the goal by more than 3 seed standard deviations.
+const SINGLE_RUN_FLOOR: f64 = TARGET_ACCURACY - 3.0 * 0.015;
+
+/// Test accuracy of the run of `cfg` with each seed of [`SEEDS`], checked against the goal
+/// (mean) and the floor (each run).
+fn check_default_runs(mut cfg: RunConfig, what: &str) {
+    let mut accs = Vec::new();
+    for seed in SEEDS {
+        cfg.train.seed = seed;
+        let out = train::run(&cfg, None, false).unwrap();
+        let m = &out.manifest;
+        assert_eq!((m.data.train, m.data.val, m.data.test), (1197, 200, 400));
+        accs.push(m.test_accuracy.unwrap());
+    }
+    let mean = accs.iter().sum::<f64>() / accs.len() as f64;
+    eprintln!("{what}: test accuracy {accs:?}, mean {mean:.4}");
+    assert!(
+        mean >= TARGET_ACCURACY,
+        "{what}: mean test accuracy {mean} ({accs:?})"
+    );
+    for (seed, a) in SEEDS.zip(&accs) {
+        assert!(
+            *a >= SINGLE_RUN_FLOOR,
+            "{what}: seed {seed} test accuracy {a}"
+        );
+    }
+}
 
 fn assert_same_model(a: &Model, b: &Model, what: &str) {
     assert_eq!(a.config, b.config, "{what}: configurations differ");
@@ -32,16 +66,8 @@ fn deterministic_defaults_reach_90_percent_on_digits() {
         },
         ..RunConfig::default()
     };
-    let out = train::run(&cfg, None, false).unwrap();
-    let m = &out.manifest;
-    assert_eq!((m.data.train, m.data.val, m.data.test), (1197, 200, 400));
-    assert!(out.fitted.model.config.noise.is_off());
-    let acc = m.test_accuracy.unwrap();
-    eprintln!(
-        "deterministic: test accuracy {acc}, best epoch {}, {:.1} s",
-        m.best_epoch, m.wall_seconds
-    );
-    assert!(acc >= TARGET_ACCURACY, "test accuracy {acc}");
+    assert!(cfg.noise_spec().unwrap().is_off());
+    check_default_runs(cfg, "deterministic");
 }
 
 #[test]
@@ -49,18 +75,11 @@ fn noisy_defaults_reach_90_percent_on_digits() {
     let mut cfg = RunConfig::noisy();
     cfg.train.progress = false;
     assert_eq!(cfg.noise, NoiseForm::Diag);
-    let out = train::run(&cfg, None, false).unwrap();
-    let m = &out.manifest;
     assert_eq!(
-        out.fitted.model.config.noise,
+        cfg.noise_spec().unwrap(),
         NoiseSpec::new(NoiseForm::Diag, 0.2, 1.0, 1.0).unwrap()
     );
-    let acc = m.test_accuracy.unwrap();
-    eprintln!(
-        "noisy (diag, eps 0.2): test accuracy {acc}, best epoch {}, {:.1} s",
-        m.best_epoch, m.wall_seconds
-    );
-    assert!(acc >= TARGET_ACCURACY, "test accuracy {acc}");
+    check_default_runs(cfg, "noisy (diag, eps 0.2)");
 }
 
 /// A small noisy configuration with a learnable step (so the log-step path is exercised)

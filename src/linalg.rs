@@ -148,12 +148,12 @@ pub fn gemm<T, SA, SB, SC>(
 /// ```
 pub fn affine<T, SX>(
     a: &DMatrix<T>,
-    x: &Matrix<T, Dyn, Dyn, SX>,
+    x: &Matrix<f64, Dyn, Dyn, SX>,
     b: &nalgebra::DVector<T>,
     c: &mut DMatrix<T>,
 ) where
     T: Real,
-    SX: Storage<T, Dyn, Dyn>,
+    SX: Storage<f64, Dyn, Dyn>,
 {
     let (m, k) = a.shape();
     let n = x.ncols();
@@ -169,7 +169,7 @@ pub fn affine<T, SX>(
         });
         let cv = unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut f64, m * n) };
         let (rsx, csx) = x.strides();
-        let xp = x.as_ptr() as *const f64;
+        let xp = x.as_ptr();
         if k == 1 {
             // One input (the sequence tasks): one pass, the same operations as below.
             for (j, col) in cv.chunks_exact_mut(m.max(1)).enumerate() {
@@ -201,7 +201,7 @@ pub fn affine<T, SX>(
     for mut col in c.column_iter_mut() {
         col.copy_from(b);
     }
-    gemm(T::one(), a, false, x, false, T::one(), c);
+    gemm(T::one(), a, false, &x.map(T::of), false, T::one(), c);
 }
 
 /// The products of [`gemm`] not taken by the small f64 kernel: f64 through matrixmultiply,
@@ -364,28 +364,13 @@ unsafe fn gemm_small(
         for rb in 0..blocks {
             let rows = (m - rb * MR).min(MR);
             let pk = &pa[rb * k..(rb + 1) * k];
-            let mut acc = [[0.0f64; MR]; NR];
+            let cb = c.add(j * ldc + rb * MR);
             if q == NR {
-                small_block::<NR>(pk, b.add(j * ldb), ldb, &mut acc);
+                small_block::<NR>(pk, b.add(j * ldb), ldb, cb, ldc, rows, beta_one);
             } else {
-                for (jj, accj) in acc.iter_mut().enumerate().take(q) {
-                    let mut one = [[0.0f64; MR]; NR];
-                    small_block::<1>(pk, b.add((j + jj) * ldb), ldb, &mut one);
-                    *accj = one[0];
-                }
-            }
-            for (jj, accj) in acc.iter().enumerate().take(q) {
-                let col = std::slice::from_raw_parts_mut(c.add((j + jj) * ldc + rb * MR), rows);
-                if rows == MR {
-                    // Full block: a fixed-length loop the compiler turns into vector stores.
-                    let col: &mut [f64; MR] = col.try_into().unwrap_unchecked();
-                    for r in 0..MR {
-                        col[r] = if beta_one { col[r] + accj[r] } else { accj[r] };
-                    }
-                } else {
-                    for (d, &v) in col.iter_mut().zip(accj) {
-                        *d = if beta_one { *d + v } else { v };
-                    }
+                for jj in 0..q {
+                    let bj = b.add((j + jj) * ldb);
+                    small_block::<1>(pk, bj, ldb, cb.add(jj * ldc), ldc, rows, beta_one);
                 }
             }
         }
@@ -393,14 +378,23 @@ unsafe fn gemm_small(
     }
 }
 
-/// `acc[q][r] = sum_l pk[l][r] b[l, q]` for `Q` columns of B starting at `b` (`Q`
-/// independent accumulators, enough to cover the latency of the fused multiply-add).
+/// `C[.., q] (+)= sum_l pk[l] b[l, q]` for `Q` columns of B starting at `b` and the
+/// `rows <= MR` rows of C starting at `c`: `Q` independent accumulators (enough to cover
+/// the latency of the fused multiply-add) held in registers and written straight to C.
+///
+/// # Safety
+/// As [`gemm_small`]: `b` has `Q` columns of `pk.len()` values at stride `ldb`, `c` has
+/// `Q` columns of `rows` values at stride `ldc`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn small_block<const Q: usize>(
     pk: &[[f64; MR]],
     b: *const f64,
     ldb: usize,
-    acc: &mut [[f64; MR]; NR],
+    c: *mut f64,
+    ldc: usize,
+    rows: usize,
+    beta_one: bool,
 ) {
     let mut s = [[0.0f64; MR]; Q];
     for (l, av) in pk.iter().enumerate() {
@@ -411,7 +405,20 @@ unsafe fn small_block<const Q: usize>(
             }
         }
     }
-    acc[..Q].copy_from_slice(&s);
+    for (q, sq) in s.iter().enumerate() {
+        let col = std::slice::from_raw_parts_mut(c.add(q * ldc), rows);
+        if rows == MR {
+            // Full block: a fixed-length loop the compiler turns into vector stores.
+            let col: &mut [f64; MR] = col.try_into().unwrap_unchecked();
+            for r in 0..MR {
+                col[r] = if beta_one { col[r] + sq[r] } else { sq[r] };
+            }
+        } else {
+            for (d, &v) in col.iter_mut().zip(sq) {
+                *d = if beta_one { *d + v } else { v };
+            }
+        }
+    }
 }
 
 thread_local! {

@@ -11,6 +11,7 @@
 use crate::data::Target;
 use crate::linalg::Real;
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 
 /// A loss of the logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,16 +30,25 @@ pub enum Loss {
 /// assert!((p[0] - 0.5).abs() < 1e-15);
 /// ```
 pub fn softmax<T: Real>(o: &[T]) -> Vec<T> {
+    let mx = max_of(o);
+    let e: Vec<T> = o.iter().map(|&v| (v - mx).exp()).collect();
+    let s = e.iter().fold(T::zero(), |a, &b| a + b);
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// The largest entry of a non-empty slice (the first of equal ones; NaN entries never win).
+fn max_of<T: Real>(o: &[T]) -> T {
     let mut mx = o[0];
     for &v in o {
         if v > mx {
             mx = v;
         }
     }
-    let e: Vec<T> = o.iter().map(|&v| (v - mx).exp()).collect();
-    let s = e.iter().fold(T::zero(), |a, &b| a + b);
-    e.into_iter().map(|v| v / s).collect()
+    mx
 }
+
+/// Examples per parallel run of [`Loss::value_grad`].
+const LOSS_COLS: usize = 1024;
 
 impl Loss {
     /// Per-example losses and `scale * d l / d o` for a batch of logits (`classes x B`).
@@ -58,52 +68,76 @@ impl Loss {
         scale: T,
     ) -> (Vec<T>, DMatrix<T>) {
         let (c, b) = logits.shape();
-        let mut losses = Vec::with_capacity(b);
+        let mut losses = vec![T::zero(); b];
         let mut grad = DMatrix::zeros(c, b);
-        for j in 0..b {
-            let o: Vec<T> = logits.column(j).iter().copied().collect();
-            match (self, target) {
-                (Loss::CrossEntropy, Target::Classes(y)) => {
-                    let p = softmax(&o);
-                    let mut mx = o[0];
-                    for &v in &o {
-                        if v > mx {
-                            mx = v;
-                        }
-                    }
-                    let lse = o.iter().fold(T::zero(), |a, &v| a + (v - mx).exp()).ln() + mx;
-                    losses.push(lse - o[y[j]]);
-                    for i in 0..c {
-                        let e = if i == y[j] { T::one() } else { T::zero() };
-                        grad[(i, j)] = scale * (p[i] - e);
-                    }
+        // Columns are independent: runs of LOSS_COLS of them in parallel, each the same
+        // numbers whatever the thread count.
+        grad.as_mut_slice()
+            .par_chunks_mut(c.max(1) * LOSS_COLS)
+            .zip(losses.par_chunks_mut(LOSS_COLS))
+            .enumerate()
+            .for_each(|(r, (g, l))| {
+                // exp(o_i - max o) of one column, reused across the run.
+                let mut ex = vec![T::zero(); c];
+                for (jj, (gj, lj)) in g.chunks_mut(c.max(1)).zip(l.iter_mut()).enumerate() {
+                    let j = r * LOSS_COLS + jj;
+                    let o = &logits.as_slice()[j * c..(j + 1) * c];
+                    *lj = self.column(o, target, j, scale, &mut ex, gj);
                 }
-                (Loss::SquaredError, Target::Values(t)) => {
-                    let mut l = T::zero();
-                    for i in 0..c {
-                        let r = o[i] - T::of(t[(i, j)]);
-                        l += r * r;
-                        grad[(i, j)] = scale * r;
-                    }
-                    losses.push(l * T::of(0.5));
+            });
+        (losses, grad)
+    }
+
+    /// Example `j`'s loss from its logits `o`, with `scale * d l / d o` written to `g`.
+    fn column<T: Real>(
+        self,
+        o: &[T],
+        target: &Target,
+        j: usize,
+        scale: T,
+        ex: &mut [T],
+        g: &mut [T],
+    ) -> T {
+        let c = o.len();
+        match (self, target) {
+            (Loss::CrossEntropy, Target::Classes(y)) => {
+                // log-sum-exp and softmax from the same exponentials (the operations of
+                // `softmax`): l = ln(sum_i e_i) + max o - o_y, p_i = e_i / sum e.
+                let mx = max_of(o);
+                for (e, &v) in ex.iter_mut().zip(o) {
+                    *e = (v - mx).exp();
                 }
-                (Loss::SquaredError, Target::Classes(y)) => {
-                    // One-hot targets.
-                    let mut l = T::zero();
-                    for i in 0..c {
-                        let e = if i == y[j] { T::one() } else { T::zero() };
-                        let r = o[i] - e;
-                        l += r * r;
-                        grad[(i, j)] = scale * r;
-                    }
-                    losses.push(l * T::of(0.5));
+                let s = ex.iter().fold(T::zero(), |a, &v| a + v);
+                for i in 0..c {
+                    let e = if i == y[j] { T::one() } else { T::zero() };
+                    g[i] = scale * (ex[i] / s - e);
                 }
-                (Loss::CrossEntropy, Target::Values(_)) => {
-                    panic!("cross-entropy needs class labels; use Loss::for_target")
+                s.ln() + mx - o[y[j]]
+            }
+            (Loss::SquaredError, Target::Values(t)) => {
+                let mut l = T::zero();
+                for i in 0..c {
+                    let r = o[i] - T::of(t[(i, j)]);
+                    l += r * r;
+                    g[i] = scale * r;
                 }
+                l * T::of(0.5)
+            }
+            (Loss::SquaredError, Target::Classes(y)) => {
+                // One-hot targets.
+                let mut l = T::zero();
+                for i in 0..c {
+                    let e = if i == y[j] { T::one() } else { T::zero() };
+                    let r = o[i] - e;
+                    l += r * r;
+                    g[i] = scale * r;
+                }
+                l * T::of(0.5)
+            }
+            (Loss::CrossEntropy, Target::Values(_)) => {
+                panic!("cross-entropy needs class labels; use Loss::for_target")
             }
         }
-        (losses, grad)
     }
 
     /// The natural loss for a target: cross-entropy for classes, squared error for values.

@@ -210,7 +210,7 @@ fn profile_step(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value 
 
 /// Thread-seconds of the phases of the Monte Carlo benchmark, sequential replica of
 /// [`Model::final_states`]: the noise is drawn inside the pass, so its share is measured
-/// by drawing the same noise alone ([`StepNoise::step`]) and subtracting.
+/// by drawing the same noise alone ([`StepNoise::example`]) and subtracting.
 fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
     let cfg = &model.config;
     let (mut t_noise, mut t_pass) = (0.0, 0.0);
@@ -224,7 +224,9 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
         let t = Instant::now();
         let mut alone = streams(s, len);
         for k in 0..batch.steps {
-            std::hint::black_box(alone.step(k));
+            for j in 0..len {
+                std::hint::black_box(alone.example(k, j));
+            }
         }
         t_noise += t.elapsed().as_secs_f64();
         let t = Instant::now();

@@ -12,6 +12,7 @@
 
 use super::{ModelConfig, NoiseDraw, NoiseForm, Params, StepNoise};
 use crate::linalg::{affine, gemm, Real};
+use crate::rng::{Stream, NORMALS_PER_CALL};
 use nalgebra::DMatrix;
 
 /// What the forward pass records for backpropagation.
@@ -146,7 +147,6 @@ pub fn forward_steps<T: Real>(
     } else {
         None
     };
-    let xt: DMatrix<T> = x.map(T::of);
     let nc = NoiseConsts::new(cfg, p, noise.is_on());
     let act_fn = cfg.activation;
     let learn_dt = cfg.learn_dt && keep;
@@ -189,16 +189,11 @@ pub fn forward_steps<T: Real>(
     let dt = &p.dt.as_slice()[..n];
     let sq = &nc.sq[..n];
     for k in 0..steps {
-        affine(&p.u, &xt.columns(k * b, b), &p.b, &mut z);
+        affine(&p.u, &x.columns(k * b, b), &p.b, &mut z);
         gemm(T::one(), &w, false, &cur, false, T::one(), &mut z);
         if let Some(a) = &a_mat {
             gemm(T::one(), a, false, &cur, false, T::zero(), &mut ya);
         }
-        let (xis, auxs) = if nc.on {
-            noise.step(k)
-        } else {
-            (&[][..], &[][..])
-        };
         let hs = cur.as_slice();
         let out = next.as_mut_slice();
         // The drift f_k = A h_k + a(z_k) of the whole step, flat; the activation over the
@@ -230,35 +225,15 @@ pub fn forward_steps<T: Real>(
             let h = &hs[j * n..(j + 1) * n];
             let o = &mut out[j * n..(j + 1) * n];
             let f = &f_k[j * n..(j + 1) * n];
+            // The example's draws are made now when fresh, right before the update that
+            // reads them (diag form: sixteen at a time, straight from the sampler).
             if !nc.on {
-                for i in 0..n {
-                    o[i] = h[i] + dt[i] * f[i];
-                }
+                update_example(&nc, o, h, f, &[], &[], dt, sq);
+            } else if let Some(rng) = noise.diag_stream(j) {
+                update_diag_streamed(&nc, o, h, f, rng, dt, sq);
             } else {
-                let xi = &xis[j * n..(j + 1) * n];
-                match nc.form {
-                    NoiseForm::Diag => {
-                        for i in 0..n {
-                            o[i] =
-                                h[i] + dt[i] * f[i] + sq[i] * (nc.s1 + nc.s2 * h[i]) * T::of(xi[i]);
-                        }
-                    }
-                    NoiseForm::Scalar => {
-                        let ze = T::of(auxs[j]);
-                        for i in 0..n {
-                            o[i] = h[i]
-                                + dt[i] * f[i]
-                                + sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
-                        }
-                    }
-                    NoiseForm::Code => {
-                        let u = &auxs[j * n..(j + 1) * n];
-                        for i in 0..n {
-                            let m = T::one() - nc.s2 * T::of(u[i]);
-                            o[i] = h[i] + dt[i] * m * f[i] + nc.s1 * T::of(xi[i]);
-                        }
-                    }
-                }
+                let (xi, aux) = noise.example(k, j);
+                update_example(&nc, o, h, f, xi, aux, dt, sq);
             }
         }
         std::mem::swap(&mut cur, &mut next);
@@ -269,11 +244,7 @@ pub fn forward_steps<T: Real>(
     if !keep {
         act = empty();
     }
-    let mut logits = DMatrix::zeros(cfg.classes, b);
-    gemm(T::one(), &p.v, false, &cur, false, T::zero(), &mut logits);
-    for mut col in logits.column_iter_mut() {
-        col += &p.c;
-    }
+    let logits = readout(p, &cur);
     Tape {
         steps,
         size,
@@ -282,6 +253,110 @@ pub fn forward_steps<T: Real>(
         f: fs,
         h_final: cur,
         logits,
+    }
+}
+
+/// The readout `V h + c` of hidden states `h` (`n x B`): logits, `classes x B`.
+///
+/// ```
+/// use nrnn::model::{forward::readout, Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(3, 1, 2), 0.1, 1).unwrap();
+/// let h = nalgebra::DMatrix::from_element(3, 4, 0.5);
+/// let o = readout(&m.params, &h);
+/// assert_eq!(o.shape(), (2, 4));
+/// assert_eq!(o.column(0), o.column(3));
+/// ```
+pub fn readout<T: Real>(p: &Params<T>, h: &DMatrix<T>) -> DMatrix<T> {
+    let mut logits = DMatrix::zeros(p.v.nrows(), h.ncols());
+    gemm(T::one(), &p.v, false, h, false, T::zero(), &mut logits);
+    for mut col in logits.column_iter_mut() {
+        col += &p.c;
+    }
+    logits
+}
+
+/// One unit's diag-form step `h + d f + eps sqrt(d) (sigma1 + sigma2 h) xi` (`sq` is
+/// `eps sqrt(d)`).
+#[inline(always)]
+fn diag_unit<T: Real>(nc: &NoiseConsts<T>, h: T, f: T, xi: f64, dt: T, sq: T) -> T {
+    h + dt * f + sq * (nc.s1 + nc.s2 * h) * T::of(xi)
+}
+
+/// [`update_example`] for the diag form with the normals drawn here from the example's
+/// stream, sixteen at a time ([`crate::rng::Stream::normals`], the same values as
+/// [`crate::rng::fill_normal`]), each run used while it is still in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn update_diag_streamed<T: Real>(
+    nc: &NoiseConsts<T>,
+    o: &mut [T],
+    h: &[T],
+    f: &[T],
+    rng: &mut Stream,
+    dt: &[T],
+    sq: &[T],
+) {
+    let n = o.len();
+    let (h, f, dt, sq) = (&h[..n], &f[..n], &dt[..n], &sq[..n]);
+    let mut xi = [0.0; NORMALS_PER_CALL];
+    let mut start = 0;
+    while start < n {
+        let len = (n - start).min(NORMALS_PER_CALL);
+        rng.normals(&mut xi);
+        let run = start..start + len;
+        let (o, h, f) = (&mut o[run.clone()], &h[run.clone()], &f[run.clone()]);
+        let (dt, sq, xi) = (&dt[run.clone()], &sq[run], &xi[..len]);
+        for i in 0..len {
+            o[i] = diag_unit(nc, h[i], f[i], xi[i], dt[i], sq[i]);
+        }
+        start += len;
+    }
+}
+
+/// One example's step `o = h + d f + noise` (see the module docs for each form), from its
+/// state `h`, drift `f`, normals `xi` and auxiliary draws `aux` (both empty without noise).
+/// The operands arrive as separate slices, so the compiler knows they do not overlap and
+/// keeps the loops in full-width vectors.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn update_example<T: Real>(
+    nc: &NoiseConsts<T>,
+    o: &mut [T],
+    h: &[T],
+    f: &[T],
+    xi: &[f64],
+    aux: &[f64],
+    dt: &[T],
+    sq: &[T],
+) {
+    let n = o.len();
+    let (h, f, dt, sq) = (&h[..n], &f[..n], &dt[..n], &sq[..n]);
+    if !nc.on {
+        for i in 0..n {
+            o[i] = h[i] + dt[i] * f[i];
+        }
+        return;
+    }
+    let xi = &xi[..n];
+    match nc.form {
+        NoiseForm::Diag => {
+            for i in 0..n {
+                o[i] = diag_unit(nc, h[i], f[i], xi[i], dt[i], sq[i]);
+            }
+        }
+        NoiseForm::Scalar => {
+            let ze = T::of(aux[0]);
+            for i in 0..n {
+                o[i] = h[i] + dt[i] * f[i] + sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
+            }
+        }
+        NoiseForm::Code => {
+            let u = &aux[..n];
+            for i in 0..n {
+                let m = T::one() - nc.s2 * T::of(u[i]);
+                o[i] = h[i] + dt[i] * m * f[i] + nc.s1 * T::of(xi[i]);
+            }
+        }
     }
 }
 

@@ -606,6 +606,24 @@ impl Model {
     /// Final hidden states `h_K` (`n x B`) of a batch, noise from `noise`; parallel over
     /// chunks, no tape kept (memory O(n B)).
     pub fn final_states(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+        self.forward_chunks(batch, noise, self.config.hidden, |t| t.h_final)
+    }
+
+    /// Logits `V h_K + c` of a batch (`classes x B`), each chunk's read out where its pass
+    /// ends (the same numbers as [`Model::readout`] of [`Model::final_states`]).
+    pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+        self.forward_chunks(batch, noise, self.config.classes, |t| t.logits)
+    }
+
+    /// The forward pass over chunks of [`FORWARD_CHUNK`] examples in parallel (no tape
+    /// kept), `part` of each chunk's tape (`rows x len`) placed at the chunk's columns.
+    fn forward_chunks(
+        &self,
+        batch: &Batch,
+        noise: NoiseSource,
+        rows: usize,
+        part: impl Fn(Tape<f64>) -> DMatrix<f64> + Sync,
+    ) -> DMatrix<f64> {
         let cfg = &self.config;
         let bsz = batch.size;
         let starts: Vec<usize> = (0..bsz).step_by(FORWARD_CHUNK).collect();
@@ -629,7 +647,7 @@ impl Model {
                         StepNoise::streams(cfg.noise.form, cfg.hidden, seed, tag, &ids[s..s + len])
                     }
                 };
-                forward_steps(
+                part(forward_steps(
                     cfg,
                     &self.params,
                     &sub.x,
@@ -638,29 +656,20 @@ impl Model {
                     &mut src,
                     None,
                     false,
-                )
-                .h_final
+                ))
             })
             .collect();
-        let mut out = DMatrix::zeros(cfg.hidden, bsz);
+        let mut out = DMatrix::zeros(rows, bsz);
         for (&s, h) in starts.iter().zip(parts) {
             out.columns_mut(s, h.ncols()).copy_from(&h);
         }
         out
     }
 
-    /// Logits `V h_K + c` of a batch (`classes x B`).
-    pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
-        self.readout(&self.final_states(batch, noise))
-    }
-
-    /// `V h + c` for a matrix of hidden states.
+    /// `V h + c` for a matrix of hidden states (the readout of the forward pass,
+    /// [`forward::readout`]).
     pub fn readout(&self, h: &DMatrix<f64>) -> DMatrix<f64> {
-        let mut o = &self.params.v * h;
-        for mut col in o.column_iter_mut() {
-            col += &self.params.c;
-        }
-        o
+        forward::readout(&self.params, h)
     }
 
     /// Mean loss and accuracy (classification; NaN for regression) of a batch, noise off.

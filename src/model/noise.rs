@@ -164,10 +164,12 @@ impl NoiseDraw {
         let mut aux = DMatrix::zeros(ar, steps * size);
         let mut src = StepNoise::streams(form, hidden, seed, tag, ids);
         for k in 0..steps {
-            let (x, a) = src.step(k);
-            let cols = k * size..(k + 1) * size;
-            xi.as_mut_slice()[cols.start * hidden..cols.end * hidden].copy_from_slice(x);
-            aux.as_mut_slice()[cols.start * ar..cols.end * ar].copy_from_slice(a);
+            for j in 0..size {
+                let (x, a) = src.example(k, j);
+                let c = k * size + j;
+                xi.as_mut_slice()[c * hidden..(c + 1) * hidden].copy_from_slice(x);
+                aux.as_mut_slice()[c * ar..(c + 1) * ar].copy_from_slice(a);
+            }
         }
         NoiseDraw {
             steps,
@@ -223,9 +225,10 @@ impl NoiseDraw {
     }
 }
 
-/// The noise a forward pass reads step by step: none, a pre-drawn [`NoiseDraw`], or fresh
-/// draws from one stream per example, made one step at a time and never stored whole
-/// (for forward-only passes: backpropagation replays the stored draw).
+/// The noise a forward pass reads example by example within each step: none, a pre-drawn
+/// [`NoiseDraw`], or fresh draws from one stream per example, made when the example's
+/// update needs them and never stored whole (for forward-only passes: backpropagation
+/// replays the stored draw).
 ///
 /// The streams are consumed exactly as [`NoiseDraw::draw`] consumes them (it is built on
 /// this type): example `b`'s stream is `stream(seed, tag ++ [ids[b]])`, and at each step
@@ -237,9 +240,12 @@ impl NoiseDraw {
 /// let d = NoiseDraw::draw(NoiseForm::Scalar, 3, 4, 7, &[1], &[10, 11]);
 /// let mut s = StepNoise::streams(NoiseForm::Scalar, 3, 7, &[1], &[10, 11]);
 /// for k in 0..4 {
-///     let (xi, aux) = s.step(k);
-///     assert_eq!(xi, &d.xi.as_slice()[k * 6..(k + 1) * 6]);
-///     assert_eq!(aux, &d.aux.as_slice()[k * 2..(k + 1) * 2]);
+///     for j in 0..2 {
+///         let (xi, aux) = s.example(k, j);
+///         let c = k * 2 + j;
+///         assert_eq!(xi, &d.xi.as_slice()[c * 3..(c + 1) * 3]);
+///         assert_eq!(aux, &d.aux.as_slice()[c..c + 1]);
+///     }
 /// }
 /// ```
 #[derive(Clone, Debug)]
@@ -248,7 +254,7 @@ pub enum StepNoise<'a> {
     Off,
     /// A stored draw, read in place.
     Given(&'a NoiseDraw),
-    /// One generator per example; `xi` (`n x B`) and `aux` hold the current step's draws.
+    /// One generator per example; `xi` and `aux` hold the draws of the example last asked for.
     Streams {
         /// The noise form (which auxiliary draws follow the normals).
         form: NoiseForm,
@@ -256,11 +262,23 @@ pub enum StepNoise<'a> {
         hidden: usize,
         /// One generator per example, in batch order.
         rngs: Vec<Stream>,
-        /// The current step's standard normals, `n x B` column-major.
+        /// One example's standard normals (n).
         xi: Vec<f64>,
-        /// The current step's auxiliary draws.
+        /// One example's auxiliary draws.
         aux: Vec<f64>,
     },
+}
+
+/// One example's draws of one step from its stream: `n` standard normals into `xi`, then
+/// the form's auxiliary draws into `aux` (a normal for `scalar`, `n` uniforms for `code`).
+#[inline(always)]
+fn draw_example(form: NoiseForm, rng: &mut Stream, xi: &mut [f64], aux: &mut [f64]) {
+    fill_normal(rng, xi);
+    match form {
+        NoiseForm::Diag => {}
+        NoiseForm::Scalar => fill_normal(rng, aux),
+        NoiseForm::Code => fill_uniform(rng, aux),
+    }
 }
 
 impl<'a> StepNoise<'a> {
@@ -279,8 +297,8 @@ impl<'a> StepNoise<'a> {
             form,
             hidden,
             rngs,
-            xi: vec![0.0; hidden * ids.len()],
-            aux: vec![0.0; form.aux_rows(hidden) * ids.len()],
+            xi: vec![0.0; hidden],
+            aux: vec![0.0; form.aux_rows(hidden)],
         }
     }
 
@@ -328,37 +346,43 @@ impl<'a> StepNoise<'a> {
         }
     }
 
-    /// The draws of step `k` (steps are taken in order `0, 1, ..` when drawing fresh):
-    /// normals `n x B` and auxiliary draws, both column-major with one column per example;
-    /// empty slices when off.
-    pub fn step(&mut self, k: usize) -> (&[f64], &[f64]) {
+    /// Example `j`'s stream when the draws are fresh diag-form normals (no auxiliary
+    /// draws): the pass may then take them from the stream as it goes, in
+    /// [`crate::rng::fill_normal`]'s order, instead of through [`StepNoise::example`].
+    #[inline(always)]
+    pub fn diag_stream(&mut self, j: usize) -> Option<&mut Stream> {
+        match self {
+            StepNoise::Streams {
+                form: NoiseForm::Diag,
+                rngs,
+                ..
+            } => Some(&mut rngs[j]),
+            _ => None,
+        }
+    }
+
+    /// The draws of example `j` at step `k`: `n` standard normals and the auxiliary draws
+    /// (empty slices when off). Fresh draws are made now, so within a pass each example is
+    /// asked for once per step, steps in order `0, 1, ..` (any order of examples).
+    #[inline(always)]
+    pub fn example(&mut self, k: usize, j: usize) -> (&[f64], &[f64]) {
         match self {
             StepNoise::Off => (&[], &[]),
             StepNoise::Given(d) => {
-                let (n, ar, b) = (d.xi.nrows(), d.aux.nrows(), d.size);
+                let (n, ar, c) = (d.xi.nrows(), d.aux.nrows(), k * d.size + j);
                 (
-                    &d.xi.as_slice()[k * b * n..(k + 1) * b * n],
-                    &d.aux.as_slice()[k * b * ar..(k + 1) * b * ar],
+                    &d.xi.as_slice()[c * n..(c + 1) * n],
+                    &d.aux.as_slice()[c * ar..(c + 1) * ar],
                 )
             }
             StepNoise::Streams {
                 form,
-                hidden,
                 rngs,
                 xi,
                 aux,
+                ..
             } => {
-                let n = *hidden;
-                let ar = form.aux_rows(n);
-                for (b, rng) in rngs.iter_mut().enumerate() {
-                    fill_normal(rng, &mut xi[b * n..(b + 1) * n]);
-                    let a = &mut aux[b * ar..(b + 1) * ar];
-                    match form {
-                        NoiseForm::Diag => {}
-                        NoiseForm::Scalar => fill_normal(rng, a),
-                        NoiseForm::Code => fill_uniform(rng, a),
-                    }
-                }
+                draw_example(*form, &mut rngs[j], xi, aux);
                 (xi, aux)
             }
         }
@@ -377,14 +401,18 @@ mod tests {
             let ids: Vec<u64> = (100..113).collect();
             let d = NoiseDraw::draw(form, 5, 9, 3, &[2, 4], &ids);
             let mut s = StepNoise::streams(form, 5, 3, &[2, 4], &ids);
+            let mut given = StepNoise::Given(&d);
             let ar = form.aux_rows(5);
             for k in 0..9 {
-                let (xi, aux) = s.step(k);
-                assert_eq!(xi, &d.xi.as_slice()[k * 13 * 5..(k + 1) * 13 * 5]);
-                assert_eq!(aux, &d.aux.as_slice()[k * 13 * ar..(k + 1) * 13 * ar]);
+                // Examples in reverse: each stream is independent of the others.
+                for j in (0..13).rev() {
+                    let c = k * 13 + j;
+                    let (xi, aux) = s.example(k, j);
+                    assert_eq!(xi, &d.xi.as_slice()[c * 5..(c + 1) * 5]);
+                    assert_eq!(aux, &d.aux.as_slice()[c * ar..(c + 1) * ar]);
+                    assert_eq!(given.example(k, j), (xi, aux));
+                }
             }
-            let mut given = StepNoise::Given(&d);
-            assert_eq!(given.step(4).0, &d.xi.as_slice()[4 * 65..5 * 65]);
         }
     }
 }

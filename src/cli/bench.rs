@@ -10,8 +10,8 @@ use crate::data::{Batch, Target};
 use crate::hessian::LinearOperator;
 use crate::loss::Loss;
 use crate::model::{
-    backward, forward, forward_steps, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec,
-    Params, StepNoise, CHUNK, FORWARD_CHUNK,
+    backward, forward, forward_chunks, forward_steps, Model, ModelConfig, NoiseForm, NoiseSource,
+    NoiseSpec, Params, StepNoise, CHUNK,
 };
 use crate::train::optim::{Adam, Optimizer};
 use nalgebra::DMatrix;
@@ -218,8 +218,7 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
         StepNoise::streams(cfg.noise.form, cfg.hidden, 0, &[0x3C], &ids[s..s + len])
     };
     let mut h = DMatrix::zeros(cfg.hidden, batch.size);
-    for s in (0..batch.size).step_by(FORWARD_CHUNK) {
-        let len = FORWARD_CHUNK.min(batch.size - s);
+    for (s, len) in forward_chunks(batch.size) {
         let sub = batch.columns(s, len);
         let t = Instant::now();
         let mut alone = streams(s, len);

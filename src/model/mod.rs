@@ -30,10 +30,35 @@ use rayon::prelude::*;
 /// order whatever the number of threads (bit-for-bit reproducibility).
 pub const CHUNK: usize = 64;
 
-/// Examples per work item of forward-only passes ([`Model::final_states`]). Columns of a
-/// forward pass do not interact, so this size does not change any result; larger items
-/// make the small matrix products of narrow networks efficient.
+/// Largest number of examples per work item of forward-only passes
+/// ([`Model::final_states`]). Columns of a forward pass do not interact, so the size does
+/// not change any result; larger items make the small matrix products of narrow networks
+/// efficient.
 pub const FORWARD_CHUNK: usize = 512;
+
+/// Start and length of each work item of a forward-only pass over `size` examples: as few
+/// items as [`FORWARD_CHUNK`] allows, of equal length up to one example (so the threads
+/// finish together), depending only on `size`.
+///
+/// ```
+/// let c = nrnn::model::forward_chunks(20_000);
+/// assert_eq!((c.len(), c[0], c[39]), (40, (0, 500), (19_500, 500)));
+/// assert_eq!(nrnn::model::forward_chunks(1025), vec![(0, 342), (342, 342), (684, 341)]);
+/// ```
+pub fn forward_chunks(size: usize) -> Vec<(usize, usize)> {
+    let items = size.div_ceil(FORWARD_CHUNK).max(1);
+    let (base, extra) = (size / items, size % items);
+    let mut out = Vec::with_capacity(items);
+    let mut s = 0;
+    for i in 0..items {
+        let len = base + usize::from(i < extra);
+        if len > 0 {
+            out.push((s, len));
+        }
+        s += len;
+    }
+    out
+}
 
 /// Elementwise activation `a`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -606,18 +631,18 @@ impl Model {
     /// Final hidden states `h_K` (`n x B`) of a batch, noise from `noise`; parallel over
     /// chunks, no tape kept (memory O(n B)).
     pub fn final_states(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
-        self.forward_chunks(batch, noise, self.config.hidden, |t| t.h_final)
+        self.forward_parts(batch, noise, self.config.hidden, |t| t.h_final)
     }
 
     /// Logits `V h_K + c` of a batch (`classes x B`), each chunk's read out where its pass
     /// ends (the same numbers as [`Model::readout`] of [`Model::final_states`]).
     pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
-        self.forward_chunks(batch, noise, self.config.classes, |t| t.logits)
+        self.forward_parts(batch, noise, self.config.classes, |t| t.logits)
     }
 
-    /// The forward pass over chunks of [`FORWARD_CHUNK`] examples in parallel (no tape
+    /// The forward pass over the chunks of [`forward_chunks`] in parallel (no tape
     /// kept), `part` of each chunk's tape (`rows x len`) placed at the chunk's columns.
-    fn forward_chunks(
+    fn forward_parts(
         &self,
         batch: &Batch,
         noise: NoiseSource,
@@ -626,11 +651,10 @@ impl Model {
     ) -> DMatrix<f64> {
         let cfg = &self.config;
         let bsz = batch.size;
-        let starts: Vec<usize> = (0..bsz).step_by(FORWARD_CHUNK).collect();
-        let parts: Vec<DMatrix<f64>> = starts
+        let chunks = forward_chunks(bsz);
+        let parts: Vec<DMatrix<f64>> = chunks
             .par_iter()
-            .map(|&s| {
-                let len = FORWARD_CHUNK.min(bsz - s);
+            .map(|&(s, len)| {
                 let sub = batch.columns(s, len);
                 // Seeded noise is drawn step by step inside the pass, never stored whole.
                 let given;
@@ -660,8 +684,8 @@ impl Model {
             })
             .collect();
         let mut out = DMatrix::zeros(rows, bsz);
-        for (&s, h) in starts.iter().zip(parts) {
-            out.columns_mut(s, h.ncols()).copy_from(&h);
+        for (&(s, len), h) in chunks.iter().zip(parts) {
+            out.columns_mut(s, len).copy_from(&h);
         }
         out
     }

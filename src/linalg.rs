@@ -132,8 +132,9 @@ pub fn gemm<T, SA, SB, SC>(
     gemm_general(alpha, a, ta, b, tb, beta, c);
 }
 
-/// `c <- b 1^T + a x`: the bias `b` in every column plus the product, the same numbers as
-/// filling `c` with `b` and calling [`gemm`] with `beta = 1` (for f64 each entry is
+/// `c <- b 1^T + a x` for an f64 input `x` (data): the bias `b` in every column plus the
+/// product, the same numbers as filling `c` with `b` and calling [`gemm`] with `beta = 1`
+/// on `x` converted to the scalar type (for f64 each entry is
 /// `b_i + sum_l a_il x_lj`, the sum from zero by fused multiply-add in the order of
 /// `l`), without the product's set-up cost when `a` has few columns (the input drive
 /// `U x_k + b` of one step).

@@ -107,7 +107,7 @@ pub fn forward<T: Real>(
     forward_steps(cfg, p, x, steps, size, &mut src, h0, keep)
 }
 
-/// [`forward`] with the noise read step by step from `noise`, which may draw it on the fly
+/// [`forward`] with the noise read example by example from `noise`, which may draw it on the fly
 /// ([`StepNoise::Streams`]): a forward-only Monte Carlo pass then never stores the draw.
 ///
 /// ```
@@ -134,10 +134,44 @@ pub fn forward_steps<T: Real>(
     h0: Option<&DMatrix<T>>,
     keep: bool,
 ) -> Tape<T> {
+    let cols = InputColumns {
+        x,
+        stride: size,
+        start: 0,
+    };
+    forward_steps_in(cfg, p, cols, steps, size, noise, h0, keep)
+}
+
+/// Where a pass finds its inputs in a larger step-major matrix: step `k` of example `j`
+/// is column `k stride + start + j` of `x`.
+#[derive(Clone, Copy)]
+pub(crate) struct InputColumns<'x> {
+    pub x: &'x DMatrix<f64>,
+    pub stride: usize,
+    pub start: usize,
+}
+
+/// [`forward_steps`] for the examples `start..start + size` of a batch whose inputs are
+/// `cols.x` (`stride` examples per step), read in place.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_steps_in<T: Real>(
+    cfg: &ModelConfig,
+    p: &Params<T>,
+    cols: InputColumns,
+    steps: usize,
+    size: usize,
+    noise: &mut StepNoise,
+    h0: Option<&DMatrix<T>>,
+    keep: bool,
+) -> Tape<T> {
     let n = cfg.hidden;
     let b = size;
     let kb = steps * b;
-    assert_eq!(x.shape(), (cfg.input, kb), "forward: input shape");
+    let InputColumns { x, stride, start } = cols;
+    assert!(
+        x.nrows() == cfg.input && start + size <= stride && x.ncols() == steps * stride,
+        "forward: input shape"
+    );
     noise
         .check(cfg.noise.form, n, steps, size)
         .expect("forward: noise shape");
@@ -189,7 +223,7 @@ pub fn forward_steps<T: Real>(
     let dt = &p.dt.as_slice()[..n];
     let sq = &nc.sq[..n];
     for k in 0..steps {
-        affine(&p.u, &x.columns(k * b, b), &p.b, &mut z);
+        affine(&p.u, &x.columns(k * stride + start, b), &p.b, &mut z);
         gemm(T::one(), &w, false, &cur, false, T::one(), &mut z);
         if let Some(a) = &a_mat {
             gemm(T::one(), a, false, &cur, false, T::zero(), &mut ya);
@@ -284,7 +318,7 @@ fn diag_unit<T: Real>(nc: &NoiseConsts<T>, h: T, f: T, xi: f64, dt: T, sq: T) ->
 
 /// [`update_example`] for the diag form with the normals drawn here from the example's
 /// stream, sixteen at a time ([`crate::rng::Stream::normals`], the same values as
-/// [`crate::rng::fill_normal`]), each run used while it is still in registers.
+/// [`crate::rng::fill_normal`]), each run used right after it is drawn.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn update_diag_streamed<T: Real>(
@@ -315,8 +349,6 @@ fn update_diag_streamed<T: Real>(
 
 /// One example's step `o = h + d f + noise` (see the module docs for each form), from its
 /// state `h`, drift `f`, normals `xi` and auxiliary draws `aux` (both empty without noise).
-/// The operands arrive as separate slices, so the compiler knows they do not overlap and
-/// keeps the loops in full-width vectors.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn update_example<T: Real>(
@@ -393,6 +425,30 @@ mod tests {
                     );
                     assert_eq!(kept.logits, unkept.logits);
                 }
+            }
+        }
+    }
+
+    /// Fresh draws taken inside the update (diag form: runs of sixteen, the last one
+    /// partial) give the pass of the stored draw, bit for bit, for widths below, at and
+    /// above one run; so do the other forms, drawn per example.
+    #[test]
+    fn fresh_draws_replay_the_stored_draw() {
+        let (steps, size) = (6, 5);
+        let x = DMatrix::from_fn(1, steps * size, |_, j| (j % 7) as f64 / 3.0 - 1.0);
+        for n in [3, 16, 21, 37] {
+            for form in [NoiseForm::Diag, NoiseForm::Scalar, NoiseForm::Code] {
+                let mut cfg = ModelConfig::new(n, 1, 2);
+                cfg.noise = NoiseSpec::new(form, 0.4, 1.0, 0.5).unwrap();
+                let m = Model::init_scaled(cfg, 0.2, 1.0, 3).unwrap();
+                let ids: Vec<u64> = (20..20 + size as u64).collect();
+                let d = NoiseDraw::draw(form, n, steps, 5, &[1], &ids);
+                let stored = forward(&m.config, &m.params, &x, steps, size, Some(&d), None, false);
+                let mut fresh = StepNoise::streams(form, n, 5, &[1], &ids);
+                let t = forward_steps(
+                    &m.config, &m.params, &x, steps, size, &mut fresh, None, false,
+                );
+                assert_eq!(t.h_final, stored.h_final, "n {n}, {form:?}");
             }
         }
     }

@@ -655,7 +655,6 @@ impl Model {
         let parts: Vec<DMatrix<f64>> = chunks
             .par_iter()
             .map(|&(s, len)| {
-                let sub = batch.columns(s, len);
                 // Seeded noise is drawn step by step inside the pass, never stored whole.
                 let given;
                 let mut src = match noise {
@@ -671,11 +670,17 @@ impl Model {
                         StepNoise::streams(cfg.noise.form, cfg.hidden, seed, tag, &ids[s..s + len])
                     }
                 };
-                part(forward_steps(
+                // The chunk's inputs are read in place from the batch.
+                let cols = forward::InputColumns {
+                    x: &batch.x,
+                    stride: bsz,
+                    start: s,
+                };
+                part(forward::forward_steps_in(
                     cfg,
                     &self.params,
-                    &sub.x,
-                    sub.steps,
+                    cols,
+                    batch.steps,
                     len,
                     &mut src,
                     None,

@@ -30,21 +30,25 @@ pub enum Loss {
 /// assert!((p[0] - 0.5).abs() < 1e-15);
 /// ```
 pub fn softmax<T: Real>(o: &[T]) -> Vec<T> {
-    let mx = max_of(o);
-    let e: Vec<T> = o.iter().map(|&v| (v - mx).exp()).collect();
-    let s = e.iter().fold(T::zero(), |a, &b| a + b);
+    let mut e = vec![T::zero(); o.len()];
+    let (_, s) = shifted_exp(o, &mut e);
     e.into_iter().map(|v| v / s).collect()
 }
 
-/// The largest entry of a non-empty slice (the first of equal ones; NaN entries never win).
-fn max_of<T: Real>(o: &[T]) -> T {
+/// `e_i = exp(o_i - m)` into `e`, with `m = max o` (the first of equal entries; NaN never
+/// wins) for a non-empty `o`; returns `(m, sum_i e_i)`, the sum from zero in order. The
+/// shared steps of the softmax and the log-sum-exp `ln(sum e) + m`.
+fn shifted_exp<T: Real>(o: &[T], e: &mut [T]) -> (T, T) {
     let mut mx = o[0];
     for &v in o {
         if v > mx {
             mx = v;
         }
     }
-    mx
+    for (ei, &v) in e.iter_mut().zip(o) {
+        *ei = (v - mx).exp();
+    }
+    (mx, e.iter().fold(T::zero(), |a, &b| a + b))
 }
 
 /// Examples per parallel run of [`Loss::value_grad`].
@@ -101,13 +105,9 @@ impl Loss {
         let c = o.len();
         match (self, target) {
             (Loss::CrossEntropy, Target::Classes(y)) => {
-                // log-sum-exp and softmax from the same exponentials (the operations of
-                // `softmax`): l = ln(sum_i e_i) + max o - o_y, p_i = e_i / sum e.
-                let mx = max_of(o);
-                for (e, &v) in ex.iter_mut().zip(o) {
-                    *e = (v - mx).exp();
-                }
-                let s = ex.iter().fold(T::zero(), |a, &v| a + v);
+                // log-sum-exp and softmax from the same exponentials:
+                // l = ln(sum_i e_i) + max o - o_y, p_i = e_i / sum e.
+                let (mx, s) = shifted_exp(o, ex);
                 for i in 0..c {
                     let e = if i == y[j] { T::one() } else { T::zero() };
                     g[i] = scale * (ex[i] / s - e);

@@ -9,9 +9,10 @@
 use crate::data::{Batch, Target};
 use crate::hessian::LinearOperator;
 use crate::loss::Loss;
+use crate::model::forward::{forward_steps_in, InputColumns};
 use crate::model::{
-    backward, forward, forward_chunks, forward_steps, Model, ModelConfig, NoiseForm, NoiseSource,
-    NoiseSpec, Params, StepNoise, CHUNK,
+    backward, forward, forward_chunks, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec,
+    Params, StepNoise, CHUNK,
 };
 use crate::train::optim::{Adam, Optimizer};
 use nalgebra::DMatrix;
@@ -219,7 +220,6 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
     };
     let mut h = DMatrix::zeros(cfg.hidden, batch.size);
     for (s, len) in forward_chunks(batch.size) {
-        let sub = batch.columns(s, len);
         let t = Instant::now();
         let mut alone = streams(s, len);
         for k in 0..batch.steps {
@@ -230,11 +230,16 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
         t_noise += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let mut src = streams(s, len);
-        let tape = forward_steps(
+        let cols = InputColumns {
+            x: &batch.x,
+            stride: batch.size,
+            start: s,
+        };
+        let tape = forward_steps_in(
             cfg,
             &model.params,
-            &sub.x,
-            sub.steps,
+            cols,
+            batch.steps,
             len,
             &mut src,
             None,

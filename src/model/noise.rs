@@ -162,13 +162,13 @@ impl NoiseDraw {
         let ar = form.aux_rows(hidden);
         let mut xi = DMatrix::zeros(hidden, steps * size);
         let mut aux = DMatrix::zeros(ar, steps * size);
-        let mut src = StepNoise::streams(form, hidden, seed, tag, ids);
+        // The streams and the per-example draw of `StepNoise::streams`, written in place.
+        let mut rngs = example_streams(seed, tag, ids);
         for k in 0..steps {
-            for j in 0..size {
-                let (x, a) = src.example(k, j);
+            for (j, rng) in rngs.iter_mut().enumerate() {
                 let c = k * size + j;
-                xi.as_mut_slice()[c * hidden..(c + 1) * hidden].copy_from_slice(x);
-                aux.as_mut_slice()[c * ar..(c + 1) * ar].copy_from_slice(a);
+                let x = &mut xi.as_mut_slice()[c * hidden..(c + 1) * hidden];
+                draw_example(form, rng, x, &mut aux.as_mut_slice()[c * ar..(c + 1) * ar]);
             }
         }
         NoiseDraw {
@@ -269,6 +269,18 @@ pub enum StepNoise<'a> {
     },
 }
 
+/// The noise streams of examples `ids`: example `b`'s is `stream(seed, tag ++ [ids[b]])`.
+fn example_streams(seed: u64, tag: &[u64], ids: &[u64]) -> Vec<Stream> {
+    let mut name = tag.to_vec();
+    name.push(0);
+    ids.iter()
+        .map(|&id| {
+            *name.last_mut().unwrap() = id;
+            stream(seed, &name)
+        })
+        .collect()
+}
+
 /// One example's draws of one step from its stream: `n` standard normals into `xi`, then
 /// the form's auxiliary draws into `aux` (a normal for `scalar`, `n` uniforms for `code`).
 #[inline(always)]
@@ -284,19 +296,10 @@ fn draw_example(form: NoiseForm, rng: &mut Stream, xi: &mut [f64], aux: &mut [f6
 impl<'a> StepNoise<'a> {
     /// Fresh draws for examples `ids`, example `b` from `stream(seed, tag ++ [ids[b]])`.
     pub fn streams(form: NoiseForm, hidden: usize, seed: u64, tag: &[u64], ids: &[u64]) -> Self {
-        let mut name = tag.to_vec();
-        name.push(0);
-        let rngs = ids
-            .iter()
-            .map(|&id| {
-                *name.last_mut().unwrap() = id;
-                stream(seed, &name)
-            })
-            .collect();
         StepNoise::Streams {
             form,
             hidden,
-            rngs,
+            rngs: example_streams(seed, tag, ids),
             xi: vec![0.0; hidden],
             aux: vec![0.0; form.aux_rows(hidden)],
         }

@@ -23,19 +23,20 @@
 //! `hessian_density` and `hessian_vs_noise`. `--replot` redraws the PNGs from the CSVs.
 //! Prediction: more training noise, smaller top eigenvalue and trace.
 
-use super::{Ctx, Profile};
+use super::{per_seed_contrast, per_seed_slope, Ctx, Profile};
 use crate::cli::reproduce::Progress;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::hessian::{analyze, HessianOptions, SlqOptions};
 use crate::loss::Loss;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
-use crate::report::index::{update_index, FigureEntry, Verdict};
 use crate::report::manifest::Manifest;
-use crate::report::plot::{format_sig, linear_fit, Axes, Fit, LegendPos, LinePlot, Series};
+use crate::report::plot::{format_sig, Axes, LegendPos, LinePlot, Series};
 use crate::report::table::Table;
+use crate::stats::{linear_fit, Fit};
 use crate::table_row;
 use crate::train::{fit, split_dataset, Split, TrainConfig};
+use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -234,7 +235,7 @@ fn load_cached(
 /// noise level, then seed. Shared by the `hessian` and `margin` experiments.
 pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<TrainedModel>> {
     let mut progress = Progress::for_ctx(ctx)?;
-    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let seeds = ctx.seed_list();
     let pieces: Vec<(f64, u64)> = s
         .eps_levels
         .iter()
@@ -313,14 +314,8 @@ pub(crate) fn by_eps(t: &Table, measure: &str) -> Result<Vec<(f64, f64, f64)>> {
                 .filter(|(e, x)| **e == l && x.is_finite())
                 .map(|(_, &x)| x)
                 .collect();
-            let n = v.len() as f64;
-            let m = v.iter().sum::<f64>() / n;
-            let sd = if v.len() > 1 {
-                (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
-            (l, m, sd)
+            let e = crate::stats::Estimate::of(&v);
+            (l, e.mean, e.sd_or_zero())
         })
         .collect())
 }
@@ -332,19 +327,6 @@ pub(crate) fn trend(t: &Table, measure: &str) -> Result<Fit> {
         &sub.column_f64("eps")?,
         &sub.column_f64("value")?,
     ))
-}
-
-/// -1 (significantly decreasing: slope below -2 standard errors), +1 (increasing), or 0.
-pub(crate) fn direction(f: &Fit) -> i32 {
-    if !f.is_valid() {
-        0
-    } else if f.slope < -2.0 * f.slope_stderr {
-        -1
-    } else if f.slope > 2.0 * f.slope_stderr {
-        1
-    } else {
-        0
-    }
 }
 
 /// A line plot of mean ± 1 std over seeds against the training noise level.
@@ -529,26 +511,14 @@ fn density_rows(
     Ok((t, serde_json::json!({"sigma": sigma, "models": summary})))
 }
 
-/// Verdict of a prediction that every fitted slope is negative: agrees when all are
-/// significantly negative (beyond 2 standard errors), disagrees when at least one is
-/// significantly positive and none significantly negative, partial otherwise.
-fn verdict_of(fits: &[Fit]) -> Verdict {
-    verdict_for_sign(fits, -1)
-}
-
-/// As [`verdict_of`] for the predicted sign `want` (-1 or +1) of every slope.
-pub(crate) fn verdict_for_sign(fits: &[Fit], want: i32) -> Verdict {
-    if fits.iter().any(|f| !f.is_valid()) {
-        return Verdict::NotChecked;
-    }
-    let dirs: Vec<i32> = fits.iter().map(direction).collect();
-    if dirs.iter().all(|&d| d == want) {
-        Verdict::Agrees
-    } else if dirs.contains(&-want) && !dirs.contains(&want) {
-        Verdict::Disagrees
-    } else {
-        Verdict::Partial
-    }
+/// The pre-registered test of `hessian_vs_noise`: the per-seed least-squares slope of the
+/// top eigenvalue of the training-loss Hessian against the training noise eps, predicted
+/// negative (flatter minima with more noise).
+pub fn vs_noise_test() -> Test {
+    Test::new(
+        "per-seed least-squares slope of the top eigenvalue of the training-loss Hessian against the training noise eps",
+        Direction::Decrease,
+    )
 }
 
 fn subtitle(s: &Setup, seeds: usize) -> String {
@@ -649,8 +619,30 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         .iter()
         .map(|m| trend(&t, m))
         .collect::<Result<_>>()?;
-    let verdict = verdict_of(&fits);
-    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let primary = ctx.judged(judge(
+        &vs_noise_test(),
+        &per_seed_slope(&t, "top_eigenvalue")?,
+    ));
+    let sec = secondary(
+        &[
+            ("trace", "trace of the parameter Hessian"),
+            ("hidden_top", "top eigenvalue of the hidden-state Hessian"),
+            ("hidden_trace", "trace of the hidden-state Hessian"),
+        ]
+        .iter()
+        .map(|(m, what)| {
+            Ok((
+                Test::new(
+                    format!("per-seed slope of the {what} against eps"),
+                    Direction::Decrease,
+                ),
+                per_seed_slope(&t, m)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?,
+    );
+    let verdict = primary.verdict;
+    let seeds = ctx.seed_list();
     let config = serde_json::json!({"setup": s, "data": "digits (embedded)", "loss": "cross-entropy, noise off"});
     let top = by_eps(&t, "top_eigenvalue")?;
     let tr = by_eps(&t, "trace")?;
@@ -661,62 +653,46 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let f3 = |v: f64| format_sig(v, 3);
     let shows = format!(
-        "Mean over {} seed(s) against the training noise eps. Top eigenvalue: {}. Trace: {}. Test accuracy: {}. \
-         Least-squares slopes against eps: top eigenvalue {} ± {}, trace {} ± {} (hidden-state Hessian: top {} ± {}, \
-         trace {} ± {}). Verdict rule: agrees when both parameter-Hessian slopes are negative by more than 2 \
-         standard errors, disagrees when one is significantly positive and none significantly negative.",
+        "Mean over {} seeds against the training noise eps. Top eigenvalue: {}. Trace: {}. Test accuracy: {}. \
+         Primary statistic (pre-registered): the per-seed slope of the top eigenvalue against eps; {}. \
+         Secondary measures (per-seed slopes, Holm-adjusted p over the three): {}. \
+         Design: within a seed every model shares the data split, the initialization draw and the batch order, \
+         and the Hessian probes are the same for every model.",
         seeds.len(),
         fmt_row(&top),
         fmt_row(&tr),
         fmt_row(&acc),
-        format_sig(fits[0].slope, 3),
-        format_sig(fits[0].slope_stderr, 2),
-        format_sig(fits[1].slope, 3),
-        format_sig(fits[1].slope_stderr, 2),
-        format_sig(hfits[0].slope, 3),
-        format_sig(hfits[0].slope_stderr, 2),
-        format_sig(hfits[1].slope, 3),
-        format_sig(hfits[1].slope_stderr, 2),
+        primary.sentence(f3),
+        secondary_text(&sec, &["trace", "hidden-state top", "hidden-state trace"], f3),
     );
     let mut man = Manifest::new("hessian_vs_noise", CLAIM, &ctx.command);
     man.profile = ctx.profile.name().into();
     man.seeds = seeds.clone();
     man.config = config.clone();
     man.summary = serde_json::json!({"by_eps": means, "fits": {"top_eigenvalue": fits[0], "trace": fits[1],
-        "hidden_top": hfits[0], "hidden_trace": hfits[1]}, "verdict": verdict.as_str()});
+        "hidden_top": hfits[0], "hidden_trace": hfits[1]}, "verdict": verdict.as_str(),
+        "primary": primary, "secondary": sec});
     man.finish(t0);
     man.write(&ctx.out.join("hessian_vs_noise.json"))?;
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: "hessian_vs_noise".into(),
-            png: pngs,
-            csv: "hessian_vs_noise.csv".into(),
-            manifest: "hessian_vs_noise.json".into(),
-            claim: CLAIM.into(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )?;
+    ctx.judged_entry("hessian_vs_noise", CLAIM, pngs, shows, &primary)?;
 
     let dv = |e: f64| top.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.1);
-    let dverdict = if pair.len() == 2 && ctx.seeds >= 1 {
-        let (a, b) = (dv(0.0), dv(emax));
-        if b < a {
-            Verdict::Agrees
-        } else {
-            Verdict::Disagrees
-        }
-    } else {
-        Verdict::NotChecked
-    };
+    let dprimary = ctx.judged(judge(
+        &Test::new(
+            format!(
+                "per-seed difference of the top Hessian eigenvalue, model trained at eps {} minus the deterministic model",
+                format_sig(emax, 3)
+            ),
+            Direction::Decrease,
+        ),
+        &per_seed_contrast(&t, "top_eigenvalue", emax, 0.0)?,
+    ));
     let dshows = format!(
         "Spectral density (stochastic Lanczos quadrature, {} probes x {} steps, Gaussian width {} common to both) \
          of the training-loss Hessian of the deterministic model and of the model trained with eps {} (seed {}). \
-         Mean top eigenvalue over seeds: {} (deterministic) vs {} (noisy). The verdict compares these means only; \
-         see hessian_vs_noise for the trend and its uncertainty.",
+         Mean top eigenvalue over seeds: {} (deterministic) vs {} (noisy). Primary statistic (pre-registered): {}.",
         s.density_probes,
         s.density_steps,
         format_sig(dsum["sigma"].as_f64().unwrap_or(f64::NAN), 3),
@@ -724,6 +700,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         ctx.seed,
         format_sig(dv(0.0), 4),
         format_sig(dv(emax), 4),
+        dprimary.sentence(|v| format_sig(v, 3)),
     );
     let mut dman = Manifest::new("hessian_density", CLAIM, &ctx.command);
     dman.profile = ctx.profile.name().into();
@@ -732,18 +709,6 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     dman.summary = dsum;
     dman.finish(t0);
     dman.write(&ctx.out.join("hessian_density.json"))?;
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: "hessian_density".into(),
-            png: vec![dpng],
-            csv: "hessian_density.csv".into(),
-            manifest: "hessian_density.json".into(),
-            claim: CLAIM.into(),
-            command: ctx.command.clone(),
-            shows: dshows,
-            verdict: dverdict,
-        },
-    )?;
+    ctx.judged_entry("hessian_density", CLAIM, vec![dpng], dshows, &dprimary)?;
     Ok(())
 }

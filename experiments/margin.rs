@@ -20,17 +20,16 @@
 //! `--replot` redraws the PNGs from the CSVs. Prediction: margins grow with the training
 //! noise (at small eps).
 
-use super::hessian::{
-    by_eps, data, eps_name, setup, trained_models, trend, verdict_for_sign, vs_noise_plot,
-};
-use super::Ctx;
+use super::hessian::{by_eps, data, eps_name, setup, trained_models, trend, vs_noise_plot};
+use super::{per_seed_slope, Ctx};
 use crate::error::Result;
 use crate::margin::{margins, AttackOptions, Summary};
-use crate::report::index::{update_index, FigureEntry};
 use crate::report::manifest::Manifest;
-use crate::report::plot::{format_sig, Axes, Fit, Histogram, LegendPos, Series};
+use crate::report::plot::{format_sig, Axes, Histogram, LegendPos, Series};
 use crate::report::table::Table;
+use crate::stats::Fit;
 use crate::table_row;
+use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use std::time::Instant;
 
 /// The claim of the margin figures (THEORY.md 5 and 6, claim 6).
@@ -154,6 +153,18 @@ fn draw(ctx: &Ctx, per: &Table, ex: &Table, sub: &str) -> Result<Vec<String>> {
     Ok(files)
 }
 
+/// The pre-registered test of `margin_vs_noise`: the per-seed least-squares slope of the
+/// median attack radius (the smallest class-flipping input perturbation found, over the
+/// correctly classified test examples) against the training noise eps, predicted positive.
+/// The attack radius is chosen because it measures the input-space margin itself; the score
+/// margin is a logit difference and the Jacobian estimate is first order.
+pub fn margin_test() -> Test {
+    Test::new(
+        "per-seed least-squares slope of the median attack radius (correctly classified test examples) against the training noise eps",
+        Direction::Increase,
+    )
+}
+
 /// Run the experiment (see the module docs).
 pub fn run(ctx: &Ctx) -> Result<()> {
     let t0 = Instant::now();
@@ -245,7 +256,29 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         .iter()
         .map(|m| trend(&per, m))
         .collect::<Result<_>>()?;
-    let verdict = verdict_for_sign(&fits, 1);
+    let primary = ctx.judged(judge(
+        &margin_test(),
+        &per_seed_slope(&per, "median_attack_radius")?,
+    ));
+    let sec = secondary(
+        &[
+            ("median_lower_bound", "median Jacobian margin estimate"),
+            ("median_score_margin", "median score margin"),
+        ]
+        .iter()
+        .map(|(m, what)| {
+            Ok((
+                Test::new(
+                    format!("per-seed slope of the {what} against eps"),
+                    Direction::Increase,
+                ),
+                per_seed_slope(&per, m)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?,
+    );
+    let verdict = primary.verdict;
+    let f3 = |v: f64| format_sig(v, 3);
     let fmt_row = |m: &str| -> Result<String> {
         Ok(by_eps(&per, m)?
             .iter()
@@ -268,13 +301,13 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         .column_f64("value")?
         .iter()
         .sum();
-    let seeds: Vec<u64> = (0..ctx.seeds.max(1) as u64).map(|i| ctx.seed + i).collect();
+    let seeds = ctx.seed_list();
     let shows = format!(
         "Medians over the correctly classified test examples, mean over {} seed(s), against the training noise eps. \
-         Attack radius: {}. Jacobian lower bound: {}. Score margin (all examples): {}. Accuracy: {}. Slopes against \
-         eps: attack radius {} ± {}, lower bound {} ± {}, score margin {} ± {} (verdict: agrees when all three are \
-         positive by more than 2 standard errors, disagrees when one is significantly negative and none \
-         significantly positive). The attack failed on {} of {} correct examples; the pointwise \
+         Attack radius: {}. Jacobian lower bound: {}. Score margin (all examples): {}. Accuracy: {}. Pooled least-squares \
+         slopes against eps (descriptive): attack radius {} ± {}, lower bound {} ± {}, score margin {} ± {}. \
+         Primary statistic (pre-registered): the per-seed slope of the median attack radius against eps; {}. \
+         Secondary (per-seed slopes, Holm-adjusted over the two): {}. The attack failed on {} of {} correct examples; the pointwise \
          Jacobian bound exceeded the attack radius on {} of them (it is a first-order estimate, not a bound, for a \
          nonlinear model). The certified bound (global Lipschitz constant, in the CSV) never exceeds the radius but \
          is vacuous here: median {} at eps 0.",
@@ -289,6 +322,8 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         format_sig(fits[1].slope_stderr, 2),
         format_sig(fits[2].slope, 3),
         format_sig(fits[2].slope_stderr, 2),
+        primary.sentence(f3),
+        secondary_text(&sec, &["Jacobian estimate", "score margin"], f3),
         failures,
         correct,
         violations,
@@ -317,21 +352,9 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         "by_eps": by,
         "fits": {"median_attack_radius": fits[0], "median_lower_bound": fits[1], "median_score_margin": fits[2]},
         "attack_failures": failures, "bound_violations": violations, "correct_examples": correct,
-        "verdict": verdict.as_str(),
+        "verdict": verdict.as_str(), "primary": primary, "secondary": sec,
     });
     man.finish(t0);
     man.write(&ctx.out.join("margin_vs_noise.json"))?;
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: "margin_vs_noise".into(),
-            png: pngs,
-            csv: "margin_vs_noise.csv".into(),
-            manifest: "margin_vs_noise.json".into(),
-            claim: CLAIM.into(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )
+    ctx.judged_entry("margin_vs_noise", CLAIM, pngs, shows, &primary)
 }

@@ -8,8 +8,10 @@ pub mod regularizer;
 pub mod robustness;
 pub mod stability;
 
-use crate::report::index::{update_index, FigureEntry, Verdict};
+use crate::report::index::{update_index, Evidence, FigureEntry, Verdict};
 use crate::report::manifest::Manifest;
+use crate::report::table::Table;
+use crate::verdict::Judgement;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -65,6 +67,55 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The seeds of this run: `seed + i` for `i < seeds` (at least one).
+    ///
+    /// ```
+    /// let ctx = nrnn::experiments::Ctx { profile: nrnn::experiments::Profile::Smoke,
+    ///     out: "x".into(), seeds: 3, seed: 10, replot: false, command: String::new() };
+    /// assert_eq!(ctx.seed_list(), [10, 11, 12]);
+    /// ```
+    pub fn seed_list(&self) -> Vec<u64> {
+        (0..self.seeds.max(1) as u64)
+            .map(|i| self.seed + i)
+            .collect()
+    }
+
+    /// A judgement as this run may state it: a smoke run's designs are too small to mean
+    /// anything, so its verdicts are `not checked` (numbers kept).
+    pub fn judged(&self, j: Judgement) -> Judgement {
+        if self.profile == Profile::Smoke {
+            j.not_checked()
+        } else {
+            j
+        }
+    }
+
+    /// Add (or replace) the index entry of figure `name` judged by the verdict engine:
+    /// its verdict and evidence come from `j` (see [`Ctx::judged`]).
+    pub fn judged_entry(
+        &self,
+        name: &str,
+        claim: &str,
+        png: Vec<String>,
+        shows: String,
+        j: &Judgement,
+    ) -> crate::Result<()> {
+        update_index(
+            &self.out,
+            &FigureEntry {
+                name: name.to_string(),
+                png,
+                csv: format!("{name}.csv"),
+                manifest: format!("{name}.json"),
+                claim: claim.to_string(),
+                command: self.command.clone(),
+                shows,
+                verdict: j.verdict,
+                evidence: Some(Evidence::of(j)),
+            },
+        )
+    }
+
     /// Add (or replace) the index entry of figure `name`, whose CSV and manifest are
     /// `<name>.csv` and `<name>.json` in the output directory.
     pub fn index_entry(
@@ -86,6 +137,7 @@ impl Ctx {
                 command: self.command.clone(),
                 shows,
                 verdict,
+                evidence: None,
             },
         )
     }
@@ -108,6 +160,56 @@ impl Ctx {
         m.finish(t0);
         m.write(&self.out.join(format!("{name}.json")))
     }
+}
+
+/// One value per seed of a tidy table with columns `eps`, `seed`, `measure`, `value`:
+/// `f(rows of that seed as (eps, value))` for each seed, in seed order. The per-seed
+/// statistics of the verdict engine are built with it.
+pub fn per_seed(
+    t: &Table,
+    measure: &str,
+    f: impl Fn(&[(f64, f64)]) -> f64,
+) -> crate::Result<Vec<(u64, f64)>> {
+    let sub = t.filter_eq("measure", measure)?;
+    let eps = sub.column_f64("eps")?;
+    let seed = sub.column_f64("seed")?;
+    let val = sub.column_f64("value")?;
+    let mut seeds: Vec<u64> = seed.iter().map(|&s| s as u64).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    Ok(seeds
+        .into_iter()
+        .map(|sd| {
+            let rows: Vec<(f64, f64)> = (0..eps.len())
+                .filter(|&i| seed[i] as u64 == sd)
+                .map(|i| (eps[i], val[i]))
+                .collect();
+            (sd, f(&rows))
+        })
+        .collect())
+}
+
+/// Per seed, the least-squares slope of `measure` against the training noise eps
+/// ([`per_seed`], [`crate::stats::linear_fit`]): the seed-blocked trend statistic.
+pub fn per_seed_slope(t: &Table, measure: &str) -> crate::Result<Vec<(u64, f64)>> {
+    per_seed(t, measure, |rows| {
+        let (x, y): (Vec<f64>, Vec<f64>) = rows.iter().copied().unzip();
+        crate::stats::linear_fit(&x, &y).slope
+    })
+}
+
+/// Per seed, `measure` at noise level `hi` minus `measure` at `lo` (NaN when a level is
+/// missing): the paired contrast of two trained models of one seed.
+pub fn per_seed_contrast(
+    t: &Table,
+    measure: &str,
+    hi: f64,
+    lo: f64,
+) -> crate::Result<Vec<(u64, f64)>> {
+    per_seed(t, measure, |rows| {
+        let at = |e: f64| rows.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.1);
+        at(hi) - at(lo)
+    })
 }
 
 /// An experiment: a name and the function that runs it.

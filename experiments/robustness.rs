@@ -31,11 +31,12 @@ use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::perturb::{evaluate_under, InputRange, Perturbation};
-use crate::report::index::{update_index, FigureEntry, Verdict};
+use crate::report::index::{update_index, Evidence, FigureEntry};
 use crate::report::manifest::Manifest;
 use crate::report::plot::{format_sig, Axes, LegendPos, LinePlot, Series};
 use crate::report::table::Table;
 use crate::train::{fit, TrainConfig};
+use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -844,16 +845,8 @@ fn profile_note(ctx: &Ctx) -> String {
 /// assert!(nrnn::experiments::robustness::mean_std(&[1.0]).1.is_nan());
 /// ```
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (m, f64::NAN);
-    }
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
-    (m, var.sqrt())
+    let e = crate::stats::Estimate::of(v);
+    (e.mean, e.sd)
 }
 
 /// `mean ± std` of accuracies, in percent with one decimal.
@@ -899,6 +892,67 @@ fn curve_mean(results: &[PieceResult], model: &str, kind: &str, strengths: &[f64
         })
         .collect();
     mean_std(&per_seed)
+}
+
+/// The accuracy of `model` under `kind`, averaged over the strengths `strengths`, for one
+/// seed's piece (NaN when the piece or a row is missing).
+fn grid_mean(
+    results: &[PieceResult],
+    model: &str,
+    seed: u64,
+    kind: &str,
+    strengths: &[f64],
+) -> f64 {
+    let Some(r) = results.iter().find(|r| r.model == model && r.seed == seed) else {
+        return f64::NAN;
+    };
+    let v: Vec<f64> = strengths
+        .iter()
+        .map(|&s| {
+            r.rows
+                .iter()
+                .find(|e| e.perturbation == kind && e.strength == s)
+                .map_or(f64::NAN, |e| e.accuracy)
+        })
+        .collect();
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// The paired robustness contrast of one seed and perturbation kind: the mean over the
+/// noise-trained models of their grid-mean accuracy ([`grid_mean`]) minus the Lipschitz
+/// RNN's, all of the same seed (same data split, initialization, batch order and
+/// perturbation draws).
+fn kind_contrast(results: &[PieceResult], seed: u64, kind: &str, strengths: &[f64]) -> f64 {
+    let noisy: Vec<f64> = models()
+        .iter()
+        .filter(|s| s.noisy())
+        .map(|s| grid_mean(results, s.name, seed, kind, strengths))
+        .collect();
+    noisy.iter().sum::<f64>() / noisy.len() as f64
+        - grid_mean(results, "lipschitz", seed, kind, strengths)
+}
+
+/// The pre-registered statistic of claim 7 for one task and seed: the mean over the
+/// perturbation kinds of [`kind_contrast`], in accuracy (fraction) units.
+fn task_contrast(results: &[PieceResult], seed: u64, task: &TaskSpec) -> f64 {
+    let kinds = task.grids.perturbations();
+    kinds
+        .iter()
+        .map(|(kind, list)| {
+            let st: Vec<f64> = list.iter().map(|p| p.strength()).collect();
+            kind_contrast(results, seed, kind, &st)
+        })
+        .sum::<f64>()
+        / kinds.len() as f64
+}
+
+/// The pre-registered test of a `robustness_<task>` figure (claim 7).
+pub fn task_test() -> Test {
+    Test::new(
+        "per seed: accuracy under perturbation (mean over each kind's grid of non-zero strengths, then over the 5 \
+         kinds), mean of the 5 noise-trained models minus the deterministic Lipschitz RNN, in points",
+        Direction::Increase,
+    )
 }
 
 /// Write the tables, figures, manifest and index entry of one task.
@@ -1126,22 +1180,71 @@ fn write_task(
         );
     }
     let clean_ok = nrnn_clean >= lip_clean - 0.02;
-    let verdict = if ctx.profile == Profile::Smoke {
-        Verdict::NotChecked
-    } else if wins >= 4 && clean_ok {
-        Verdict::Agrees
-    } else if wins <= 1 {
-        Verdict::Disagrees
-    } else {
-        Verdict::Partial
+    let points = |v: Vec<(u64, f64)>| -> Vec<(u64, f64)> {
+        v.into_iter().map(|(s, x)| (s, 100.0 * x)).collect()
     };
+    let primary = ctx.judged(judge(
+        &task_test(),
+        &points(
+            seeds
+                .iter()
+                .map(|&sd| (sd, task_contrast(results, sd, task)))
+                .collect(),
+        ),
+    ));
+    let kind_names: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+    let sec = secondary(
+        &kinds
+            .iter()
+            .map(|(kind, list)| {
+                let st: Vec<f64> = list.iter().map(|p| p.strength()).collect();
+                (
+                    Test::new(
+                        format!("per-seed contrast under {kind}, in points"),
+                        Direction::Increase,
+                    ),
+                    points(
+                        seeds
+                            .iter()
+                            .map(|&sd| (sd, kind_contrast(results, sd, kind, &st)))
+                            .collect(),
+                    ),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let clean_d = ctx.judged(judge(
+        &Test::new(
+            "per-seed clean test accuracy, noise-trained mean minus Lipschitz, in points",
+            Direction::Increase,
+        ),
+        &points(
+            seeds
+                .iter()
+                .map(|&sd| {
+                    let n: Vec<f64> = noisy
+                        .iter()
+                        .map(|s| grid_mean(results, s.name, sd, "clean-test", &[0.0]))
+                        .collect();
+                    (
+                        sd,
+                        n.iter().sum::<f64>() / n.len() as f64
+                            - grid_mean(results, "lipschitz", sd, "clean-test", &[0.0]),
+                    )
+                })
+                .collect(),
+        ),
+    ));
+    let verdict = primary.verdict;
+    let f2 = |v: f64| format_sig(v, 2);
     let shows = profile_note(ctx) + &format!(
         "Accuracy against perturbation strength for {} models x {} seeds on {} (train {}, validation {}, test {}; hidden {}, \
          {} epochs, profile {}). Mean accuracy over each perturbation's grid, NRNN variants (mean of the 5) against the \
          deterministic Lipschitz RNN: {}. Clean test accuracy: NRNN mean {:.1}%, Lipschitz {:.1}%, antisymmetric {:.1}% \
-         (paper: about 99% on ordered MNIST and 97.7% on ECG at full scale). The noise-trained models do better on {} of {} \
-         perturbation kinds, by more than the Lipschitz RNN's seed-to-seed standard deviation on {} (differences below \
-         it are not significant with {} seeds).{} Full table: [{prefix}_table.md]({prefix}_table.md).\n\n{}",
+         (paper: about 99% on ordered MNIST and 97.7% on ECG at full scale). The noise-trained models' mean is higher on {} of {} \
+         perturbation kinds (higher by more than the Lipschitz RNN's seed-to-seed standard deviation on {}; {} seeds). \
+         Primary statistic (pre-registered, points of accuracy): {}. Per kind (Holm-adjusted over the kinds, not \
+         deciding the verdict): {}. Clean accuracy, same contrast: {}.{} Full table: [{prefix}_table.md]({prefix}_table.md).\n\n{}",
         specs.len(),
         seeds.len(),
         task.title,
@@ -1159,6 +1262,9 @@ fn write_task(
         kinds.len(),
         clear_wins,
         seeds.len(),
+        primary.sentence(f2),
+        secondary_text(&sec, &kind_names, f2),
+        clean_d.sentence(f2),
         if clean_ok {
             ""
         } else {
@@ -1181,6 +1287,7 @@ fn write_task(
     });
     man.summary = serde_json::json!({
         "verdict": verdict.as_str(),
+        "primary": primary, "per_kind": sec, "clean": clean_d,
         "kinds_where_nrnn_beats_lipschitz": wins,
         "kinds_where_nrnn_beats_lipschitz_by_more_than_its_std": clear_wins,
         "clean_accuracy": {"nrnn_mean": nrnn_clean, "lipschitz": lip_clean, "antisymmetric": anti_clean},
@@ -1190,19 +1297,7 @@ fn write_task(
     });
     man.wall_seconds = wall;
     man.write(&ctx.out.join(format!("{prefix}.json")))?;
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: prefix.clone(),
-            png: pngs,
-            csv: format!("{prefix}.csv"),
-            manifest: format!("{prefix}.json"),
-            claim: CLAIM.into(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )
+    ctx.judged_entry(&prefix, CLAIM, pngs, shows, &primary)
 }
 
 /// Predicted direction of each theory measure for noise-trained models (THEORY.md 6,
@@ -1224,6 +1319,46 @@ fn theory_values(results: &[PieceResult], model: &str, measure: &str) -> Vec<f64
         .filter_map(|t| t.values.iter().find(|(n, _)| n == measure).map(|(_, v)| *v))
         .filter(|v| v.is_finite())
         .collect()
+}
+
+/// A theory measure of one seed's piece of `model` (NaN when missing).
+fn theory_value(results: &[PieceResult], model: &str, seed: u64, measure: &str) -> f64 {
+    results
+        .iter()
+        .find(|r| r.model == model && r.seed == seed)
+        .and_then(|r| r.theory.as_ref())
+        .and_then(|t| t.values.iter().find(|(n, _)| n == measure).map(|(_, v)| *v))
+        .unwrap_or(f64::NAN)
+}
+
+/// The paired contrast of a theory measure for one seed: the mean over the noise-trained
+/// models minus the Lipschitz RNN of the same seed.
+fn theory_contrast(results: &[PieceResult], seed: u64, measure: &str) -> f64 {
+    let noisy: Vec<f64> = models()
+        .iter()
+        .filter(|s| s.noisy())
+        .map(|s| theory_value(results, s.name, seed, measure))
+        .collect();
+    noisy.iter().sum::<f64>() / noisy.len() as f64
+        - theory_value(results, "lipschitz", seed, measure)
+}
+
+/// The pre-registered test of the `robustness` overview (claim 7 over every task run).
+pub fn overview_test() -> Test {
+    Test::new(
+        "per seed: the statistic of the per-task figures (noise-trained mean minus Lipschitz RNN, accuracy averaged \
+         over each perturbation grid and the 5 kinds, in points), averaged over the tasks run",
+        Direction::Increase,
+    )
+}
+
+/// The pre-registered test of `robustness_theory` (claim 4, stable dynamics).
+pub fn theory_test() -> Test {
+    Test::new(
+        "per seed: top Lyapunov exponent of the deterministic recurrence (per unit time), mean of the 5 \
+         noise-trained models minus the Lipschitz RNN, averaged over the tasks with theory measures",
+        Direction::Decrease,
+    )
 }
 
 /// The claim the theory figure checks.
@@ -1402,26 +1537,63 @@ fn write_theory(
     }
     tidy.write(&ctx.out.join("robustness_theory.csv"))?;
     crate::report::write_atomic(&ctx.out.join("robustness_theory.md"), md.as_bytes())?;
-    let verdict = if ctx.profile == Profile::Smoke {
-        Verdict::NotChecked
-    } else if total > 0 && agree == total {
-        Verdict::Agrees
-    } else if 3 * agree <= total {
-        Verdict::Disagrees
-    } else {
-        Verdict::Partial
+    let over_tasks = |m: &str, sd: u64| -> f64 {
+        with.iter()
+            .map(|(_, r)| theory_contrast(r, sd, m))
+            .sum::<f64>()
+            / with.len() as f64
     };
+    let primary = ctx.judged(judge(
+        &theory_test(),
+        &seeds
+            .iter()
+            .map(|&sd| (sd, over_tasks("lyapunov_top", sd)))
+            .collect::<Vec<_>>(),
+    ));
+    let others: Vec<&str> = measures
+        .iter()
+        .copied()
+        .filter(|m| *m != "lyapunov_top")
+        .collect();
+    let sec = secondary(
+        &others
+            .iter()
+            .map(|m| {
+                let dir = if predicted_sign(m) > 0.0 {
+                    Direction::Increase
+                } else {
+                    Direction::Decrease
+                };
+                (
+                    Test::new(
+                        format!("per-seed contrast of {m}, noise-trained mean minus Lipschitz"),
+                        dir,
+                    ),
+                    seeds
+                        .iter()
+                        .map(|&sd| (sd, over_tasks(m, sd)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let verdict = primary.verdict;
+    let f3 = |v: f64| format_sig(v, 3);
     let shows = profile_note(ctx) + &format!(
         "Regularizer, flatness, stability and margins of the {} models x {} seeds trained for the robustness figures, \
          noise off, averaged over the 5 noise-trained variants and compared with the deterministic Lipschitz RNN: {} of {} \
-         measures move in the predicted direction. {}. Tables: [robustness_theory.md](robustness_theory.md). The regularizer \
+         measures move in the predicted direction (means). {}. Primary statistic (pre-registered): {}. Secondary measures \
+         (per-seed contrasts, Holm-adjusted over the 7, not deciding the verdict): {}. \
+         Tables: [robustness_theory.md](robustness_theory.md). The regularizer \
          is evaluated for one reference noise (diag, sigma1 = sigma2 = 1, per eps^2) on every model; the Hessian is in \
          all trainable parameters (the code models also train their step).",
         specs.len(),
         seeds.len(),
         agree,
         total,
-        findings.join(". ")
+        findings.join(". "),
+        primary.sentence(f3),
+        secondary_text(&sec, &others, f3),
     );
     let mut man = Manifest::new("robustness_theory", THEORY_CLAIM, &ctx.command);
     man.profile = ctx.profile.name().into();
@@ -1434,22 +1606,10 @@ fn write_theory(
         "regularizer_reference_noise": NoiseSpec { form: NoiseForm::Diag, eps: 1.0, sigma1: 1.0, sigma2: 1.0 },
         "margin_attack": crate::margin::AttackOptions::default(),
     });
-    man.summary = serde_json::json!({"verdict": verdict.as_str(), "as_predicted": agree, "measures": total, "per_task": summary});
+    man.summary = serde_json::json!({"verdict": verdict.as_str(), "primary": primary, "secondary": sec, "as_predicted": agree, "measures": total, "per_task": summary});
     man.wall_seconds = wall;
     man.write(&ctx.out.join("robustness_theory.json"))?;
-    update_index(
-        &ctx.out,
-        &FigureEntry {
-            name: "robustness_theory".into(),
-            png: pngs,
-            csv: "robustness_theory.csv".into(),
-            manifest: "robustness_theory.json".into(),
-            claim: THEORY_CLAIM.into(),
-            command: ctx.command.clone(),
-            shows,
-            verdict,
-        },
-    )
+    ctx.judged_entry("robustness_theory", THEORY_CLAIM, pngs, shows, &primary)
 }
 
 /// Write the overview entry `robustness`: tasks run and skipped, models, grids, and the
@@ -1542,6 +1702,20 @@ fn write_overview(
         if skipped.is_empty() { String::new() } else { format!("SKIPPED (data not available): {}. ", skipped.join("; ")) },
         grids.join("; ")
     );
+    let primary = ctx.judged(judge(
+        &overview_test(),
+        &seeds
+            .iter()
+            .map(|&sd| {
+                let v = ran
+                    .iter()
+                    .map(|(t, r)| task_contrast(r, sd, t))
+                    .sum::<f64>()
+                    / ran.len() as f64;
+                (sd, 100.0 * v)
+            })
+            .collect::<Vec<_>>(),
+    ));
     let verdicts: Vec<String> = ran
         .iter()
         .filter_map(|(t, _)| {
@@ -1549,29 +1723,25 @@ fn write_overview(
                 &ctx.out.join(format!("robustness_{}.json", t.name)),
             )
             .ok()
-        })
-        .filter_map(|m| {
-            m.summary
-                .get("verdict")
-                .and_then(|v| v.as_str().map(String::from))
+            .and_then(|m| {
+                m.summary
+                    .get("verdict")
+                    .and_then(|v| v.as_str().map(|v| format!("{}: {v}", t.name)))
+            })
         })
         .collect();
-    let verdict = if ctx.profile == Profile::Smoke {
-        Verdict::NotChecked
-    } else if !verdicts.is_empty() && verdicts.iter().all(|v| v == Verdict::Agrees.as_str()) {
-        Verdict::Agrees
-    } else if !verdicts.is_empty() && verdicts.iter().all(|v| v == Verdict::Disagrees.as_str()) {
-        Verdict::Disagrees
-    } else if verdicts.is_empty() {
-        Verdict::NotChecked
-    } else {
-        Verdict::Partial
-    };
+    let verdict = primary.verdict;
+    let shows = shows
+        + &format!(
+            " Primary statistic over all tasks run (pre-registered, points of accuracy): {}. Per-task verdicts: {}.",
+            primary.sentence(|v| format_sig(v, 2)),
+            verdicts.join(", ")
+        );
     let mut man = Manifest::new("robustness", CLAIM, &ctx.command);
     man.profile = ctx.profile.name().into();
     man.seeds = seeds.to_vec();
     man.config = serde_json::json!({"tasks": ran.iter().map(|(t, _)| t).collect::<Vec<_>>(), "models": specs, "skipped": skipped});
-    man.summary = serde_json::json!({"verdict": verdict.as_str(), "task_verdicts": verdicts, "skipped": skipped});
+    man.summary = serde_json::json!({"verdict": verdict.as_str(), "primary": primary, "task_verdicts": verdicts, "skipped": skipped});
     man.wall_seconds = wall;
     man.write(&ctx.out.join("robustness.json"))?;
     update_index(
@@ -1585,6 +1755,7 @@ fn write_overview(
             command: ctx.command.clone(),
             shows,
             verdict,
+            evidence: Some(Evidence::of(&primary)),
         },
     )
 }
@@ -1608,7 +1779,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     // The model cache is a by-product of a run, never a figure: keep it out of git.
     crate::report::write_atomic(&models_dir.join(".gitignore"), b"*\n")?;
     let progress = Mutex::new(Progress::for_ctx(ctx)?);
-    let seeds: Vec<u64> = (0..ctx.seeds.max(1)).map(|s| ctx.seed + s as u64).collect();
+    let seeds = ctx.seed_list();
     let specs = models();
     let mut skipped = Vec::new();
     let mut ran = Vec::new();

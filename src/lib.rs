@@ -33,6 +33,8 @@ pub mod regularizer;
 pub mod report;
 pub mod rng;
 pub mod sde;
+pub mod stats;
 pub mod train;
+pub mod verdict;
 
 pub use error::{Error, Result};

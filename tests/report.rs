@@ -4,11 +4,12 @@
 use nrnn::report::index::{read_index, update_index, write_index, FigureEntry, Verdict};
 use nrnn::report::manifest::{format_utc, Manifest};
 use nrnn::report::plot::{
-    density, fit_loglog, format_sig, linear_fit, Axes, BarChart, Bars, ColorScale, Heatmap,
-    Histogram, LegendPos, LinePlot, LogLogFit, RefLine, ScatterPlot, Series,
+    density, format_sig, Axes, BarChart, Bars, ColorScale, Heatmap, Histogram, LegendPos, LinePlot,
+    LogLogFit, RefLine, ScatterPlot, Series,
 };
 use nrnn::report::png::{crc32, PNG_SIGNATURE};
 use nrnn::report::table::{Cell, Table};
+use nrnn::stats::{fit_loglog, linear_fit};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -534,6 +535,7 @@ fn index_update_keeps_other_entries() {
         command: format!("nrnn {name}"),
         shows: format!("{name} shows slope 1.00 ± 0.02"),
         verdict,
+        evidence: None,
     };
     update_index(d, &entry("fig_b", Verdict::NotChecked)).unwrap();
     update_index(d, &entry("fig_a", Verdict::Agrees)).unwrap();
@@ -658,4 +660,73 @@ fn odd_data_never_panics() {
     assert!(LinePlot::new(Axes::default().size(10, 10))
         .save(&p)
         .is_err());
+}
+
+#[test]
+fn index_evidence_is_flat_in_json_and_shown_in_the_readme() {
+    use nrnn::report::index::Evidence;
+    use nrnn::verdict::{judge, Direction, Replication, Test};
+    let dir = tempfile::tempdir().unwrap();
+    let t = Test::new("per-seed slope", Direction::Decrease);
+    let primary = judge(
+        &t,
+        &(0..10)
+            .map(|s| (s, -1.0 - 0.1 * (s % 4) as f64))
+            .collect::<Vec<_>>(),
+    );
+    let rep = judge(
+        &t,
+        &(0..10)
+            .map(|s| (1_000_000 + s, 0.3 - 0.2 * (s % 4) as f64))
+            .collect::<Vec<_>>(),
+    );
+    let mut ev = Evidence::of(&primary);
+    ev.replication = Some(Replication::of(&primary, &rep));
+    let e = FigureEntry {
+        name: "fig".into(),
+        verdict: primary.verdict,
+        evidence: Some(ev),
+        ..Default::default()
+    };
+    update_index(dir.path(), &e).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let j = &json[0];
+    assert_eq!(j["verdict"], "supported");
+    for k in [
+        "effect",
+        "ci_low",
+        "ci_high",
+        "n_seeds",
+        "test",
+        "statistic",
+        "replication",
+    ] {
+        assert!(!j[k].is_null(), "index.json entry lacks `{k}`");
+    }
+    assert_eq!(j["n_seeds"], 10);
+    assert_eq!(j["replication"]["verdict"], "inconclusive");
+    assert_eq!(read_index(dir.path()).unwrap()[0], e);
+    let md = std::fs::read_to_string(dir.path().join("README.md")).unwrap();
+    assert!(md.contains("**Pre-registered statistic.** per-seed slope"));
+    assert!(md.contains("**Replication** (disjoint seeds 1000000..1000009): inconclusive"));
+    assert!(md.contains("not replicated"));
+}
+
+#[test]
+fn index_written_by_earlier_versions_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.json"),
+        r#"[{"name":"a","png":[],"csv":"","manifest":"","claim":"","command":"","shows":"","verdict":"Agrees"},
+            {"name":"b","png":[],"csv":"","manifest":"","claim":"","command":"","shows":"","verdict":"NotChecked"},
+            {"name":"c","png":[],"csv":"","manifest":"","claim":"","command":"","shows":"","verdict":"Partial"}]"#,
+    )
+    .unwrap();
+    let v: Vec<Verdict> = read_index(dir.path())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.verdict)
+        .collect();
+    assert_eq!(v, [Verdict::Agrees, Verdict::NotChecked, Verdict::Partial]);
 }

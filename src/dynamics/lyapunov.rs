@@ -185,14 +185,10 @@ pub struct Spectrum {
     pub seconds: f64,
 }
 
+/// Mean and sample standard deviation (0 for fewer than two values), by [`crate::stats`].
 fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (m, 0.0);
-    }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, var.sqrt())
+    let e = crate::stats::Estimate::of(v);
+    (e.mean, e.sd_or_zero())
 }
 
 /// Replace columns `1..=k` of `x` by an orthonormal basis of their span (Householder QR) and

@@ -178,16 +178,11 @@ pub struct HessianReport {
 
 /// Mean and standard error of values (standard error 0 for fewer than two values).
 pub(crate) fn mean_stderr(v: &[f64]) -> (f64, f64) {
-    let n = v.len();
-    if n == 0 {
+    let e = crate::stats::Estimate::of(v);
+    if v.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    let m = v.iter().sum::<f64>() / n as f64;
-    if n < 2 {
-        return (m, 0.0);
-    }
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
-    (m, (var / n as f64).sqrt())
+    (e.mean, e.stderr_or_zero())
 }
 
 /// Top eigenvalues, trace, optional power iteration and density of the Hessian of the

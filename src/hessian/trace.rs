@@ -70,13 +70,10 @@ impl TraceEstimate {
     /// assert!(lo < 2.0 && hi > 2.0);
     /// ```
     pub fn interval(&self, level: f64) -> Result<(f64, f64)> {
-        use statrs::distribution::{ContinuousCDF, StudentsT};
         if !(level > 0.0 && level < 1.0) {
             return Err(Error::param("level", level, "a number in (0, 1)"));
         }
-        let t = StudentsT::new(0.0, 1.0, (self.probes - 1) as f64)
-            .map_err(|e| Error::Other(format!("Student t: {e}")))?
-            .inverse_cdf(0.5 + level / 2.0);
+        let t = crate::stats::t_quantile(0.5 + level / 2.0, (self.probes - 1) as f64);
         Ok((self.mean - t * self.stderr, self.mean + t * self.stderr))
     }
 }

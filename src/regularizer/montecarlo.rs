@@ -36,7 +36,6 @@ use crate::loss::Loss;
 use crate::model::{forward, Model, NoiseDraw, NoiseForm};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::time::Instant;
 
 /// Paths per parallel work item (fixed, so the work split never depends on the threads).
@@ -144,7 +143,7 @@ pub struct MonteCarlo {
 }
 
 /// Least-squares fit of `log10|y|` on `log10 x` (the crate's one least-squares routine,
-/// [`crate::report::plot::fit_loglog`], applied to `|y|`), skipping points with `x <= 0` or
+/// [`crate::stats::fit_loglog`], applied to `|y|`), skipping points with `x <= 0` or
 /// `y` zero or not finite; `None` with fewer than two usable points. The slope's standard
 /// error is `sqrt(RSS / (m - 2) / sum (u - ubar)^2)` with `u = log10 x` (NaN for m = 2).
 ///
@@ -156,7 +155,7 @@ pub struct MonteCarlo {
 /// ```
 pub fn fit_slope(x: &[f64], y: &[f64]) -> Option<SlopeFit> {
     let ay: Vec<f64> = y.iter().map(|v| v.abs()).collect();
-    let f = crate::report::plot::fit_loglog(x, &ay);
+    let f = crate::stats::fit_loglog(x, &ay);
     if f.n < 2 || !f.slope.is_finite() {
         return None;
     }
@@ -486,13 +485,10 @@ pub fn monte_carlo(
         }
     }
     let np = opts.paths as f64;
-    let tq = StudentsT::new(0.0, 1.0, np - 1.0)
-        .map_err(|e| Error::Other(format!("Student-t distribution: {e}")))?
-        .inverse_cdf(0.5 + 0.5 * opts.confidence);
+    let tq = crate::stats::t_quantile(0.5 + 0.5 * opts.confidence, np - 1.0);
     let mean_se = |v: &[f64]| {
-        let m = v.iter().sum::<f64>() / np;
-        let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (np - 1.0);
-        (m, (var / np).sqrt())
+        let e = crate::stats::Estimate::of(v);
+        (e.mean, e.stderr)
     };
     let summarize = |zz: &[Vec<f64>]| -> Vec<McEstimate> {
         opts.eps

@@ -8,26 +8,49 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Whether a figure agrees with the claim it checks.
+///
+/// Exact claims (the regularizer's expansion, convergence orders, stochastic
+/// stabilization: deterministic computations checked against theory) are judged
+/// `agrees` / `disagrees` / `partially agrees`. Claims about trained models are judged by
+/// the verdict engine ([`crate::verdict`]) from a pre-registered statistic with a
+/// confidence interval: `supported` / `contradicted` / `inconclusive`. `not checked`
+/// serves both (smoke runs, too few seeds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Verdict {
-    /// The figure supports the claim.
+    /// The figure supports the claim (exact claims).
+    #[serde(rename = "agrees", alias = "Agrees")]
     Agrees,
-    /// The figure contradicts the claim.
+    /// The figure contradicts the claim (exact claims).
+    #[serde(rename = "disagrees", alias = "Disagrees")]
     Disagrees,
-    /// The figure supports part of the claim, or only under some settings.
+    /// The figure supports part of the claim, or only under some settings (exact claims).
+    #[serde(rename = "partially agrees", alias = "Partial")]
     Partial,
-    /// Not compared with the claim (yet).
+    /// The interval of the pre-registered statistic excludes 0 on the predicted side.
+    #[serde(rename = "supported")]
+    Supported,
+    /// The interval excludes 0 on the other side.
+    #[serde(rename = "contradicted")]
+    Contradicted,
+    /// The interval contains 0.
+    #[serde(rename = "inconclusive")]
+    Inconclusive,
+    /// Not compared with the claim (yet), or a design too small to judge.
     #[default]
+    #[serde(rename = "not checked", alias = "NotChecked")]
     NotChecked,
 }
 
 impl Verdict {
-    /// Human-readable word used in the README.
+    /// Human-readable word used in the README (the same as the JSON spelling).
     pub fn as_str(&self) -> &'static str {
         match self {
             Verdict::Agrees => "agrees",
             Verdict::Disagrees => "disagrees",
             Verdict::Partial => "partially agrees",
+            Verdict::Supported => "supported",
+            Verdict::Contradicted => "contradicted",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotChecked => "not checked",
         }
     }
@@ -59,6 +82,55 @@ pub struct FigureEntry {
     pub shows: String,
     /// Agreement with the claim.
     pub verdict: Verdict,
+    /// For claims about trained models: the pre-registered statistic, its estimate and
+    /// interval, seeds, test, and the replication's verdict (fields at the top level of
+    /// the entry in `index.json`).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The evidence behind a verdict of the verdict engine, as stored in the index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The pre-registered per-seed statistic, in words.
+    pub statistic: String,
+    /// The test, in words.
+    pub test: String,
+    /// Predicted sign: `increase` or `decrease`.
+    pub predicted: crate::verdict::Direction,
+    /// Mean effect over seeds.
+    pub effect: f64,
+    /// 95% interval, lower end.
+    pub ci_low: f64,
+    /// 95% interval, upper end.
+    pub ci_high: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// Smallest effect this design detects at 80% power.
+    pub detectable_effect: f64,
+    /// Seeds used.
+    pub n_seeds: usize,
+    /// The same statistic on the disjoint replication seeds, if that run was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<crate::verdict::Replication>,
+}
+
+impl Evidence {
+    /// The evidence of a judgement (no replication yet).
+    pub fn of(j: &crate::verdict::Judgement) -> Evidence {
+        Evidence {
+            statistic: j.statistic.clone(),
+            test: j.test.clone(),
+            predicted: j.predicted,
+            effect: j.effect,
+            ci_low: j.ci_low,
+            ci_high: j.ci_high,
+            p_value: j.p_value,
+            detectable_effect: j.detectable_effect,
+            n_seeds: j.n_seeds,
+            replication: None,
+        }
+    }
 }
 
 /// GitHub-style heading anchor: lowercase, spaces to `-`, other punctuation dropped.
@@ -93,13 +165,30 @@ pub fn render_markdown(entries: &[FigureEntry]) -> String {
          the command that regenerates it, what it shows and the verdict.\n\n",
     );
     if !es.is_empty() {
-        s.push_str("| figure | verdict | claim |\n|---|---|---|\n");
+        s.push_str("| figure | verdict | effect [95% interval], seeds | replication | claim |\n|---|---|---|---|---|\n");
         for e in &es {
+            let (eff, rep) = match &e.evidence {
+                Some(ev) => (
+                    format!(
+                        "{} [{}, {}], {}",
+                        super::plot::format_sig(ev.effect, 3),
+                        super::plot::format_sig(ev.ci_low, 3),
+                        super::plot::format_sig(ev.ci_high, 3),
+                        ev.n_seeds
+                    ),
+                    ev.replication
+                        .as_ref()
+                        .map_or("not run".to_string(), |r| r.verdict.to_string()),
+                ),
+                None => ("exact check".to_string(), String::new()),
+            };
             s.push_str(&format!(
-                "| [{}](#{}) | {} | {} |\n",
+                "| [{}](#{}) | {} | {} | {} | {} |\n",
                 one_line(&e.name),
                 anchor(&e.name),
                 e.verdict,
+                eff,
+                rep,
                 one_line(&e.claim)
             ));
         }
@@ -123,6 +212,9 @@ pub fn render_markdown(entries: &[FigureEntry]) -> String {
             s.push_str(&format!("**What it shows.** {}\n\n", e.shows.trim()));
         }
         s.push_str(&format!("**Verdict: {}.**\n\n", e.verdict));
+        if let Some(ev) = &e.evidence {
+            s.push_str(&render_evidence(ev));
+        }
         let mut links = Vec::new();
         if !e.csv.is_empty() {
             links.push(format!("data: [{}]({})", e.csv, e.csv));
@@ -133,6 +225,49 @@ pub fn render_markdown(entries: &[FigureEntry]) -> String {
         if !links.is_empty() {
             s.push_str(&format!("{}\n\n", links.join(" · ")));
         }
+    }
+    s
+}
+
+/// The evidence paragraph of an entry: statistic, test, effect with interval, and the
+/// replication's verdict.
+fn render_evidence(ev: &Evidence) -> String {
+    use super::plot::format_sig;
+    let f = |v: f64| format_sig(v, 3);
+    let mut s = format!(
+        "**Pre-registered statistic.** {} (predicted {}). **Test.** {}. **Estimate.** {} [{}, {}] over {} seeds, p = {}",
+        one_line(&ev.statistic),
+        match ev.predicted {
+            crate::verdict::Direction::Increase => "> 0",
+            crate::verdict::Direction::Decrease => "< 0",
+        },
+        one_line(&ev.test),
+        f(ev.effect),
+        f(ev.ci_low),
+        f(ev.ci_high),
+        ev.n_seeds,
+        format_sig(ev.p_value, 2),
+    );
+    if ev.ci_low <= 0.0 && ev.ci_high >= 0.0 {
+        s.push_str(&format!(
+            "; the smallest effect this design detects at 80% power is {}",
+            f(ev.detectable_effect.abs())
+        ));
+    }
+    s.push_str(".\n\n");
+    match &ev.replication {
+        Some(r) => s.push_str(&format!(
+            "**Replication** (disjoint seeds {}..{}): {}: {} [{}, {}] over {} seeds; {}.\n\n",
+            r.seeds.first().copied().unwrap_or(0),
+            r.seeds.last().copied().unwrap_or(0),
+            r.verdict,
+            f(r.effect),
+            f(r.ci_low),
+            f(r.ci_high),
+            r.n_seeds,
+            one_line(&r.agreement)
+        )),
+        None => s.push_str("**Replication:** not run (`nrnn reproduce --replicate`).\n\n"),
     }
     s
 }

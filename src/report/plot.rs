@@ -17,10 +17,13 @@
 //! Data points that are NaN or infinite (or not positive on a log axis) are skipped:
 //! lines break there. Empty series draw an empty frame with the title. Axes can be linear
 //! or log10 independently ([`Scale`]). The one least-squares implementation of the crate
-//! lives here too: [`linear_fit`] and [`fit_loglog`].
+//! lives in [`crate::stats`] ([`linear_fit`], [`fit_loglog`]).
 
 use super::fonts::{ensure_fonts, FAMILY};
 use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::stats::linear_fit;
+use crate::stats::{fit_loglog, Fit};
 type BackendCoord = (i32, i32);
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
@@ -62,135 +65,6 @@ const BAND_ALPHA: f64 = 0.22;
 /// The palette colour for index `i` (wraps around).
 pub fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
-}
-
-// ---------------------------------------------------------------------------------------
-// Least squares
-// ---------------------------------------------------------------------------------------
-
-/// Result of an ordinary least-squares fit `y = intercept + slope * x`.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Fit {
-    /// Fitted slope.
-    pub slope: f64,
-    /// Fitted intercept.
-    pub intercept: f64,
-    /// Standard error of the slope, `sqrt(SSE / (n - 2) / Sxx)` (NaN when `n < 3`).
-    pub slope_stderr: f64,
-    /// Standard error of the intercept, `sqrt(SSE / (n - 2) * (1/n + mean(x)^2 / Sxx))`.
-    pub intercept_stderr: f64,
-    /// Coefficient of determination `1 - SSE / SST` (1 when `SST = 0 = SSE`).
-    pub r2: f64,
-    /// Number of points used (finite pairs).
-    pub n: usize,
-}
-
-impl Fit {
-    /// The fitted value at `x`.
-    pub fn predict(&self, x: f64) -> f64 {
-        self.intercept + self.slope * x
-    }
-
-    /// True when slope and its standard error are finite.
-    pub fn is_valid(&self) -> bool {
-        self.slope.is_finite() && self.slope_stderr.is_finite()
-    }
-}
-
-/// Ordinary least squares `y = intercept + slope * x` over the pairs where both values
-/// are finite. With fewer than two distinct x values the fit is all NaN; with exactly two
-/// points the standard errors are NaN. The single least-squares routine of the crate.
-///
-/// ```
-/// let f = nrnn::report::plot::linear_fit(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]);
-/// assert!((f.slope - 2.0).abs() < 1e-12 && (f.intercept - 1.0).abs() < 1e-12);
-/// assert!(f.slope_stderr < 1e-12 && (f.r2 - 1.0).abs() < 1e-12 && f.n == 4);
-/// ```
-pub fn linear_fit(x: &[f64], y: &[f64]) -> Fit {
-    let pts: Vec<(f64, f64)> = x
-        .iter()
-        .zip(y)
-        .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .map(|(&a, &b)| (a, b))
-        .collect();
-    fit_pairs(&pts)
-}
-
-fn fit_pairs(pts: &[(f64, f64)]) -> Fit {
-    let n = pts.len();
-    let nan = Fit {
-        slope: f64::NAN,
-        intercept: f64::NAN,
-        slope_stderr: f64::NAN,
-        intercept_stderr: f64::NAN,
-        r2: f64::NAN,
-        n,
-    };
-    if n < 2 {
-        return nan;
-    }
-    let nf = n as f64;
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / nf;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / nf;
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for &(a, b) in pts {
-        let (dx, dy) = (a - mx, b - my);
-        sxx += dx * dx;
-        sxy += dx * dy;
-        syy += dy * dy;
-    }
-    if sxx.is_nan() || sxx <= 0.0 {
-        return nan;
-    }
-    let slope = sxy / sxx;
-    let intercept = my - slope * mx;
-    let sse: f64 = pts
-        .iter()
-        .map(|&(a, b)| {
-            let r = b - (intercept + slope * a);
-            r * r
-        })
-        .sum();
-    let (slope_stderr, intercept_stderr) = if n > 2 {
-        let s2 = sse / (nf - 2.0);
-        ((s2 / sxx).sqrt(), (s2 * (1.0 / nf + mx * mx / sxx)).sqrt())
-    } else {
-        (f64::NAN, f64::NAN)
-    };
-    let r2 = if syy > 0.0 {
-        1.0 - sse / syy
-    } else if sse == 0.0 {
-        1.0
-    } else {
-        f64::NAN
-    };
-    Fit {
-        slope,
-        intercept,
-        slope_stderr,
-        intercept_stderr,
-        r2,
-        n,
-    }
-}
-
-/// Least squares on `log10 y = intercept + slope * log10 x`, over the pairs where both
-/// values are finite and positive. `slope` is the power-law exponent (convergence order).
-///
-/// ```
-/// let xs = [1.0, 2.0, 4.0, 8.0];
-/// let ys: Vec<f64> = xs.iter().map(|x: &f64| 3.0 * x.powi(4)).collect();
-/// let f = nrnn::report::plot::fit_loglog(&xs, &ys);
-/// assert!((f.slope - 4.0).abs() < 1e-12 && (f.intercept - 3f64.log10()).abs() < 1e-12);
-/// ```
-pub fn fit_loglog(xs: &[f64], ys: &[f64]) -> Fit {
-    let pts: Vec<(f64, f64)> = xs
-        .iter()
-        .zip(ys)
-        .filter(|(a, b)| a.is_finite() && b.is_finite() && **a > 0.0 && **b > 0.0)
-        .map(|(a, b)| (a.log10(), b.log10()))
-        .collect();
-    fit_pairs(&pts)
 }
 
 // ---------------------------------------------------------------------------------------

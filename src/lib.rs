@@ -15,6 +15,7 @@
 //! | classification margins | [`margin`] |
 //! | input perturbations and attacks (robustness) | [`perturb`] |
 //! | figures, CSV, manifests | [`report`], `experiments/` |
+//! | the theory (docs/theory.md): formulas, derivations, corrections | [`theory`] |
 
 pub mod cli;
 pub mod data;
@@ -33,6 +34,7 @@ pub mod regularizer;
 pub mod report;
 pub mod rng;
 pub mod sde;
+pub mod theory;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-//! Experiment `hessian` (THEORY.md section 3; section 6, claim 3): flat minima.
+//! Experiment `hessian` (docs/theory.md section 3; section 6, claim 3): flat minima.
 //!
 //! Small tanh Lipschitz RNNs are trained on the embedded digits ([`crate::data::digits`],
 //! one pixel per step) with `diag` noise (`sigma1 = sigma2 = 1`) at the levels
@@ -42,10 +42,10 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The claim of the Hessian figures (THEORY.md 3 and 6, claim 3).
+/// The claim of the Hessian figures (docs/theory.md 3 and 6, claim 3).
 pub const CLAIM: &str =
     "Noise training promotes flat minima: models trained with more hidden-state noise have a \
-smaller top eigenvalue and trace of the Hessian of the training loss (THEORY.md 3; 6, claim 3).";
+smaller top eigenvalue and trace of the Hessian of the training loss (docs/theory.md 3; 6, claim 3).";
 
 /// Settings of the flatness and margin experiments (shared models).
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,4 +1,4 @@
-//! Experiment `margin` (THEORY.md section 5; section 6, claim 6): classification margins
+//! Experiment `margin` (docs/theory.md section 5; section 6, claim 6): classification margins
 //! against the training noise level.
 //!
 //! The models are those of the `hessian` experiment ([`super::hessian::trained_models`]:
@@ -32,9 +32,9 @@ use crate::table_row;
 use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use std::time::Instant;
 
-/// The claim of the margin figures (THEORY.md 5 and 6, claim 6).
+/// The claim of the margin figures (docs/theory.md 5 and 6, claim 6).
 pub const CLAIM: &str = "Noise training enlarges classification margins: the score margin, its Jacobian lower bound \
-and the smallest class-flipping input perturbation grow with the training noise at small eps (THEORY.md 5; 6, claim 6).";
+and the smallest class-flipping input perturbation grow with the training noise at small eps (docs/theory.md 5; 6, claim 6).";
 
 /// Bins of the radius histograms.
 const BINS: usize = 30;

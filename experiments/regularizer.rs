@@ -1,4 +1,4 @@
-//! Experiment `regularizer` (THEORY.md section 2; section 6, claims 1 and 2): the explicit
+//! Experiment `regularizer` (docs/theory.md section 2; section 6, claims 1 and 2): the explicit
 //! regularizer `(Q + R)/2` against Monte Carlo, the order of the remainder, the
 //! discrete-to-continuous convergence and where along the sequence the regularizer comes
 //! from.
@@ -40,9 +40,9 @@ use crate::report::plot::{
 use crate::report::table::Table;
 use std::time::Instant;
 
-/// The claims the figures check (THEORY.md 6, claims 1 and 2).
+/// The claims the figures check (docs/theory.md 6, claims 1 and 2).
 pub const CLAIM: &str = "gap(eps)/eps^2 -> (Q+R)/2 with a remainder of order eps^4 in the gap; \
-Q_dt + R_dt -> the continuous Q + R with order dt (THEORY.md 2 and 6, claims 1-2).";
+Q_dt + R_dt -> the continuous Q + R with order dt (docs/theory.md 2 and 6, claims 1-2).";
 
 /// Step of both models (the crate's default for the digits).
 pub const STEP: f64 = 0.5;

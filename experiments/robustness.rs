@@ -1,4 +1,4 @@
-//! Experiment `robustness` (THEORY.md section 6, claim 7; the paper's robustness tables
+//! Experiment `robustness` (docs/theory.md section 6, claim 7; the paper's robustness tables
 //! and accuracy-against-strength figures), plus the theory measured on the same trained
 //! models (claims 3, 4 and 6).
 //!
@@ -43,10 +43,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// The claim the robustness figures check (THEORY.md 6, claim 7).
+/// The claim the robustness figures check (docs/theory.md 6, claim 7).
 pub const CLAIM: &str = "Noise-trained RNNs keep more accuracy under input perturbations (white noise, \
 multiplicative white noise, salt and pepper, adversarial attacks) while matching the clean accuracy \
-of the deterministic models (THEORY.md 6, claim 7; the paper's robustness tables and figures).";
+of the deterministic models (docs/theory.md 6, claim 7; the paper's robustness tables and figures).";
 
 /// Level `eps` of the `diag` NRNNs (with `sigma1`, `sigma2` in {0, 1}). The paper's
 /// per-step 0.02 at step 0.01 is 0.2 in SDE units (`0.02 / sqrt(0.01)`); at our steps and
@@ -711,7 +711,7 @@ fn evaluate_model(ctx: &Ctx, task: &TaskSpec, d: &TaskData, model: &Model) -> Re
 }
 
 /// The theory measures of a trained model on the first `task.theory_examples` training
-/// examples (noise off), with the library functions of THEORY.md sections 2-5:
+/// examples (noise off), with the library functions of docs/theory.md sections 2-5:
 /// the explicit regularizer `(Q + R)/2` per `eps^2` ([`crate::regularizer::dataset`]) for
 /// one reference noise shared by every model (`diag`, `sigma1 = sigma2 = 1`: a
 /// deterministic model has no noise of its own), the top eigenvalue (Lanczos) and trace
@@ -1300,7 +1300,7 @@ fn write_task(
     ctx.judged_entry(&prefix, CLAIM, pngs, shows, &primary)
 }
 
-/// Predicted direction of each theory measure for noise-trained models (THEORY.md 6,
+/// Predicted direction of each theory measure for noise-trained models (docs/theory.md 6,
 /// claims 3, 4, 6): `-1` smaller than the deterministic model, `+1` larger.
 fn predicted_sign(measure: &str) -> f64 {
     match measure {
@@ -1365,7 +1365,7 @@ pub fn theory_test() -> Test {
 const THEORY_CLAIM: &str = "Noise training acts as an explicit regularizer that favours flatter minima, more \
 stable dynamics and larger classification margins: noise-trained models have a smaller regularizer, smaller \
 Hessian top eigenvalue and trace, smaller kappa and top Lyapunov exponent, and larger margins than the \
-deterministic model (THEORY.md 6, claims 3, 4, 6), here measured on the models of the robustness experiment.";
+deterministic model (docs/theory.md 6, claims 3, 4, 6), here measured on the models of the robustness experiment.";
 
 /// Write the theory table, figures, manifest and index entry (tasks with theory only).
 fn write_theory(

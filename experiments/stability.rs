@@ -1,4 +1,4 @@
-//! Experiment `stability` (THEORY.md section 4; section 6, claim 5): stochastic
+//! Experiment `stability` (docs/theory.md section 4; section 6, claim 5): stochastic
 //! stabilization, the failure of `diag` noise, and measured exponents against the bounds.
 //!
 //! Four figures, each with a tidy CSV, PNG(s), a JSON manifest and an index entry in
@@ -38,10 +38,10 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// The claim the figures check (THEORY.md 6, claim 5).
+/// The claim the figures check (docs/theory.md 6, claim 5).
 pub const CLAIM: &str = "Scalar multiplicative noise stabilizes an unstable system where \
 kappa - eps^2 sigma2^2/2 < 0; the measured exponent lies below every bound; diag noise can fail \
-(THEORY.md 4 and 6, claim 5).";
+(docs/theory.md 4 and 6, claim 5).";
 
 /// A random skew-symmetric `n x n` matrix with `||S||_2 = 1`, from `stream(seed, &[0x5345])`.
 ///
@@ -146,7 +146,7 @@ fn sizes(p: Profile) -> Sizes {
 
 /// Skew strength of the phase diagram (`omega ||S||`, `||S|| = 1`).
 pub const PHASE_OMEGA: f64 = 1.0;
-/// Hidden size of the phase diagram and the counterexample (THEORY.md: n = 4).
+/// Hidden size of the phase diagram and the counterexample (docs/theory.md section 4: n = 4).
 pub const SKEW_N: usize = 4;
 
 fn entry(ctx: &Ctx, name: &str, png: Vec<String>, shows: String, verdict: Verdict) -> Result<()> {
@@ -372,7 +372,7 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
 // Counterexample
 // ---------------------------------------------------------------------------------------
 
-/// `mu` of the counterexample (THEORY.md 4).
+/// `mu` of the counterexample (docs/theory.md 4).
 pub const CE_MU: f64 = 0.5;
 
 fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
@@ -464,7 +464,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         plot = plot.ref_line(
             RefLine::horizontal(b, &format!("{form} a.s. bound {}", format_sig(b, 3))).color(k),
         );
-        // The value at omega = 1 (or the closest omega), as quoted in THEORY.md.
+        // The value at omega = 1 (or the closest omega), as quoted in docs/theory.md section 4.
         let at = idx
             .iter()
             .min_by(|&&a, &&b| (om[a] - 1.0).abs().total_cmp(&(om[b] - 1.0).abs()))
@@ -502,7 +502,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
          the exponent stays at mu - s^2/2 = -0.5 for every omega (the bound is exact; at omega = 1: {}). Diag noise: \
          {} at omega = 0 (independent units: mu - s^2/2 = -0.5, plus the upward finite-time bias of the largest \
          of n per-unit exponents, at most s sqrt(2 ln n / t)), but as soon as the rotation mixes the units it becomes positive \
-         (at omega = 1: {}; THEORY.md quotes +0.26 for its S, and -0.48 for scalar noise): diag noise does not \
+         (at omega = 1: {}; docs/theory.md quotes +0.26 for its S, and -0.48 for scalar noise): diag noise does not \
          stabilize, as its bound mu + s^2/4 = 1.0 allows. Euler bias of the rotation: at most d omega^2/2 = {} at \
          the largest omega.",
         crate::report::plot::format_pm(sc, sc_se),

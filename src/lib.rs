@@ -15,6 +15,9 @@
 //! | classification margins | [`margin`] |
 //! | input perturbations and attacks (robustness) | [`perturb`] |
 //! | figures, CSV, manifests | [`report`], `experiments/` |
+//! | statistics: estimates, intervals, paired designs, trends, Holm | [`stats`] |
+//! | verdicts on the claims about trained models | [`verdict`] |
+//! | the theory (docs/theory.md): formulas, derivations, corrections | [`theory`] |
 
 pub mod cli;
 pub mod data;
@@ -34,6 +37,7 @@ pub mod report;
 pub mod rng;
 pub mod sde;
 pub mod stats;
+pub mod theory;
 pub mod train;
 pub mod verdict;
 

@@ -6,7 +6,7 @@
 //! - squared error `l = |o - y|^2 / 2`, gradient `o - y`, Hessian `I`.
 //!
 //! Seen as functions of the final hidden state `h`, `grad_h l = V^T grad_o l` and
-//! `Hess_h l = V^T Hess_o l V` (THEORY.md section 2).
+//! `Hess_h l = V^T Hess_o l V` (docs/theory.md section 2).
 
 use crate::data::Target;
 use crate::linalg::Real;

@@ -1,4 +1,4 @@
-//! Classification margins (THEORY.md section 5): score margins, a Jacobian lower bound on
+//! Classification margins (docs/theory.md section 5): score margins, a Jacobian lower bound on
 //! the input margin, and an attack's upper estimate.
 //!
 //! For one input sequence `x` (all `K` steps, `K p` numbers, step-major) with label `y` and

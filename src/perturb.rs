@@ -1,4 +1,4 @@
-//! Input perturbations at evaluation time and adversarial attacks (THEORY.md section 6,
+//! Input perturbations at evaluation time and adversarial attacks (docs/theory.md section 6,
 //! claim 7; the paper's robustness tables).
 //!
 //! Every perturbation acts on the inputs `x` of a trained model, whose noise is off:

@@ -97,7 +97,7 @@ pub const REG_REMAINDER_SLOPE_TOL: f64 = 0.5;
 /// Allowance for the `O(eps^2)` remainder of `Y(eps) = gap(eps)/eps^2` when it is compared
 /// with `(Q + R)/2`, as a multiple of the Monte Carlo difference `|Y(2 eps) - Y(eps)|`
 /// measured with the same draws. With `Y(eps) = r + c eps^2 + c6 eps^4 + ...` (the gap is
-/// even in eps, THEORY.md section 2): `Y(2e) - Y(e) = 3 c e^2 + 15 c6 e^4` and
+/// even in eps, docs/theory.md section 2): `Y(2e) - Y(e) = 3 c e^2 + 15 c6 e^4` and
 /// `Y(e) - r = c e^2 + c6 e^4`. If at `2e` the eps^4 term is at most half the eps^2 term
 /// (`|c6| (2e)^2 <= |c| / 2`, the asymptotic regime, which the remainder-slope test checks),
 /// then `|Y(2e) - Y(e)| >= (3 - 15/8) |c| e^2 = 1.125 |c| e^2` and

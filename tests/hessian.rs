@@ -1,4 +1,4 @@
-//! Flat minima tooling (THEORY.md section 3): exact Hessian-vector products against finite
+//! Flat minima tooling (docs/theory.md section 3): exact Hessian-vector products against finite
 //! differences and dense Hessians on tiny models; Lanczos, power iteration, Hutchinson and
 //! stochastic Lanczos quadrature against matrices with a prescribed spectrum.
 //!
@@ -377,7 +377,8 @@ fn hvp_equals_dense_finite_difference_hessian_times_v() {
 
 #[test]
 fn readout_block_is_softmax_curvature_kron_state_outer_product() {
-    // THEORY.md 3: Hess_{vec V} l = (diag(p) - p p^T) kron hbar hbar^T, averaged over examples.
+    // docs/theory.md 3: Hess_{vec V} l = (diag(p) - p p^T) kron hbar hbar^T (vec stacking the
+    // rows of V), averaged over examples.
     let t = tiny(Activation::Tanh, false, true, false, 6, 9);
     let op = ParamHessian::new(&t.model, &t.batch, t.loss).unwrap();
     let h = dense(&op);

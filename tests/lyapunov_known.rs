@@ -1,4 +1,4 @@
-//! Lyapunov exponents on systems whose exponents are known exactly (THEORY.md section 4).
+//! Lyapunov exponents on systems whose exponents are known exactly (docs/theory.md section 4).
 //!
 //! - scalar geometric Brownian motion: a.s. exponent `lambda - s^2/2`, mean-square
 //!   exponent `2 lambda + s^2`, with the Euler-Maruyama bias expanded in `d`;

@@ -1,4 +1,4 @@
-//! Classification margins (THEORY.md section 5): score margins, the input Jacobian, the
+//! Classification margins (docs/theory.md section 5): score margins, the input Jacobian, the
 //! Jacobian lower bound, the certified (global Lipschitz) bound and the attack radius.
 
 use nalgebra::DMatrix;
@@ -252,7 +252,8 @@ fn pointwise_estimate_is_not_a_bound_even_at_the_papers_initialization() {
 
 #[test]
 fn jacobian_lower_bound_is_first_order_only_for_a_nonlinear_model() {
-    // THEORY.md 5 states m / (sqrt 2 ||J(x)||) as a lower bound on the input margin. Sokolic
+    // m / (sqrt 2 ||J(x)||) reads like a lower bound on the input margin but is not one
+    // (docs/theory.md section 5, Correction). Sokolic
     // et al. bound the margin with the largest ||J|| over the ball, not ||J(x)|| at the point,
     // so for a model that is nonlinear over the attack radius the pointwise value is only a
     // first-order estimate. A verified counterexample (the perturbation flips the class and is

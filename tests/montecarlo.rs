@@ -1,5 +1,5 @@
 //! Monte Carlo checks of `E l(h_K) = l(hbar_K) + (eps^2/2)(Q + R) + O(eps^4)`
-//! (THEORY.md section 2). Every test fixes its seed; comparisons allow `MC_SIGMAS = 4`
+//! (docs/theory.md section 2). Every test fixes its seed; comparisons allow `MC_SIGMAS = 4`
 //! standard errors (two-sided 99.994% for a normal estimator), plus, where the expansion
 //! has a remainder, the `O(eps^2)` allowance `REG_REMAINDER_FACTOR |Y(2 eps) - Y(eps)|`
 //! derived in `src/prec.rs`.

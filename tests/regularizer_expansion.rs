@@ -1,4 +1,4 @@
-//! The closed-form regularizer (THEORY.md section 2): exact identities over random small
+//! The closed-form regularizer (docs/theory.md section 2): exact identities over random small
 //! models (proptest), an independent naive implementation of the recursions, the loss
 //! derivatives against central differences, the discrete-to-continuous convergence (order
 //! 1 in dt) and RK4's own order, and the errors on bad input.
@@ -79,7 +79,7 @@ fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(REL_FLOOR)
 }
 
-/// The recursions of THEORY.md section 2 written naively with explicit dense matrices:
+/// The recursions of docs/theory.md section 2 written naively with explicit dense matrices:
 /// `C_{k+1} = D_k C_k D_k^T + Sigma_k`, `m_{k+1} = D_k m_k + diag(d) v_k / 2`,
 /// `R = tr(H C_K)`, `Q = 2 g^T m_K` (the forward mean recursion, where the library uses a
 /// backward sweep).

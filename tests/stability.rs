@@ -1,4 +1,4 @@
-//! Stability conditions against measurements (THEORY.md section 4; section 6, claim 5).
+//! Stability conditions against measurements (docs/theory.md section 4; section 6, claim 5).
 //!
 //! - the formulas of `Conditions` on models with known `A`, `W`;
 //! - property test over random models (fixed proptest seed): the measured noisy top exponent
@@ -124,7 +124,7 @@ fn conditions_of_general_model() {
 
 #[test]
 fn scalar_noise_stabilizes_and_diag_noise_fails() {
-    // THEORY.md 4: A = 0.5 I + S, S skew, eps sigma2 = sqrt(2), n = 4.
+    // docs/theory.md 4: A = 0.5 I + S, S skew, eps sigma2 = sqrt(2), n = 4.
     let skew = random_skew(4, 0);
     let s = 2f64.sqrt();
     let mut got = Vec::new();
@@ -302,7 +302,8 @@ fn pair_bound_is_tight_for_a_symmetric_linear_map() {
 fn euler_term_of_the_pair_bound_is_needed() {
     // A = omega S (kappa = 0): the continuous flow is an isometry, |delta_t| = |delta_0|, but
     // the Euler map I + d omega S expands: |(I + d omega S) v| = sqrt(1 + d^2 omega^2 |S v|^2).
-    // THEORY.md's e^{kappa t} = 1 fails for the scheme; the bound with its O(d) term holds.
+    // The continuous-time bound e^{kappa t} = 1 (docs/theory.md section 4) fails for the
+    // scheme; the discrete bound with its O(d) term holds.
     let (omega, d) = (2.0, 0.01);
     let m = shifted_skew_model(0.0, omega, &random_skew(4, 5), NoiseSpec::off(), d).unwrap();
     let c = Conditions::of(&m, None).unwrap();

@@ -10,9 +10,9 @@
 //! file's form, `sigma1`, `sigma2` and `eps`; `--eps` overrides `eps` (`--eps 0`: the
 //! deterministic network). Input: zero, or with `--inputs X` (an `nrnn-inputs/1` file) the
 //! first example's sequence, cycled when `N0 + N` exceeds its length. The state starts at
-//! `h_0 = 0` (THEORY.md), or at `h_0 ~ N(0, s^2 I)` with `--h0-scale s`. `--running` writes the
-//! running estimate (tidy CSV `step,time,index,mean,stderr`, about 200 rows per exponent,
-//! written atomically).
+//! `h_0 = 0` (docs/theory.md section 1), or at `h_0 ~ N(0, s^2 I)` with `--h0-scale s`.
+//! `--running` writes the running estimate (tidy CSV `step,time,index,mean,stderr`, about
+//! 200 rows per exponent, written atomically).
 
 use crate::dynamics::{spectrum, Dynamics, LyapunovOptions, Spectrum};
 use crate::model::{Model, NoiseSpec};

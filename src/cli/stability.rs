@@ -1,5 +1,5 @@
 //! `nrnn stability`: the stability conditions of a model and its measured exponents side
-//! by side (THEORY.md section 4).
+//! by side (docs/theory.md section 4).
 //!
 //! ```text
 //! nrnn stability --model M [--inputs X] [--eps E] [--steps N] [--transient N0] [--paths P]

@@ -1,4 +1,4 @@
-//! Stability conditions of a model (THEORY.md section 4): `kappa`, the deterministic
+//! Stability conditions of a model (docs/theory.md section 4): `kappa`, the deterministic
 //! verdict, the stochastic almost-sure and mean-square bounds, the smallest multiplicative
 //! noise level the bound certifies as stabilizing, and bounds on `||Phi||`.
 //!
@@ -16,7 +16,7 @@
 //! rate `r_i = d_i / tau`; the bounds then hold in the weighted norm `|R^{-1/2} delta|`,
 //! which gives `kappa_eff = r_max kappa` (`kappa >= 0`) or `r_min kappa` (`kappa < 0`),
 //! `K = r_max sigma2^2`, `rho = r_min sigma2^2` (scalar) or `r_min sigma2^2 / n` (diag).
-//! With a uniform step every `r_i = 1` and these are THEORY.md's formulas.
+//! With a uniform step every `r_i = 1` and these are the formulas of docs/theory.md section 4.
 //!
 //! The `code` noise form (the released script's) is not an Itô SDE with state-dependent
 //! diffusion: its additive part cancels in `h - h'` and its multiplicative part scales the
@@ -48,7 +48,7 @@ pub fn as_bound(form: NoiseForm, kappa: f64, s: f64, n: usize) -> f64 {
     }
 }
 
-/// Every stability quantity of THEORY.md section 4 for one model and one noise level.
+/// Every stability quantity of docs/theory.md section 4 for one model and one noise level.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Conditions {
     /// Hidden units n.
@@ -220,8 +220,8 @@ impl Conditions {
     }
 
     /// Continuous-time bound on the propagator: `||Phi(t, s)|| <= sqrt(r_max / r_min)
-    /// exp(kappa_eff (t - s))` (THEORY.md: `exp(kappa (t - s))` for a uniform step), as a
-    /// logarithm so it never overflows; `t` is the elapsed time `t - s`.
+    /// exp(kappa_eff (t - s))` (docs/theory.md section 4: `exp(kappa (t - s))` for a uniform
+    /// step), as a logarithm so it never overflows; `t` is the elapsed time `t - s`.
     ///
     /// ```
     /// # use nrnn::dynamics::Conditions;
@@ -242,7 +242,8 @@ impl Conditions {
     /// log(|delta_k| / |delta_0|) <= (1/2) log(d_max / d_min) + k (tau kappa_eff + d_max^2 L_J^2 / 2)
     ///                             = (1/2) log(r_max / r_min) + kappa_eff t + t d_max^2 L_J^2 / (2 tau),
     /// ```
-    /// `t = k tau`: THEORY.md's `e^{kappa t}` plus the Euler term `t d L_J^2 / 2`, which is O(d).
+    /// `t = k tau`: the continuous-time `e^{kappa t}` plus the Euler term `t d L_J^2 / 2`, which
+    /// is O(d) (docs/theory.md section 4, Correction on the Euler step).
     /// It holds for every pair `h, h'` driven by the same input (not only nearby ones).
     ///
     /// ```

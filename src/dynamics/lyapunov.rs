@@ -1,4 +1,4 @@
-//! Lyapunov exponents of the hidden dynamics (THEORY.md section 4).
+//! Lyapunov exponents of the hidden dynamics (docs/theory.md section 4).
 //!
 //! **Spectrum (QR / Benettin method).** Advance the state `h_k` and `k` orthonormal tangent
 //! vectors `Q_k` with the tangent map `M_k` of the (noisy) step ([`super::tangent`]), the

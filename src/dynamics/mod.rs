@@ -1,5 +1,5 @@
 //! Dynamics of the hidden state: stability conditions, the tangent (linearized) dynamics
-//! and Lyapunov exponents (THEORY.md section 4).
+//! and Lyapunov exponents (docs/theory.md section 4).
 //!
 //! - [`conditions`]: `kappa = lambda_max(A_sym) + L_a ||W||_2`, the deterministic verdict,
 //!   the stochastic almost-sure and mean-square bounds for the model's noise form, the

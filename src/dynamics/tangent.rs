@@ -3,7 +3,7 @@
 //! for a block of tangent vectors attached to the first state.
 //!
 //! ```text
-//! state    (THEORY.md 1):  h' = h + d f(h, x_k) + noise          f = A h + a(W h + U x_k + b)
+//! state    (docs/theory.md 1):  h' = h + d f(h, x_k) + noise          f = A h + a(W h + U x_k + b)
 //! tangent, J_k = A + diag(a'(z_k)) W, z_k = W h + U x_k + b:
 //!   diag:   Q' = Q + diag(d) J_k Q + diag(eps sqrt(d) sigma2 xi_k) Q
 //!   scalar: Q' = Q + diag(d) J_k Q + diag(eps sqrt(d)) sigma2 zeta_k Q

@@ -1,4 +1,4 @@
-//! The Hessian of the loss in the final hidden state (THEORY.md sections 2 and 3).
+//! The Hessian of the loss in the final hidden state (docs/theory.md sections 2 and 3).
 //!
 //! Along the deterministic path, per example `b` with final state `hbar_K` and logits
 //! `o_b = V hbar_K + c`, `H_b = Hess_h l = V^T S_b V` with `S_b = Hess_o l = diag(p) - p p^T`

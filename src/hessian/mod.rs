@@ -1,5 +1,5 @@
 //! Flat minima: the Hessian of the training loss, its top eigenvalues, trace and spectral
-//! density, and the hidden-state Hessian (THEORY.md section 3).
+//! density, and the hidden-state Hessian (docs/theory.md section 3).
 //!
 //! - [`LinearOperator`]: a symmetric operator known through products `v -> A v` (a dense
 //!   matrix, or the parameter Hessian [`ParamHessian`] applied by exact Hessian-vector
@@ -11,7 +11,7 @@
 //! - [`hidden_state_hessian`]: `H = V^T Hess_o l V` at the final deterministic state.
 //! - [`analyze`]: all of the above for a model and a batch, as one [`HessianReport`].
 //!
-//! Prediction (THEORY.md 3): models trained with more noise have a smaller top eigenvalue
+//! Prediction (docs/theory.md 3): models trained with more noise have a smaller top eigenvalue
 //! and trace.
 
 pub mod density;

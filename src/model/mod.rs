@@ -2,7 +2,7 @@
 //! exact gradient (backpropagation through time).
 //!
 //! ```text
-//! h_{k+1} = h_k + d (.) f(h_k, x_k) + noise_k            (Euler-Maruyama, THEORY.md 1)
+//! h_{k+1} = h_k + d (.) f(h_k, x_k) + noise_k            (Euler-Maruyama, docs/theory.md 1)
 //! f(h, x) = A h + a(W h + U x + b)                      (A h omitted when `a_term` is false)
 //! A = (1-beta)(M_A + M_A^T) + beta (M_A - M_A^T) - gamma_A I,   W likewise from M_W, gamma_W
 //! logits = V h_K + c

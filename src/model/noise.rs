@@ -1,6 +1,6 @@
 //! Noise forms of the NRNN and pre-drawn noise that can be replayed.
 //!
-//! One Euler-Maruyama step (THEORY.md section 1), with `d` the per-unit step:
+//! One Euler-Maruyama step (docs/theory.md section 1), with `d` the per-unit step:
 //! - `diag`:   `h' = h + d f + eps sqrt(d) (sigma1 + sigma2 h) xi`,  `xi ~ N(0, I_n)`;
 //! - `scalar`: `h' = h + d f + eps sqrt(d) (sigma1 xi + sigma2 h zeta)`, one `zeta ~ N(0, 1)`
 //!   shared by all units (the classic stochastic-stabilization noise);

@@ -1,4 +1,4 @@
-//! Continuous-time `Q` and `R` (THEORY.md section 2): the Lyapunov and mean ODEs along the
+//! Continuous-time `Q` and `R` (docs/theory.md section 2): the Lyapunov and mean ODEs along the
 //! deterministic path, integrated with the classical fourth-order Runge-Kutta method.
 //!
 //! Time is counted in input steps: on `[k, k + 1]` the input is `x_k` and, with the

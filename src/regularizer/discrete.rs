@@ -1,4 +1,4 @@
-//! Discrete-time `Q` and `R` for the Euler-Maruyama network (THEORY.md section 2), per
+//! Discrete-time `Q` and `R` for the Euler-Maruyama network (docs/theory.md section 2), per
 //! example, per time step (the unrolled form), and averaged over a data set.
 //!
 //! ```text
@@ -249,7 +249,7 @@ pub fn closed_form(
 /// `G_{k} = H^{1/2} Phi_{K,k}`:
 /// `R = sum_k sum_i s_i^2 ||G_{k+1} e_i||^2` with `s_i = sigma1 sqrt(d_i)` (`diag`,
 /// `scalar`) or `sigma1` (`code`), i.e. `sigma1^2 sum_k dt ||H^{1/2} Phi_{K,k+1}||_F^2` for
-/// a uniform step (THEORY.md section 2, special cases). A second, independent computation
+/// a uniform step (docs/theory.md section 2, special cases). A second, independent computation
 /// of [`closed_form`]'s `R`, used by the tests.
 ///
 /// ```
@@ -301,8 +301,8 @@ pub fn r_additive(model: &Model, batch: &Batch, e: usize, loss: Loss) -> Result<
     Ok(r)
 }
 
-/// The regularizer of a data set: the mean over its examples (THEORY.md: "the regularizer
-/// of a data set is the mean over its examples"), computed in parallel over examples and
+/// The regularizer of a data set: the mean over its examples (its definition in
+/// docs/theory.md section 2, "Monte Carlo check"), computed in parallel over examples and
 /// reduced in index order.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DataAverage {

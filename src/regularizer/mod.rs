@@ -1,4 +1,4 @@
-//! The explicit regularizer `(Q + R)/2` of noise injection (THEORY.md section 2), in
+//! The explicit regularizer `(Q + R)/2` of noise injection (docs/theory.md section 2), in
 //! discrete and continuous time, and its Monte Carlo check.
 //!
 //! Along the deterministic path `hbar` (noise off), with `z_k = W hbar_k + U x_k + b`:
@@ -17,7 +17,7 @@
 //! with `g`, `H` the gradient and Hessian of the loss in the final hidden state
 //! ([`loss_derivatives`]).
 //!
-//! **Per-unit step.** THEORY.md writes one scalar `dt`; the model has a step `d_i` per unit.
+//! **Per-unit step.** docs/theory.md writes one scalar `dt`; the model has a step `d_i` per unit.
 //! The same derivation holds with `dt` replaced by `diag(d)`: the drift step is
 //! `diag(d) f`, so `D_k = I + diag(d) J_k` and the mean-shift term is `diag(d) v_k / 2`;
 //! the noise of one step is `eps diag(sqrt d) S_k xi_k`, so its covariance per `eps^2` is
@@ -42,8 +42,8 @@
 //!   the eps of the mean factor (`code_eps`; 0 gives the eps -> 0 limit, the deterministic
 //!   network itself). Because `(Q + R)(eps) = (Q + R)(0) + O(eps)`, comparing a Monte Carlo
 //!   gap at eps with the eps -> 0 value leaves an `O(eps^3)` remainder (the non-symmetric
-//!   case of THEORY.md); the Monte Carlo module compares with the value at the same eps and
-//!   keeps the `O(eps^4)` remainder.
+//!   case of docs/theory.md section 2); the Monte Carlo module compares with the value at
+//!   the same eps and keeps the `O(eps^4)` remainder.
 //!
 //! Submodules: [`discrete`] (the Euler-Maruyama recursions above, per example, per step and
 //! averaged over a data set), [`continuous`] (Lyapunov and mean ODEs, RK4), [`montecarlo`]
@@ -86,7 +86,7 @@ pub fn second_from_value(act: Activation, a: f64) -> f64 {
 }
 
 /// Value, gradient and Hessian of one example's loss as a function of the final hidden
-/// state `h` (THEORY.md section 2), with `o = V h + c`:
+/// state `h` (docs/theory.md section 2), with `o = V h + c`:
 /// - cross-entropy: `l = logsumexp(o) - o_y`, `g = V^T (p - e_y)`,
 ///   `H = V^T (diag(p) - p p^T) V` with `p = softmax(o)`;
 /// - squared error: `l = |o - y|^2 / 2`, `g = V^T (o - y)`, `H = V^T V` (class targets are

@@ -1,5 +1,5 @@
 //! Monte Carlo check of the expansion `E l(h_K) = l(hbar_K) + (eps^2/2)(Q + R) + O(eps^4)`
-//! (THEORY.md section 2, "Monte Carlo check").
+//! (docs/theory.md section 2, "Monte Carlo check").
 //!
 //! For each path `p` (one standard draw `xi_p`, from its own stream
 //! `stream(seed, [TAG, example, p])`) and each eps in the list (the same draw reused:

@@ -658,17 +658,20 @@ fn train_config(task: &TaskSpec, seed: u64) -> TrainConfig {
     }
 }
 
-/// A seed derived from the base seed for a named draw of the experiment.
-fn perturbation_seed(ctx: &Ctx, task: &str) -> u64 {
+/// The seed of the evaluation perturbations of a task for the models of training seed
+/// `seed`: every model of that seed sees the same perturbation draws (common random
+/// numbers, so the paired contrasts do not carry the draws' noise), and each seed its own
+/// (so the seeds replicate the perturbation draw too).
+fn perturbation_seed(seed: u64, task: &str) -> u64 {
     use rand::Rng;
     let h = task
         .bytes()
         .fold(0u64, |a, b| a.wrapping_mul(131).wrapping_add(b as u64));
-    crate::rng::stream(ctx.seed, &[0x524F_4255_5354, h]).next_u64()
+    crate::rng::stream(seed, &[0x524F_4255_5354, h]).next_u64()
 }
 
 /// Evaluate a trained model under every perturbation of the task.
-fn evaluate_model(ctx: &Ctx, task: &TaskSpec, d: &TaskData, model: &Model) -> Result<Vec<EvalRow>> {
+fn evaluate_model(task: &TaskSpec, d: &TaskData, model: &Model, seed: u64) -> Result<Vec<EvalRow>> {
     let loss = crate::loss::Loss::CrossEntropy;
     let mut rows = Vec::new();
     let (l, a) = model.evaluate(&d.test.all(), loss);
@@ -681,7 +684,7 @@ fn evaluate_model(ctx: &Ctx, task: &TaskSpec, d: &TaskData, model: &Model) -> Re
     });
     let eval = d.test.head(task.eval_examples);
     let attack = d.test.head(task.attack_examples);
-    let seed = perturbation_seed(ctx, task.name);
+    let seed = perturbation_seed(seed, task.name);
     for (kind, list) in task.grids.perturbations() {
         let set = if matches!(kind, "fgsm" | "pgd") {
             &attack
@@ -795,7 +798,7 @@ fn run_piece(
         .map_err(|e| Error::Other(format!("training {key}: {e}")))?;
     let train_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let rows = evaluate_model(ctx, task, d, &fitted.model)?;
+    let rows = evaluate_model(task, d, &fitted.model, seed)?;
     let theory = theory_of(ctx, task, d, &fitted.model)?;
     let eval_seconds = t.elapsed().as_secs_f64();
     let best = fitted.history.iter().find(|r| r.epoch == fitted.best_epoch);
@@ -1281,7 +1284,7 @@ fn write_task(
         "models": specs,
         "split_sizes": {"train": d.train.len(), "val": d.val.len(), "test": d.test.len()},
         "input_range": d.range,
-        "perturbation_seed": perturbation_seed(ctx, task.name),
+        "perturbation_seeds": seeds.iter().map(|&sd| perturbation_seed(sd, task.name)).collect::<Vec<_>>(),
         "training": train_config(task, 0),
         "selection": "best validation accuracy over epochs (noise off)",
     });

@@ -222,16 +222,21 @@ pub struct Replication {
 }
 
 impl Replication {
-    /// The replication record of `rep` against the primary judgement `primary`.
-    pub fn of(primary: &Judgement, rep: &Judgement) -> Replication {
+    /// The replication record of the evidence `rep` (verdict `rep_verdict`) of the same
+    /// statistic on the replication seeds, against the primary verdict `primary`.
+    pub fn of(
+        primary: Verdict,
+        rep_verdict: Verdict,
+        rep: &crate::report::index::Evidence,
+    ) -> Replication {
         Replication {
-            verdict: rep.verdict,
+            verdict: rep_verdict,
             effect: rep.effect,
             ci_low: rep.ci_low,
             ci_high: rep.ci_high,
             n_seeds: rep.n_seeds,
             seeds: rep.seeds.clone(),
-            agreement: agreement(primary.verdict, rep.verdict),
+            agreement: agreement(primary, rep_verdict),
         }
     }
 }

@@ -681,7 +681,11 @@ fn index_evidence_is_flat_in_json_and_shown_in_the_readme() {
             .collect::<Vec<_>>(),
     );
     let mut ev = Evidence::of(&primary);
-    ev.replication = Some(Replication::of(&primary, &rep));
+    ev.replication = Some(Replication::of(
+        primary.verdict,
+        rep.verdict,
+        &Evidence::of(&rep),
+    ));
     let e = FigureEntry {
         name: "fig".into(),
         verdict: primary.verdict,

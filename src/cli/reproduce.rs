@@ -63,6 +63,11 @@ pub struct Args {
     /// List the experiments and exit.
     #[arg(long)]
     pub list: bool,
+    /// Also run the training-based experiments (hessian, margin, robustness) on a disjoint
+    /// seed set (base seed + 1,000,000, as many seeds) into `<out>/replication/`, and record
+    /// each verdict's replication beside it in the index.
+    #[arg(long)]
+    pub replicate: bool,
 }
 
 /// The default output directory: `<crate root>/figures`.
@@ -74,15 +79,24 @@ pub fn default_out() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("figures")
 }
 
-/// Default number of seeds of a profile: 2 (smoke), 3 (quick), 5 (full).
+/// Default number of seeds of a profile: 2 (smoke: code paths only, verdicts `not
+/// checked`), 10 (quick and full: the verdict engine's intervals rest on 10 seeds per
+/// configuration, docs/theory.md section 8).
 ///
 /// ```
 /// use nrnn::{cli::reproduce::default_seeds, experiments::Profile};
-/// assert_eq!(default_seeds(Profile::Quick), 3);
+/// assert_eq!(default_seeds(Profile::Quick), 10);
 /// ```
 pub fn default_seeds(profile: Profile) -> usize {
-    profile.pick(2, 3, 5)
+    profile.pick(2, 10, 10)
 }
+
+/// The experiments that train models and whose verdicts come from the verdict engine;
+/// `--replicate` reruns these on the replication seeds.
+pub const TRAINED: [&str; 3] = ["hessian", "margin", "robustness"];
+
+/// Subdirectory of the output that holds the replication run.
+pub const REPLICATION_DIR: &str = "replication";
 
 /// Whether `NRNN_OFFLINE` asks for an offline run (set, non-empty and not `0`).
 ///
@@ -304,7 +318,45 @@ pub fn command_line(args: &Args, out: &Path) -> String {
     if out != default_out() {
         s.push_str(&format!(" --out {}", out.display()));
     }
+    if args.replicate {
+        s.push_str(" --replicate");
+    }
     s
+}
+
+/// Run `selected` in order with `ctx`, skipping those the progress lists as finished
+/// (unless replotting); returns the failures as `name: error` lines.
+fn run_experiments(
+    selected: &[&experiments::Experiment],
+    ctx: &Ctx,
+    progress: &mut Progress,
+    replot: bool,
+    label: &str,
+) -> Result<Vec<String>> {
+    let mut failed = Vec::new();
+    for (i, e) in selected.iter().enumerate() {
+        let tag = format!("[{label}{}/{}] {}", i + 1, selected.len(), e.name);
+        if progress.experiment_done(e.name) && !replot {
+            eprintln!(
+                "{tag}: finished in an earlier run of this build, skipped (use --fresh to redo)"
+            );
+            continue;
+        }
+        eprintln!("{tag}: {} ...", e.about);
+        let t = Instant::now();
+        match (e.run)(ctx) {
+            Ok(()) => {
+                let secs = t.elapsed().as_secs_f64();
+                progress.mark_experiment(e.name, secs)?;
+                eprintln!("{tag}: done in {secs:.1} s");
+            }
+            Err(err) => {
+                eprintln!("{tag}: FAILED: {err}");
+                failed.push(format!("{label}{}: {err}", e.name));
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// Fetch the registry data sets the selected experiments need (skipped offline or in
@@ -406,27 +458,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         command: command_line(&args, &out),
     };
     let t0 = Instant::now();
-    let mut failed = Vec::new();
-    for (i, e) in selected.iter().enumerate() {
-        let tag = format!("[{}/{}] {}", i + 1, selected.len(), e.name);
-        if progress.experiment_done(e.name) && !args.replot {
+    let mut failed = run_experiments(&selected, &ctx, &mut progress, args.replot, "")?;
+    if args.replicate {
+        let rep_out = out.join(REPLICATION_DIR);
+        std::fs::create_dir_all(&rep_out).map_err(|e| Error::io(&rep_out, e))?;
+        let rep = Ctx {
+            out: rep_out.clone(),
+            seed: args.seed + crate::verdict::REPLICATION_OFFSET,
+            ..ctx.clone()
+        };
+        let trained: Vec<&experiments::Experiment> = selected
+            .iter()
+            .copied()
+            .filter(|e| TRAINED.contains(&e.name))
+            .collect();
+        eprintln!(
+            "reproduce: replication of {} experiment(s) on seeds {}..{} into {}",
+            trained.len(),
+            rep.seed,
+            rep.seed + seeds as u64 - 1,
+            rep_out.display()
+        );
+        let mut rep_progress =
+            Progress::begin(&rep_out, args.profile, seeds, rep.seed, args.fresh)?;
+        failed.extend(run_experiments(
+            &trained,
+            &rep,
+            &mut rep_progress,
+            args.replot,
+            "replication ",
+        )?);
+        let missing = crate::report::index::attach_replications(&out, &rep_out)?;
+        if !missing.is_empty() {
             eprintln!(
-                "{tag}: finished in an earlier run of this build, skipped (use --fresh to redo)"
+                "reproduce: no replication for: {} (not run in this invocation)",
+                missing.join(", ")
             );
-            continue;
-        }
-        eprintln!("{tag}: {} ...", e.about);
-        let t = Instant::now();
-        match (e.run)(&ctx) {
-            Ok(()) => {
-                let secs = t.elapsed().as_secs_f64();
-                progress.mark_experiment(e.name, secs)?;
-                eprintln!("{tag}: done in {secs:.1} s");
-            }
-            Err(err) => {
-                eprintln!("{tag}: FAILED: {err}");
-                failed.push(format!("{}: {err}", e.name));
-            }
         }
     }
     eprintln!(

@@ -110,6 +110,9 @@ pub struct Evidence {
     pub detectable_effect: f64,
     /// Seeds used.
     pub n_seeds: usize,
+    /// Those seeds.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
     /// The same statistic on the disjoint replication seeds, if that run was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication: Option<crate::verdict::Replication>,
@@ -128,6 +131,7 @@ impl Evidence {
             p_value: j.p_value,
             detectable_effect: j.detectable_effect,
             n_seeds: j.n_seeds,
+            seeds: j.seeds.clone(),
             replication: None,
         }
     }
@@ -329,4 +333,46 @@ pub fn update_index(dir: &Path, entry: &FigureEntry) -> Result<()> {
     let result = write_index(dir, &entries);
     drop(lock);
     result
+}
+
+/// Record, in the index of `primary`, the verdict that each judged figure received in the
+/// index of `replication` (the same experiments on a disjoint seed set), then rewrite the
+/// primary index. Returns the names of the judged figures that have no replication entry.
+///
+/// ```
+/// use nrnn::report::index::{attach_replications, read_index, update_index, Evidence, FigureEntry};
+/// use nrnn::verdict::{judge, Direction, Test};
+/// let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+/// let t = Test::new("d", Direction::Increase);
+/// for (dir, shift) in [(a.path(), 0.0), (b.path(), -5.0)] {
+///     let j = judge(&t, &[(0, 1.0 + shift), (1, 1.2 + shift), (2, 0.9 + shift)]);
+///     let e = FigureEntry { name: "f".into(), verdict: j.verdict, evidence: Some(Evidence::of(&j)), ..Default::default() };
+///     update_index(dir, &e).unwrap();
+/// }
+/// assert!(attach_replications(a.path(), b.path()).unwrap().is_empty());
+/// let r = read_index(a.path()).unwrap()[0].evidence.clone().unwrap().replication.unwrap();
+/// assert!(r.agreement.starts_with("conflict"));
+/// ```
+pub fn attach_replications(primary: &Path, replication: &Path) -> Result<Vec<String>> {
+    let rep = read_index(replication)?;
+    let mut entries = read_index(primary)?;
+    let mut missing = Vec::new();
+    for e in entries.iter_mut() {
+        let verdict = e.verdict;
+        let Some(ev) = e.evidence.as_mut() else {
+            continue;
+        };
+        match rep
+            .iter()
+            .find(|r| r.name == e.name)
+            .and_then(|r| r.evidence.as_ref().map(|x| (r.verdict, x)))
+        {
+            Some((rv, rev)) => {
+                ev.replication = Some(crate::verdict::Replication::of(verdict, rv, rev));
+            }
+            None => missing.push(e.name.clone()),
+        }
+    }
+    write_index(primary, &entries)?;
+    Ok(missing)
 }

@@ -14,7 +14,7 @@
 //! | flat minima: Hessian spectra and trace | [`hessian`] |
 //! | classification margins | [`margin`] |
 //! | input perturbations and attacks (robustness) | [`perturb`] |
-//! | figures, CSV, manifests | [`report`], `experiments/` |
+//! | figures, CSV, manifests | [`report`], [`experiments`] |
 //! | statistics: estimates, intervals, paired designs, trends, Holm | [`stats`] |
 //! | verdicts on the claims about trained models | [`verdict`] |
 //! | the theory (docs/theory.md): formulas, derivations, corrections | [`theory`] |
@@ -23,7 +23,6 @@ pub mod cli;
 pub mod data;
 pub mod dynamics;
 pub mod error;
-#[path = "../experiments/mod.rs"]
 pub mod experiments;
 pub mod hessian;
 pub mod linalg;

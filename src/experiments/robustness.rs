@@ -12,7 +12,7 @@
 //! [`crate::perturb`] at the strengths of [`Grids`]. Each (task, model, seed) is one
 //! *piece*: its model is cached as model JSON and its numbers as JSON under
 //! `<out>/models/<profile>/<task>/`, and the piece is recorded in the run's progress file
-//! ([`crate::cli::reproduce::Progress`]), so an interrupted run resumes after its last
+//! ([`super::progress::Progress`]), so an interrupted run resumes after its last
 //! finished piece.
 //!
 //! Outputs per task `T` (in `ctx.out`): `robustness_T.csv` (tidy: one row per task,
@@ -25,8 +25,8 @@
 //! `robustness_theory`; the overview (tasks run and skipped, grids, verdicts) to
 //! `robustness.{csv,json}` and the index entry `robustness`.
 
+use super::progress::Progress;
 use super::{Ctx, Profile};
-use crate::cli::reproduce::Progress;
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};

@@ -4,6 +4,7 @@
 
 pub mod hessian;
 pub mod margin;
+pub mod progress;
 pub mod regularizer;
 pub mod robustness;
 pub mod stability;
@@ -191,6 +192,22 @@ pub fn per_seed(
 
 /// Per seed, the least-squares slope of `measure` against the training noise eps
 /// ([`per_seed`], [`crate::stats::linear_fit`]): the seed-blocked trend statistic.
+///
+/// ```
+/// use nrnn::{report::table::Table, table_row, experiments::{per_seed_slope, per_seed_contrast}};
+/// let mut t = Table::new(&["eps", "seed", "measure", "value"]);
+/// for (seed, k) in [(3u64, 1.0), (4, -2.0)] {
+///     for e in [0.0, 0.1, 0.2] {
+///         t.push(table_row![e, seed, "m", 5.0 + k * e]).unwrap();
+///         t.push(table_row![e, seed, "other", 0.0]).unwrap();
+///     }
+/// }
+/// let s = per_seed_slope(&t, "m").unwrap();
+/// assert_eq!(s.len(), 2);
+/// assert!((s[0].1 - 1.0).abs() < 1e-12 && (s[1].1 + 2.0).abs() < 1e-12 && s[1].0 == 4);
+/// let c = per_seed_contrast(&t, "m", 0.2, 0.0).unwrap();
+/// assert!((c[0].1 - 0.2).abs() < 1e-12);
+/// ```
 pub fn per_seed_slope(t: &Table, measure: &str) -> crate::Result<Vec<(u64, f64)>> {
     per_seed(t, measure, |rows| {
         let (x, y): (Vec<f64>, Vec<f64>) = rows.iter().copied().unzip();

@@ -23,8 +23,8 @@
 //! `hessian_density` and `hessian_vs_noise`. `--replot` redraws the PNGs from the CSVs.
 //! Prediction: more training noise, smaller top eigenvalue and trace.
 
+use super::progress::Progress;
 use super::{per_seed_contrast, per_seed_slope, Ctx, Profile};
-use crate::cli::reproduce::Progress;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::hessian::{analyze, HessianOptions, SlqOptions};

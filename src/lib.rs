@@ -23,6 +23,7 @@ pub mod error;
 #[path = "../experiments/mod.rs"]
 pub mod experiments;
 pub mod hessian;
+pub mod json;
 pub mod linalg;
 pub mod loss;
 pub mod margin;

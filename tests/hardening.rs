@@ -73,6 +73,11 @@ fn model_and_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     (m, x)
 }
 
+/// `nrnn eval --model m --inputs x --out out` as arguments.
+fn eval_args<'a>(m: &'a Path, x: &'a Path, out: &'a Path) -> [&'a str; 7] {
+    ["eval", "--model", s(m), "--inputs", s(x), "--out", s(out)]
+}
+
 #[test]
 fn outputs_never_over_inputs() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,8 +181,7 @@ fn outputs_never_over_inputs() {
 fn writes_go_through_links_and_into_special_files() {
     let dir = tempfile::tempdir().unwrap();
     let (m, x) = model_and_inputs(dir.path());
-    let eval_to =
-        |out: &Path| nrnn(&["eval", "--model", s(&m), "--inputs", s(&x), "--out", s(out)]);
+    let eval_to = |out: &Path| nrnn(&eval_args(&m, &x, out));
 
     // A symbolic link: the target is replaced, the link stays a link.
     std::fs::create_dir(dir.path().join("real")).unwrap();
@@ -235,6 +239,33 @@ fn writes_go_through_links_and_into_special_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
+
+    // /dev/stdout, as a pipe and as a file the caller redirected it to: written into,
+    // the file not replaced (same inode).
+    let args = eval_args(&m, &x, Path::new("/dev/stdout"));
+    let o = nrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"logits\""));
+    let file = dir.path().join("stdout.txt");
+    std::fs::write(&file, "kept\n").unwrap();
+    let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = ino(&file);
+    let sink = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    let o = Command::new(BIN).args(args).stdout(sink).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("kept\n") && text.contains("\"logits\""),
+        "{text}"
+    );
+    assert_eq!(
+        ino(&file),
+        before,
+        "the file behind /dev/stdout was replaced"
+    );
 
     // A directory is refused, naming it.
     let o = eval_to(dir.path());
@@ -473,15 +504,7 @@ fn messages_name_the_problem_once() {
     let file = dir.path().join("plain");
     std::fs::write(&file, "").unwrap();
     let out = file.join("sub/report.json");
-    let o = nrnn(&[
-        "eval",
-        "--model",
-        s(&m),
-        "--inputs",
-        s(&x),
-        "--out",
-        s(&out),
-    ]);
+    let o = nrnn(&eval_args(&m, &x, &out));
     assert_refused(
         &o,
         "--out under a file",

@@ -44,12 +44,17 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     })
 }
 
-/// Where a write to `path` lands: `path` itself, or, when `path` is a symbolic link, the
-/// file it points to (links followed to the end, relative targets resolved from the link's
-/// directory; at most 40 links, as the kernel allows).
-fn resolve_links(path: &Path) -> Result<PathBuf> {
+/// The file a write to `path` replaces: `path` itself, or, when `path` is a symbolic link,
+/// the file it points to (links followed to the end, relative targets resolved from the
+/// link's directory; at most 40 links, as the kernel allows). `None` when the chain passes
+/// through `/proc` (`/dev/stdout` is a link to `/proc/self/fd/1`): those links name open
+/// files, not places to put a new one, so the write must go into the file itself.
+fn resolve_links(path: &Path) -> Result<Option<PathBuf>> {
     let mut p = path.to_path_buf();
     for _ in 0..40 {
+        if p.starts_with("/proc") {
+            return Ok(None);
+        }
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
                 let target = std::fs::read_link(&p).map_err(|e| Error::io(&p, e))?;
@@ -58,13 +63,24 @@ fn resolve_links(path: &Path) -> Result<PathBuf> {
                     _ => target,
                 };
             }
-            _ => return Ok(p),
+            _ => return Ok(Some(p)),
         }
     }
     Err(Error::Other(format!(
         "{}: too many levels of symbolic links",
         path.display()
     )))
+}
+
+/// Write `bytes` into the existing file `path` as it is (no temporary file, no rename),
+/// appending, so that a file already holding output (`--out /dev/stdout >> log`) keeps it.
+fn write_into(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    f.flush().map_err(|e| Error::io(path, e))
 }
 
 /// Remove the temporary files of earlier writes of `dir/name` older than [`STALE_TEMP`]
@@ -100,9 +116,9 @@ fn remove_stale_temps(dir: &Path, name: &str) {
 /// - A symbolic link is written through: the file it points to is replaced (atomically,
 ///   beside the target) and the link is left as it is.
 /// - A path that exists and is not a regular file (a FIFO, a character device such as
-///   `/dev/stdout` or `/dev/null`, a socket) is opened and written into directly: no
-///   temporary file, no rename, so it is never replaced by a regular file. A directory is
-///   refused.
+///   `/dev/null`, a socket), or that leads through `/proc` (`/dev/stdout`, `/dev/fd/N`,
+///   whatever they are), is opened and written into directly (appending): no temporary
+///   file, no rename, so it is never replaced by a regular file. A directory is refused.
 /// - The temporary file is `.NAME.nrnn-tmp-XXXXXX` beside the target. It is removed on
 ///   every error path; only a killed process (SIGKILL, power loss) can leave one, and the
 ///   next write of the same target removes those older than [`STALE_TEMP`].
@@ -115,8 +131,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
 /// nrnn::report::write_atomic(std::path::Path::new("/dev/null"), b"gone").unwrap();
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = resolve_links(path)?;
-    if let Ok(m) = std::fs::metadata(&target) {
+    if let Ok(m) = std::fs::metadata(path) {
         if m.is_dir() {
             return Err(Error::Other(format!(
                 "{}: is a directory, expected a file path",
@@ -124,14 +139,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             )));
         }
         if !m.is_file() {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&target)
-                .map_err(|e| Error::io(path, e))?;
-            f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-            return f.flush().map_err(|e| Error::io(path, e));
+            return write_into(path, bytes);
         }
     }
+    let Some(target) = resolve_links(path)? else {
+        return write_into(path, bytes);
+    };
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -77,6 +77,25 @@ impl Error {
     }
 }
 
+/// Check that a count is within `[lo, hi]`; the error names the field and the range.
+///
+/// ```
+/// assert_eq!(nrnn::error::check_count("paths", 3, 1, 10).unwrap(), 3);
+/// let e = nrnn::error::check_count("paths", 11, 1, 10).unwrap_err().to_string();
+/// assert!(e.contains("`paths` = 11") && e.contains("[1, 10]"), "{e}");
+/// ```
+pub fn check_count(name: &str, value: usize, lo: usize, hi: usize) -> Result<usize> {
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::param(
+            name,
+            value,
+            &format!("an integer in [{lo}, {hi}]"),
+        ))
+    }
+}
+
 /// Check that a value is finite and within `[lo, hi]`; the error names the field.
 pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64> {
     if value.is_finite() && value >= lo && value <= hi {
@@ -88,4 +107,31 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64> {
             &format!("a finite number in [{lo}, {hi}]"),
         ))
     }
+}
+
+/// The message of `e` and of its causes, joined by `": "`, as `{:#}` prints it, but
+/// without repeating a cause whose text already ends the message (an [`Error::Io`] shows
+/// its `std::io::Error` and also has it as its source: `{:#}` would print it twice).
+///
+/// ```
+/// use anyhow::Context;
+/// let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+/// let e = anyhow::Error::from(nrnn::Error::io("m.json", io)).context("model file");
+/// let m = nrnn::error::chain_message(&e);
+/// assert_eq!(m.matches("not found").count(), 1, "{m}");
+/// assert!(m.starts_with("model file: m.json: "), "{m}");
+/// ```
+pub fn chain_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if s.is_empty() || msg.ends_with(&s) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s);
+    }
+    msg
 }

@@ -214,9 +214,9 @@ impl Net<'_> {
 /// ```
 /// use nrnn::model::{Model, ModelConfig};
 /// let m = Model::init(ModelConfig::new(4, 1, 3), 0.1, 1).unwrap();
-/// assert!(nrnn::margin::lipschitz_constant(&m, 10) > 0.0);
+/// assert!(nrnn::margin::lipschitz_constant(&m, 10).unwrap() > 0.0);
 /// ```
-pub fn lipschitz_constant(model: &Model, steps: usize) -> f64 {
+pub fn lipschitz_constant(model: &Model, steps: usize) -> Result<f64> {
     let cfg = &model.config;
     let p = &model.params;
     let n = cfg.hidden;
@@ -231,14 +231,21 @@ pub fn lipschitz_constant(model: &Model, steps: usize) -> f64 {
         }
     }
     let la = cfg.activation.lipschitz();
-    let rho = spectral_norm(&ida) + dmax * la * spectral_norm(&p.w_matrix(cfg));
+    let norm = |m: &DMatrix<f64>, what: &str| {
+        spectral_norm(m).map_err(|e| {
+            Error::Other(format!(
+                "the Lipschitz constant needs ||{what}||_2: {e} (the model's weights are too large or not finite)"
+            ))
+        })
+    };
+    let rho = norm(&ida, "I + dt A")? + dmax * la * norm(&p.w_matrix(cfg), "W")?;
     let mut sum = 0.0;
     let mut pw = 1.0;
     for _ in 0..steps {
         sum += pw;
         pw *= rho * rho;
     }
-    spectral_norm(&p.v) * spectral_norm(&p.u) * la * dmax * sum.sqrt()
+    Ok(norm(&p.v, "V")? * norm(&p.u, "U")? * la * dmax * sum.sqrt())
 }
 
 fn check_model_data(model: &Model, data: &Dataset) -> Result<()> {
@@ -319,11 +326,21 @@ fn margin_of(
     y: usize,
     lipschitz: f64,
     opts: &AttackOptions,
-) -> ExampleMargin {
+) -> Result<ExampleMargin> {
     let (o, jac) = net.jacobian(x);
+    if o.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Other(
+            "the logits are not finite (NaN or infinite): the recurrence probably diverges; try a smaller dt"
+                .into(),
+        ));
+    }
     let m = score_margin(&o, y);
     let predicted = argmax(&o);
-    let jn = spectral_norm(&jac);
+    let jn = spectral_norm(&jac).map_err(|e| {
+        Error::Other(format!(
+            "the input Jacobian: {e} (the recurrence probably diverges; try a smaller dt)"
+        ))
+    })?;
     let ratio = |m: f64, den: f64| {
         if den > 0.0 {
             m / den
@@ -353,7 +370,7 @@ fn margin_of(
         out.deepfool_radius = Some(0.0);
         out.flipped_to = Some(predicted);
         out.perturbation = vec![0.0; x.len()];
-        return out;
+        return Ok(out);
     }
     // DeepFool: linearize o_j - o_y around the iterate, step to the nearest boundary.
     let c = o.len();
@@ -395,7 +412,7 @@ fn margin_of(
     }
     let mut rn = (1.0 + opts.overshoot) * r_tot.iter().map(|v| v * v).sum::<f64>().sqrt();
     if rn == 0.0 || !rn.is_finite() {
-        return out;
+        return Ok(out);
     }
     let dir: Vec<f64> = r_tot
         .iter()
@@ -414,7 +431,7 @@ fn margin_of(
             }
         }
         if !flipped {
-            return out;
+            return Ok(out);
         }
     }
     out.deepfool_radius = Some(rn);
@@ -435,7 +452,7 @@ fn margin_of(
     out.flipped_to = Some(argmax(&net.logits(&xf)));
     out.attack_radius = Some(pert.iter().map(|v| v * v).sum::<f64>().sqrt());
     out.perturbation = pert;
-    out
+    Ok(out)
 }
 
 /// All margins of one example: `x` is the sequence (`steps * input` numbers, step-major),
@@ -471,13 +488,7 @@ pub fn example_margin(
         ));
     }
     let net = Net { model, steps };
-    Ok(margin_of(
-        &net,
-        x,
-        label,
-        lipschitz_constant(model, steps),
-        opts,
-    ))
+    margin_of(&net, x, label, lipschitz_constant(model, steps)?, opts)
 }
 
 /// Mean, standard error and quantiles of a sample (linear interpolation between order
@@ -595,11 +606,14 @@ pub fn margins(model: &Model, data: &Dataset, opts: &AttackOptions) -> Result<Ma
     opts.validate()?;
     let steps = data.steps;
     let net = Net { model, steps };
-    let lip = lipschitz_constant(model, steps);
+    let lip = lipschitz_constant(model, steps)?;
     let examples: Vec<ExampleMargin> = (0..data.len())
         .into_par_iter()
-        .map(|e| margin_of(&net, data.sequence(e), data.labels[e], lip, opts))
-        .collect();
+        .map(|e| {
+            margin_of(&net, data.sequence(e), data.labels[e], lip, opts)
+                .map_err(|err| Error::Other(format!("example {e}: {err}")))
+        })
+        .collect::<Result<_>>()?;
     let right: Vec<&ExampleMargin> = examples.iter().filter(|e| e.score_margin > 0.0).collect();
     let sm: Vec<f64> = examples.iter().map(|e| e.score_margin).collect();
     let lb: Vec<f64> = right.iter().map(|e| e.lower_bound).collect();

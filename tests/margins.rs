@@ -155,7 +155,7 @@ fn sign_of_score_margin_says_whether_the_prediction_is_right() {
 /// Returns the number of examples whose Jacobian lower bound exceeds the attack radius.
 fn check_report(model: &Model, d: &Dataset, what: &str, allow_failures: bool) -> usize {
     let r = margins(model, d, &AttackOptions::default()).unwrap();
-    let lip = lipschitz_constant(model, d.steps);
+    let lip = lipschitz_constant(model, d.steps).unwrap();
     let mut violations = 0;
     for (e, m) in r.examples.iter().enumerate() {
         let radius = m.attack_radius.unwrap_or(f64::INFINITY);

@@ -107,10 +107,13 @@ pub const BENCH_EPS: f64 = 0.1;
 /// Step of the benchmarks.
 pub const BENCH_DT: f64 = 0.1;
 
+/// Largest sequence length of the benchmarks (`--steps` of `bench`, `--bench-steps` of
+/// `regularizer --bench`): 10^5 steps, 125 times MNIST's 784; the tapes of longer inputs
+/// outgrow memory at the benchmark batch sizes.
+pub const MAX_BENCH_STEPS: usize = 100_000;
+
 fn check(name: &str, v: usize, lo: usize, hi: usize) -> anyhow::Result<()> {
-    if v < lo || v > hi {
-        anyhow::bail!("invalid parameter `{name}` = {v}: expected an integer in [{lo}, {hi}]");
-    }
+    crate::error::check_count(name, v, lo, hi)?;
     Ok(())
 }
 
@@ -263,7 +266,7 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
 
 fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     check("hidden", a.hidden, 1, 4096)?;
-    check("steps", a.steps, 1, 100_000)?;
+    check("steps", a.steps, 1, MAX_BENCH_STEPS)?;
     check("batch", a.batch, 1, 65_536)?;
     check("iters", a.iters, 1, 100_000)?;
     let mut model = bench_model(a.hidden, 0)?;
@@ -318,9 +321,9 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         out["profile"] = profile_step(&model, &batch, &ids);
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "train step (hidden {}, steps {}, batch {}, {} threads): median {:.4} s, min {:.4} s over {} iters, ~{:.1} GFLOP/s (goal <= 0.2 s)",
             a.hidden,
             a.steps,
@@ -332,7 +335,7 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
             flops / med / 1e9
         );
         if let Some(p) = out.get("profile") {
-            println!("profile (sequential thread-seconds): {p}");
+            outln!("profile (sequential thread-seconds): {p}");
         }
     }
     Ok(())
@@ -340,7 +343,7 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
 
 fn run_mc(a: McArgs) -> anyhow::Result<()> {
     check("hidden", a.hidden, 1, 4096)?;
-    check("steps", a.steps, 1, 100_000)?;
+    check("steps", a.steps, 1, MAX_BENCH_STEPS)?;
     check("paths", a.paths, 1, 10_000_000)?;
     check("iters", a.iters, 1, 100_000)?;
     let model = bench_model(a.hidden, 0)?;
@@ -383,9 +386,9 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
         out["profile"] = profile_mc(&model, &batch, &ids);
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "monte carlo ({} paths x {} steps, hidden {}, {} threads): median {:.4} s, min {:.4} s over {} iters; mean cross-entropy {:.6} (goal <= 0.16 s)",
             a.paths,
             a.steps,
@@ -397,7 +400,7 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
             mean_ce
         );
         if let Some(p) = out.get("profile") {
-            println!("profile (sequential thread-seconds): {p}");
+            outln!("profile (sequential thread-seconds): {p}");
         }
     }
     Ok(())
@@ -405,7 +408,7 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
 
 fn run_hvp(a: HvpArgs) -> anyhow::Result<()> {
     check("hidden", a.hidden, 1, 1024)?;
-    check("steps", a.steps, 1, 100_000)?;
+    check("steps", a.steps, 1, MAX_BENCH_STEPS)?;
     check("batch", a.batch, 1, 65_536)?;
     check("iters", a.iters, 1, 100_000)?;
     let model = bench_model(a.hidden, 0)?;
@@ -424,9 +427,9 @@ fn run_hvp(a: HvpArgs) -> anyhow::Result<()> {
         "goal_ratio": 3.0,
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "Hessian-vector product (hidden {}, steps {}, batch {}, {} threads): gradient {:.4} s, product {:.4} s (best of {}), ratio {:.2} (goal about 3)",
             a.hidden,
             a.steps,

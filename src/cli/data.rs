@@ -47,15 +47,18 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             if !info.cached {
                 eprintln!("{name}: done");
             }
-            println!("{}", path.display());
+            outln!("{}", path.display());
             Ok(())
         }
         DataCmd::List => {
             let rows = fetch::list();
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-            println!(
+            outln!(
                 "{:<w$}  {:>5}  {:>7}  {:<8}  source",
-                "name", "steps", "classes", "cached"
+                "name",
+                "steps",
+                "classes",
+                "cached"
             );
             for r in rows {
                 let cached = match (r.origin, r.cached) {
@@ -67,12 +70,16 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
                     crate::data::Task::Classification => r.classes.to_string(),
                     crate::data::Task::Regression => format!("reg({})", r.classes),
                 };
-                println!(
+                outln!(
                     "{:<w$}  {:>5}  {:>7}  {:<8}  {}",
-                    r.name, r.steps, classes, cached, r.source
+                    r.name,
+                    r.steps,
+                    classes,
+                    cached,
+                    r.source
                 );
             }
-            println!("cache directory: {}", fetch::cache_dir().display());
+            outln!("cache directory: {}", fetch::cache_dir().display());
             Ok(())
         }
     }

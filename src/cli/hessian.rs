@@ -83,6 +83,9 @@ fn finite(x: f64) -> Value {
 
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.out {
+        args.source.check_output("--out", out)?;
+    }
     let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
         args.source.inputs.as_deref(),
@@ -152,14 +155,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.source.model, &model, &d, 12);
-    println!(
+    super::print_header(&args.source.model, &model, &d, 12)?;
+    outln!(
         "parameters  {}   loss {:.6}   |grad| {:.3e}",
         op.dim(),
         r.loss,
         r.grad_norm
     );
-    println!(
+    outln!(
         "top eigenvalues of the parameter Hessian (Lanczos, {} steps{}):",
         r.top.iterations,
         if r.top.converged {
@@ -169,28 +172,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     );
     for (i, (v, res)) in r.top.values.iter().zip(&r.top.residuals).enumerate() {
-        println!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+        outln!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
     }
     if let Some(p) = &r.power {
-        println!(
+        outln!(
             "power iteration ({} products{}):",
             p.products,
             if p.converged { "" } else { ", NOT converged" }
         );
         for (i, (v, res)) in p.values.iter().zip(&p.residuals).enumerate() {
-            println!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+            outln!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
         }
     }
-    println!(
+    outln!(
         "trace       {:.6e} +- {:.2e} (Hutchinson, {} probes)",
-        r.trace.mean, r.trace.stderr, r.trace.probes
+        r.trace.mean,
+        r.trace.stderr,
+        r.trace.probes
     );
-    println!(
+    outln!(
         "hidden-state Hessian: top {:.6e} (exact {:.6e}), trace {:.6e} (exact), per-example top {:.4e} +- {:.1e}",
         h.top.values[0], h.exact_top[0], h.exact_trace, h.per_example_top_mean, h.per_example_top_stderr
     );
     if let Some(dn) = &r.density {
-        println!(
+        outln!(
             "density     {} grid points, width {:.3e}, mass {:.6}, nodes in [{:.3e}, {:.3e}]",
             dn.grid.len(),
             dn.sigma,
@@ -205,13 +210,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .fold(f64::NEG_INFINITY, |a, &b| a.max(b))
         );
     }
-    println!(
+    outln!(
         "products    {} Hessian-vector products; one costs {:.2} gradients ({:.3e} s vs {:.3e} s)",
         r.hvp_count,
         th / tg,
         th,
         tg
     );
-    println!("(--json prints every number; --density adds the spectral density)");
+    outln!("(--json prints every number; --density adds the spectral density)");
     Ok(())
 }

@@ -87,7 +87,7 @@ pub struct Loaded {
 /// assert_eq!(l.inputs, Some(vec![1.0, 2.0]));
 /// ```
 pub fn load(model: &Path, inputs: Option<&Path>) -> anyhow::Result<Loaded> {
-    let m = Model::load(model).with_context(|| format!("reading the model {}", model.display()))?;
+    let m = super::eval::load_model(model)?;
     let (inputs, note) = match inputs {
         None => (None, "zero input".to_string()),
         Some(p) => {
@@ -193,6 +193,16 @@ pub const TAG_H0: u64 = 0x4C59_4150_4830;
 
 /// Run `nrnn lyapunov`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.running {
+        super::check_output_not_input(
+            ("--running", out),
+            &[
+                ("--model", Some(&args.model)),
+                ("--inputs", args.inputs.as_deref()),
+            ],
+        )?;
+    }
+    crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
     let l = load(&args.model, args.inputs.as_deref())?;
     let noise = noise_of(&l.model, args.eps)?;
     let sys = Dynamics::new(&l.model, l.inputs.as_deref(), noise)?;
@@ -234,9 +244,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "input": l.input_note,
             "seconds": s.seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "Lyapunov exponents per unit time (time unit {}), {} steps after {} transient, {} path(s), noise {} eps {} sigma1 {} sigma2 {}, {}",
             s.time_unit,
             s.steps,
@@ -248,11 +258,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             noise.sigma2,
             l.input_note
         );
-        println!("{:>5}  {:>12}  {:>10}", "i", "exponent", "stderr");
+        outln!("{:>5}  {:>12}  {:>10}", "i", "exponent", "stderr");
         for (i, (e, se)) in s.exponents.iter().zip(&s.stderr).enumerate() {
-            println!("{:>5}  {:>12.6}  {:>10.2e}", i + 1, e, se);
+            outln!("{:>5}  {:>12.6}  {:>10.2e}", i + 1, e, se);
         }
-        println!("standard errors by {}; {:.2} s", s.stderr_method, s.seconds);
+        outln!("standard errors by {}; {:.2} s", s.stderr_method, s.seconds);
     }
     Ok(())
 }

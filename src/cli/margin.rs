@@ -67,6 +67,9 @@ fn summary(s: &Summary) -> Value {
 
 /// Run `nrnn margin`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.out {
+        args.source.check_output("--out", out)?;
+    }
     let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
         args.source.inputs.as_deref(),
@@ -116,28 +119,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.source.model, &model, &d, 10);
-    println!("accuracy  {:.4}", r.accuracy);
-    println!(
+    super::print_header(&args.source.model, &model, &d, 10)?;
+    outln!("accuracy  {:.4}", r.accuracy);
+    outln!(
         "{:>5} {:>5} {:>5} {:>12} {:>12} {:>12} {:>12}",
-        "index", "label", "pred", "score", "lower", "certified", "attack"
+        "index",
+        "label",
+        "pred",
+        "score",
+        "lower",
+        "certified",
+        "attack"
     );
     let show = r.examples.len().min(20);
     for (i, e) in r.examples.iter().take(show).enumerate() {
         let att = e
             .attack_radius
             .map_or("failed".to_string(), |a| format!("{a:.4e}"));
-        println!(
+        outln!(
             "{:>5} {:>5} {:>5} {:>12.4e} {:>12.4e} {:>12.4e} {:>12}",
-            i, e.label, e.predicted, e.score_margin, e.lower_bound, e.certified_bound, att
+            i,
+            e.label,
+            e.predicted,
+            e.score_margin,
+            e.lower_bound,
+            e.certified_bound,
+            att
         );
     }
     if r.examples.len() > show {
-        println!("  ... {} more (--json prints all)", r.examples.len() - show);
+        outln!("  ... {} more (--json prints all)", r.examples.len() - show);
     }
-    println!(
+    outln!(
         "{:<16} {:>7} {:>11} {:>11} {:>11} {:>11}",
-        "summary", "count", "mean", "q10", "median", "q90"
+        "summary",
+        "count",
+        "mean",
+        "q10",
+        "median",
+        "q90"
     );
     for (name, s) in [
         ("score margin", &r.score_margin),
@@ -145,12 +165,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("certified bound", &r.certified_bound),
         ("attack radius", &r.attack_radius),
     ] {
-        println!(
+        outln!(
             "{:<16} {:>7} {:>11.4e} {:>11.4e} {:>11.4e} {:>11.4e}",
-            name, s.count, s.mean, s.q10, s.median, s.q90
+            name,
+            s.count,
+            s.mean,
+            s.q10,
+            s.median,
+            s.q90
         );
     }
-    println!(
+    outln!(
         "attack failures {}, lower bound above the attack radius {} (a first-order bound), Lipschitz constant {:.3e}",
         r.attack_failures, r.bound_violations, r.lipschitz
     );

@@ -1,6 +1,19 @@
 //! The `nrnn` command line: one subcommand per tool, each in its own file, each thin
 //! (argument parsing and printing; the science is in the library).
 
+/// `println!` for the commands: writes a line to the locked standard output and, on failure,
+/// returns from the enclosing function with the error: [`StdoutClosed`] when the reader of
+/// a pipe has gone (`nrnn ... | head -1`), otherwise the I/O error with "writing to
+/// standard output". `println!` would panic instead.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            return Err($crate::cli::stdout_error(e).into());
+        }
+    }};
+}
+
 pub mod bench;
 pub mod data;
 pub mod eval;
@@ -29,6 +42,20 @@ pub struct ModelInputs {
     /// Named data set instead of an inputs file (see `nrnn data list`).
     #[arg(long)]
     pub data: Option<String>,
+}
+
+impl ModelInputs {
+    /// Refuse an output path (flag `flag`) that is `--model` or `--inputs` (see
+    /// [`check_output_not_input`]).
+    pub fn check_output(&self, flag: &str, out: &std::path::Path) -> anyhow::Result<()> {
+        check_output_not_input(
+            (flag, out),
+            &[
+                ("--model", Some(&self.model)),
+                ("--inputs", self.inputs.as_deref()),
+            ],
+        )
+    }
 }
 
 /// Noisy recurrent neural networks: train, evaluate, and check the theory.
@@ -71,6 +98,84 @@ pub enum Command {
     Reproduce(reproduce::Args),
 }
 
+/// The reader of standard output has closed it (a broken pipe, as in `nrnn ... | head -1`).
+/// The program stops writing and exits quietly with status 0: the reader asked for no
+/// more output, which is not a failure of the command.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed by its reader (broken pipe)")]
+pub struct StdoutClosed;
+
+/// The error of a failed write to standard output: [`StdoutClosed`] for a broken pipe,
+/// otherwise the I/O error with context.
+pub fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        anyhow::Error::new(StdoutClosed)
+    } else {
+        anyhow::Error::new(e).context("writing to standard output")
+    }
+}
+
+/// Whether `a` and `b` name the same existing file: the same device and inode (so also
+/// through symbolic and hard links) on Unix, equal canonical paths elsewhere. False when
+/// either does not exist.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let (a, b) = (d.path().join("a"), d.path().join("b"));
+/// std::fs::write(&a, b"x").unwrap();
+/// std::fs::hard_link(&a, &b).unwrap();
+/// assert!(nrnn::cli::same_file(&a, &b));
+/// assert!(!nrnn::cli::same_file(&a, &d.path().join("c")));
+/// ```
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+/// Refuse, before any work, an output path that is one of the command's own inputs
+/// (compared with [`same_file`]): `out` is the output flag and its path, `inputs` the input
+/// flags and their paths (`None` for a flag not given). The message names both flags.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let m = d.path().join("m.json");
+/// std::fs::write(&m, b"{}").unwrap();
+/// let e = nrnn::cli::check_output_not_input(("--out", &m), &[("--model", Some(&m))]).unwrap_err();
+/// assert!(e.to_string().contains("--out") && e.to_string().contains("--model"));
+/// assert!(nrnn::cli::check_output_not_input(("--out", &d.path().join("o.json")), &[("--model", Some(&m))]).is_ok());
+/// ```
+pub fn check_output_not_input(
+    out: (&str, &std::path::Path),
+    inputs: &[(&str, Option<&std::path::Path>)],
+) -> anyhow::Result<()> {
+    for (flag, path) in inputs {
+        if let Some(p) = path {
+            if same_file(out.1, p) {
+                anyhow::bail!(
+                    "{} {} is the same file as {flag} {}: refusing to overwrite an input; choose another output path",
+                    out.0,
+                    out.1.display(),
+                    p.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -99,7 +204,7 @@ pub(crate) fn emit_json(
         crate::report::write_json_atomic(path, report)?;
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?);
     }
     Ok(json)
 }
@@ -110,9 +215,9 @@ pub(crate) fn print_header(
     model: &crate::model::Model,
     d: &crate::data::Dataset,
     width: usize,
-) {
+) -> anyhow::Result<()> {
     let c = &model.config;
-    println!(
+    outln!(
         "{:<width$}{} (hidden {}, input {}, classes {})",
         "model",
         model_path.display(),
@@ -120,11 +225,12 @@ pub(crate) fn print_header(
         c.input,
         c.classes
     );
-    println!(
+    outln!(
         "{:<width$}{} ({} examples of {} steps; noise off)",
         "data",
         d.name,
         d.len(),
         d.steps
     );
+    Ok(())
 }

@@ -162,8 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
-    let model =
-        Model::load(path).with_context(|| format!("reading the model {}", path.display()))?;
+    let model = super::eval::load_model(path)?;
     let nz = model.config.noise;
     if nz.sigma1 == 0.0 && nz.sigma2 == 0.0 {
         eprintln!("note: the model's noise has sigma1 = sigma2 = 0, so Q = R = 0");
@@ -253,10 +252,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "confidence": args.confidence,
             "per_step": per_step.as_ref().map(|(q, r)| json!({"q": q, "r": r})),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "Explicit regularizer of {} ({} examples, {} steps; noise {} sigma1 {} sigma2 {})",
         path.display(),
         avg.examples,
@@ -265,56 +264,67 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         nz.sigma1,
         nz.sigma2
     );
-    println!("  loss l(hbar_K)     {:>14.6e}", avg.loss);
-    println!("  Q                  {:>14.6e}", avg.q);
-    println!("  R                  {:>14.6e}", avg.r);
-    println!(
+    outln!("  loss l(hbar_K)     {:>14.6e}", avg.loss);
+    outln!("  Q                  {:>14.6e}", avg.q);
+    outln!("  R                  {:>14.6e}", avg.r);
+    outln!(
         "  (Q + R)/2          {:>14.6e}   ({closed_seconds:.3} s)",
         avg.value()
     );
     match cont {
-        Some((q, r)) => println!(
+        Some((q, r)) => outln!(
             "  continuous Q, R    {q:>14.6e} {r:>14.6e}   (RK4, {} substeps, {cont_seconds:.3} s)",
             args.ode_substeps
         ),
         None if nz.form == NoiseForm::Code => {
-            println!("  continuous         none (the code form has no continuous-time limit)")
+            outln!("  continuous         none (the code form has no continuous-time limit)")
         }
         None => {}
     }
     if let Some(m) = &mc {
-        println!(
+        outln!(
             "Monte Carlo: {} antithetic pairs per example, seed {}, {}{:.0}% Student-t intervals ({mc_seconds:.3} s)",
             m.paths,
             args.seed,
             if m.control_variate { "control variate, " } else { "" },
             100.0 * m.confidence
         );
-        println!(
+        outln!(
             "  {:>8} {:>14} {:>12} {:>14} {:>14} {:>14}",
-            "eps", "gap/eps^2", "stderr", "ci_low", "ci_high", "(Q+R)/2"
+            "eps",
+            "gap/eps^2",
+            "stderr",
+            "ci_low",
+            "ci_high",
+            "(Q+R)/2"
         );
         for e in &m.estimates {
-            println!(
+            outln!(
                 "  {:>8} {:>14.6e} {:>12.3e} {:>14.6e} {:>14.6e} {:>14.6e}",
-                e.eps, e.gap_over_eps2, e.stderr, e.ci_low, e.ci_high, e.regularizer
+                e.eps,
+                e.gap_over_eps2,
+                e.stderr,
+                e.ci_low,
+                e.ci_high,
+                e.regularizer
             );
         }
         match &fit {
-            Some(f) => println!(
+            Some(f) => outln!(
                 "  remainder slope    {:.3} +- {:.3} (expected 4)",
-                f.slope, f.stderr
+                f.slope,
+                f.stderr
             ),
-            None => println!(
+            None => outln!(
                 "  remainder slope    not available (needs two eps with a non-zero remainder)"
             ),
         }
     }
     if let Some((q, r)) = &per_step {
-        println!("Per step (mean over examples):");
-        println!("  {:>6} {:>14} {:>14}", "k", "Q_k", "R_k");
+        outln!("Per step (mean over examples):");
+        outln!("  {:>6} {:>14} {:>14}", "k", "Q_k", "R_k");
         for k in 0..q.len() {
-            println!("  {:>6} {:>14.6e} {:>14.6e}", k, q[k], r[k]);
+            outln!("  {:>6} {:>14.6e} {:>14.6e}", k, q[k], r[k]);
         }
     }
     Ok(())
@@ -323,14 +333,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn run_bench(args: &Args) -> anyhow::Result<()> {
     let (model, data) = match &args.model {
         Some(p) => {
-            let m = Model::load(p).with_context(|| format!("reading the model {}", p.display()))?;
+            let m = super::eval::load_model(p)?;
             let d = load_data(args, &m)?;
             (m, d)
         }
         None => {
-            if args.bench_hidden == 0 || args.bench_steps == 0 {
-                bail!("--bench-hidden and --bench-steps must be at least 1");
+            if args.bench_hidden == 0 {
+                bail!("--bench-hidden must be at least 1");
             }
+            crate::error::check_count(
+                "bench-steps",
+                args.bench_steps,
+                1,
+                super::bench::MAX_BENCH_STEPS,
+            )?;
             let mut cfg = ModelConfig::new(args.bench_hidden, 1, 10);
             cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 1.0)?;
             let m = Model::init(cfg, 0.01, args.seed)?;
@@ -349,29 +365,34 @@ fn run_bench(args: &Args) -> anyhow::Result<()> {
         .context("--eps: give at least one noise level")?;
     let r = regularizer::bench(&model, &batch, 0, loss, eps, args.bench_pairs, args.seed)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "Closed form vs Monte Carlo (hidden {}, {} steps, one example)",
-        r.hidden, r.steps
+        r.hidden,
+        r.steps
     );
-    println!(
+    outln!(
         "  closed form        {:.3} s  ({:.1} GFLOP, {:.2} GFLOP/s)",
         r.closed_form_seconds,
         r.closed_form_gflop,
         r.closed_form_gflop / r.closed_form_seconds
     );
-    println!("  (Q + R)/2          {:.6e}", r.regularizer);
-    println!(
+    outln!("  (Q + R)/2          {:.6e}", r.regularizer);
+    outln!(
         "  pilot Monte Carlo  {} pairs at eps {} in {:.3} s: gap/eps^2 = {:.6e} +- {:.2e}",
-        r.pilot_pairs, r.eps, r.pilot_seconds, r.estimate, r.stderr
+        r.pilot_pairs,
+        r.eps,
+        r.pilot_seconds,
+        r.estimate,
+        r.stderr
     );
-    println!("  pairs for 1% rse   {:.0}", r.pairs_for_1pct);
-    println!(
+    outln!("  pairs for 1% rse   {:.0}", r.pairs_for_1pct);
+    outln!(
         "  Monte Carlo at 1%  {:.1} s (extrapolated)",
         r.mc_seconds_for_1pct
     );
-    println!("  speed-up           {:.0}x", r.speedup);
+    outln!("  speed-up           {:.0}x", r.speedup);
     Ok(())
 }

@@ -212,7 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let all = experiments::all();
     if args.list {
         for e in &all {
-            println!("{:<12} {}", e.name, e.about);
+            outln!("{:<12} {}", e.name, e.about);
         }
         return Ok(());
     }
@@ -230,7 +230,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("invalid --seeds {seeds}: expected an integer in [1, 1000]");
     }
     let out = args.out.clone().unwrap_or_else(default_out);
-    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    crate::report::create_dir_all(&out)?;
     let out = out.canonicalize().map_err(|e| Error::io(&out, e))?;
     let offline = args.offline || offline_from_env();
     let selected: Vec<&experiments::Experiment> = all
@@ -319,7 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if let Ok(entries) = crate::report::index::read_index(&out) {
         for e in entries {
-            println!("{:<40} {}", e.name, e.verdict);
+            outln!("{:<40} {}", e.name, e.verdict);
         }
     }
     if !failed.is_empty() {

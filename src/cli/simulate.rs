@@ -60,6 +60,7 @@ fn level(name: &str, v: Option<f64>, default: f64) -> anyhow::Result<f64> {
 
 /// Run `nrnn simulate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.source.check_output("--out", &args.out)?;
     if args.paths == 0 {
         anyhow::bail!("invalid parameter `paths` = 0: expected at least 1");
     }

@@ -62,6 +62,7 @@ fn opt(v: Option<f64>) -> String {
 
 /// Run `nrnn stability`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
     let t0 = std::time::Instant::now();
     let l = load(&args.model, args.inputs.as_deref())?;
     let noise = noise_of(&l.model, args.eps)?;
@@ -116,11 +117,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "input": l.input_note,
             "seconds": seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let nz = &c.noise;
-    println!(
+    outln!(
         "Stability of {} (hidden {}, time unit {}; noise {} eps {} sigma1 {} sigma2 {}; {})",
         args.model.display(),
         c.hidden,
@@ -198,11 +199,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ];
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("  {k:<w$}  {v}");
+        outln!("  {k:<w$}  {v}");
     }
-    println!(
+    outln!(
         "  ({} steps after {} transient; {:.2} s)",
-        args.steps, args.transient, seconds
+        args.steps,
+        args.transient,
+        seconds
     );
     Ok(())
 }

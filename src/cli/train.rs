@@ -176,15 +176,26 @@ impl Args {
 
 /// Run `nrnn train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(config) = &args.config {
+        let out = args.out.as_path();
+        super::check_output_not_input(("--out", out), &[("--config", Some(config))])?;
+        for name in crate::train::RUN_FILES {
+            let file = args.out.join(name);
+            super::check_output_not_input(
+                (&format!("--out (its {name})"), &file),
+                &[("--config", Some(config))],
+            )?;
+        }
+    }
     let cfg = args.run_config()?;
     let out = crate::train::run(&cfg, Some(&args.out), args.resume)?;
     let m = &out.manifest;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(m)?);
+        outln!("{}", serde_json::to_string_pretty(m)?);
         return Ok(());
     }
     let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a));
-    println!(
+    outln!(
         "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {:.1} s -> {}",
         m.data.name,
         pct(m.test_accuracy),

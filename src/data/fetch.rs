@@ -480,6 +480,11 @@ pub struct DatasetInfo {
 
 /// Default size and length of the synthetic tasks in [`by_name`] and [`load`].
 pub const SYNTHETIC_DEFAULT_EXAMPLES: usize = 1000;
+
+/// Largest number of examples of a synthetic data set: 10^6 sequences, 0.5 to 0.8 GB of
+/// inputs at the default lengths (`adding`: 50 steps of 2 values, `sines`: 64 steps of 1);
+/// a larger request (say 2^64 - 1) cannot be allocated and would abort the program.
+pub const MAX_SYNTHETIC_EXAMPLES: usize = 1_000_000;
 /// Default length of the `adding` task.
 pub const ADDING_DEFAULT_STEPS: usize = 50;
 /// Default length of the `sines` task.
@@ -800,6 +805,9 @@ pub fn by_name_in(
     let e = entry(name)?;
     let n = n_examples.unwrap_or(usize::MAX);
     let synth_n = n_examples.unwrap_or(SYNTHETIC_DEFAULT_EXAMPLES);
+    if matches!(e.name, "adding" | "sines") {
+        crate::error::check_count("examples", synth_n, 1, MAX_SYNTHETIC_EXAMPLES)?;
+    }
     let d = match e.name {
         "adding" => synthetic::adding(synth_n, ADDING_DEFAULT_STEPS, seed)?,
         "sines" => synthetic::sines(synth_n, SINES_DEFAULT_STEPS, SINES_DEFAULT_CLASSES, seed)?,

@@ -126,9 +126,14 @@ impl Conditions {
             DMatrix::zeros(n, n)
         };
         let w = model.params.w_matrix(cfg);
-        let lambda_max_a_sym = lambda_max_sym(&a);
-        let a_norm = spectral_norm(&a);
-        let w_norm = spectral_norm(&w);
+        let named = |what: &str, e: crate::Error| {
+            crate::Error::Other(format!(
+                "{what} of the model: {e} (the model's weights are too large or not finite)"
+            ))
+        };
+        let lambda_max_a_sym = lambda_max_sym(&a).map_err(|e| named("lambda_max(A_sym)", e))?;
+        let a_norm = spectral_norm(&a).map_err(|e| named("||A||_2", e))?;
+        let w_norm = spectral_norm(&w).map_err(|e| named("||W||_2", e))?;
         let lipschitz_a = cfg.activation.lipschitz();
         let kappa = lambda_max_a_sym + lipschitz_a * w_norm;
         let jacobian_bound = a_norm + lipschitz_a * w_norm;

@@ -76,6 +76,44 @@ pub struct LyapunovOptions {
     pub h0: Option<Vec<f64>>,
 }
 
+/// Largest number of steps (transient plus measured) of one run of [`spectrum`],
+/// [`pair_separation`] or [`mean_square_exponent`]: 10^9. The top exponent of a 128-unit
+/// network takes about 3.5 s per 10^5 steps, so 10^9 steps are some 10 hours per path;
+/// the standard error falls like `1/sqrt(steps)` and is below 10^-4 long before. A larger
+/// value (such as 2^64 - 1 from a typo) would run for years.
+pub const MAX_STEPS: usize = 1_000_000_000;
+
+/// Largest number of independent paths of those runs: 10^5 (each path is a whole run; the
+/// standard error over paths falls like `1/sqrt(paths)`).
+pub const MAX_PATHS: usize = 100_000;
+
+/// Check a run's size: `steps` in `[1, MAX_STEPS]`, `transient + steps <= MAX_STEPS`,
+/// `paths` in `[1, MAX_PATHS]`. The errors name the field (the flag of `nrnn lyapunov` and
+/// `nrnn stability`) and the allowed range.
+///
+/// ```
+/// use nrnn::dynamics::lyapunov::{check_work, MAX_STEPS};
+/// assert!(check_work(1000, 100, 4).is_ok());
+/// let e = check_work(usize::MAX, 0, 1).unwrap_err().to_string();
+/// assert!(e.contains("`steps`") && e.contains("1000000000"), "{e}");
+/// assert!(check_work(MAX_STEPS, 1, 1).unwrap_err().to_string().contains("`transient`"));
+/// ```
+pub fn check_work(steps: usize, transient: usize, paths: usize) -> Result<()> {
+    crate::error::check_count("steps", steps, 1, MAX_STEPS)?;
+    crate::error::check_count("transient", transient, 0, MAX_STEPS - steps).map_err(|_| {
+        Error::param(
+            "transient",
+            transient,
+            &format!(
+                "an integer in [0, {}] (transient + steps at most {MAX_STEPS})",
+                MAX_STEPS - steps
+            ),
+        )
+    })?;
+    crate::error::check_count("paths", paths, 1, MAX_PATHS)?;
+    Ok(())
+}
+
 impl LyapunovOptions {
     /// `k` exponents over `steps` steps, transient `steps / 10`, one path, seed 0,
     /// reorthonormalization every step, no running estimate, `h_0 = 0`.
@@ -113,12 +151,7 @@ impl LyapunovOptions {
                 &format!("an integer in [1, {n}] (the hidden size)"),
             ));
         }
-        if self.steps == 0 {
-            return Err(Error::param("steps", 0, "an integer >= 1"));
-        }
-        if self.paths == 0 {
-            return Err(Error::param("paths", 0, "an integer >= 1"));
-        }
+        check_work(self.steps, self.transient, self.paths)?;
         if self.paths == 1 && self.steps < 2 {
             return Err(Error::param(
                 "steps",
@@ -488,14 +521,9 @@ pub struct PairRun {
 /// }
 /// ```
 pub fn pair_separation(sys: &Dynamics, o: &PairOptions) -> Result<PairRun> {
-    for (name, v) in [
-        ("steps", o.steps),
-        ("paths", o.paths),
-        ("record_every", o.record_every),
-    ] {
-        if v == 0 {
-            return Err(Error::param(name, 0, "an integer >= 1"));
-        }
+    check_work(o.steps, 0, o.paths)?;
+    if o.record_every == 0 {
+        return Err(Error::param("record_every", 0, "an integer >= 1"));
     }
     if !(o.separation.is_finite() && o.separation > 0.0) {
         return Err(Error::param(
@@ -600,9 +628,7 @@ pub fn mean_square_exponent(
     paths: usize,
     seed: u64,
 ) -> Result<Estimate> {
-    if steps == 0 {
-        return Err(Error::param("steps", 0, "an integer >= 1"));
-    }
+    check_work(steps, 0, paths)?;
     if paths < 2 {
         return Err(Error::param(
             "paths",

@@ -1776,9 +1776,9 @@ fn write_overview(
 /// ```
 pub fn run(ctx: &Ctx) -> Result<()> {
     let t0 = Instant::now();
-    std::fs::create_dir_all(&ctx.out).map_err(|e| Error::io(&ctx.out, e))?;
+    crate::report::create_dir_all(&ctx.out)?;
     let models_dir = ctx.out.join("models");
-    std::fs::create_dir_all(&models_dir).map_err(|e| Error::io(&models_dir, e))?;
+    crate::report::create_dir_all(&models_dir)?;
     // The model cache is a by-product of a run, never a figure: keep it out of git.
     crate::report::write_atomic(&models_dir.join(".gitignore"), b"*\n")?;
     let progress = Mutex::new(Progress::for_ctx(ctx)?);

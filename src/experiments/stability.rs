@@ -25,7 +25,7 @@ use super::{Ctx, Profile};
 use crate::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::prec::{EM_BIAS_FACTOR, LYAP_SIGMAS};
 use crate::report::index::Verdict;
@@ -48,13 +48,13 @@ kappa - eps^2 sigma2^2/2 < 0; the measured exponent lies below every bound; diag
 /// ```
 /// let s = nrnn::experiments::stability::random_skew(4, 1);
 /// assert!((&s + s.transpose()).amax() < 1e-15);
-/// assert!((nrnn::linalg::spectral_norm(&s) - 1.0).abs() < 1e-12);
+/// assert!((nrnn::linalg::spectral_norm(&s).unwrap() - 1.0).abs() < 1e-12);
 /// ```
 pub fn random_skew(n: usize, seed: u64) -> DMatrix<f64> {
     let mut g = DMatrix::zeros(n, n);
     fill_normal(&mut stream(seed, &[0x5345]), g.as_mut_slice());
     let s = (&g - g.transpose()) * 0.5;
-    let nrm = crate::linalg::spectral_norm(&s);
+    let nrm = crate::linalg::spectral_norm(&s).expect("a finite normal matrix");
     if nrm > 0.0 {
         s / nrm
     } else {
@@ -564,7 +564,7 @@ fn random_model(i: u64, seed: u64) -> Result<(Model, Option<Vec<f64>>, &'static 
     // may still make kappa positive: gamma_A = lambda_max of the symmetric part + margin.
     let ms = &m.params.m_a + m.params.m_a.transpose();
     m.config.gamma_a =
-        (1.0 - m.config.beta) * crate::linalg::lambda_max_sym(&ms) + r.random_range(0.05..1.0);
+        (1.0 - m.config.beta) * crate::linalg::lambda_max_sym(&ms)? + r.random_range(0.05..1.0);
     let inputs = if r.random::<f64>() < 0.5 {
         None
     } else {
@@ -905,7 +905,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
 
 /// Run the experiment (all four figures).
 pub fn run(ctx: &Ctx) -> Result<()> {
-    std::fs::create_dir_all(&ctx.out).map_err(|e| Error::io(&ctx.out, e))?;
+    crate::report::create_dir_all(&ctx.out)?;
     let sz = sizes(ctx.profile);
     let t = Instant::now();
     phase(ctx, &sz)?;

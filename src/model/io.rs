@@ -21,6 +21,32 @@ use std::path::Path;
 /// The format tag of model files.
 pub const MODEL_FORMAT: &str = "nrnn-model/1";
 
+/// The keys of a model file; any other key is refused (a typo such as `"a_trem": false`
+/// would otherwise leave the A term on silently).
+pub const MODEL_KEYS: [&str; 18] = [
+    "format",
+    "hidden",
+    "input",
+    "classes",
+    "beta",
+    "gamma_a",
+    "gamma_w",
+    "dt",
+    "activation",
+    "m_a",
+    "m_w",
+    "u",
+    "b",
+    "v",
+    "c",
+    "noise",
+    "a_term",
+    "learn_dt",
+];
+
+/// The keys of the `noise` object of a model file.
+pub const NOISE_KEYS: [&str; 4] = ["form", "eps", "sigma1", "sigma2"];
+
 fn ferr(field: &str, expected: &str, found: &Value) -> Error {
     let mut f = found.to_string();
     if f.len() > 60 {
@@ -129,6 +155,7 @@ impl Model {
         let obj = v
             .as_object()
             .ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
+        crate::json::check_keys(obj, &MODEL_KEYS, "").map_err(Error::Other)?;
         let fmt = get(obj, "format")?;
         if fmt.as_str() != Some(MODEL_FORMAT) {
             return Err(ferr("format", &format!("\"{MODEL_FORMAT}\""), fmt));
@@ -146,6 +173,7 @@ impl Model {
         let nzo = nz
             .as_object()
             .ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
+        crate::json::check_keys(nzo, &NOISE_KEYS, "noise.").map_err(Error::Other)?;
         let form_v = get(nzo, "form").map_err(|_| {
             ferr(
                 "noise.form",
@@ -232,12 +260,14 @@ impl Model {
         })
     }
 
-    /// Read and check a model file.
+    /// Read and check a model file. The text is read by the strict [`crate::json`] reader:
+    /// a duplicate key, characters after the JSON object or a number out of the `f64`
+    /// range are refused with the line and column; an unknown key with its name.
     pub fn load(path: &Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+        let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
             path: path.display().to_string(),
-            message: format!("not valid JSON: {e}"),
+            message,
         })?;
         Model::from_json(&v).map_err(|e| Error::Format {
             path: path.display().to_string(),

@@ -324,7 +324,7 @@ pub fn read_index(dir: &Path) -> Result<Vec<FigureEntry>> {
 /// assert_eq!(names, ["a", "b"]);
 /// ```
 pub fn update_index(dir: &Path, entry: &FigureEntry) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    crate::report::create_dir_all(dir)?;
     // Hold an exclusive lock on the directory during read-modify-write; released on drop.
     let lock = std::fs::File::open(dir).ok().filter(|f| f.lock().is_ok());
     let mut entries = read_index(dir)?;

@@ -82,15 +82,14 @@ pub const DEFAULT_CLIP: f64 = 5.0;
 /// Default learning-rate multiplier at each decay epoch.
 pub const DEFAULT_DECAY_FACTOR: f64 = 0.3;
 
+/// Largest hidden size `nrnn train` accepts. Training keeps about a dozen `n x n` matrices
+/// (the weights `M_A`, `M_W`, the derived `A`, `W`, their gradients and two Adam moments
+/// each): at 4096 units that is 12 x 128 MiB = 1.5 GiB, about what a workstation can give;
+/// beyond it the allocation fails (an abort, not an error) or the run takes days per epoch.
+pub const MAX_HIDDEN: usize = 4096;
+
 fn count_in(name: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
-    if v < lo || v > hi {
-        return Err(Error::param(
-            name,
-            v,
-            &format!("an integer in [{lo}, {hi}]"),
-        ));
-    }
-    Ok(())
+    crate::error::check_count(name, v, lo, hi).map(|_| ())
 }
 
 fn real_in(name: &str, v: f64, lo: f64, hi: f64, open_lo: bool) -> Result<()> {
@@ -301,9 +300,9 @@ impl RunConfig {
     /// Read a JSON configuration file (see [`RunConfig::from_json`]).
     pub fn load(path: &std::path::Path) -> Result<RunConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+        let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
             path: path.display().to_string(),
-            message: format!("not valid JSON: {e}"),
+            message,
         })?;
         RunConfig::from_json(&v).map_err(|e| Error::Format {
             path: path.display().to_string(),
@@ -321,7 +320,7 @@ impl RunConfig {
             count_in("examples", n, 2, usize::MAX)?;
         }
         count_in("val_count", self.val_count, 1, usize::MAX)?;
-        count_in("hidden", self.hidden, 1, 1 << 16)?;
+        count_in("hidden", self.hidden, 1, MAX_HIDDEN)?;
         real_in("dt", self.dt, 0.0, 1e3, true)?;
         real_in("beta", self.beta, 0.0, 1.0, false)?;
         real_in("gamma", self.gamma, -1e6, 1e6, false)?;

@@ -13,6 +13,16 @@ pub mod config;
 pub mod optim;
 pub mod trainer;
 
+/// The files a training run writes in its output directory (`nrnn train --out DIR`).
+pub const RUN_FILES: [&str; 6] = [
+    "config.json",
+    trainer::CHECKPOINT_FILE,
+    trainer::HISTORY_FILE,
+    "model.json",
+    "model_last.json",
+    "manifest.json",
+];
+
 pub use config::{RunConfig, TrainConfig};
 pub use optim::{Adam, OptimState, Optimizer, OptimizerKind, Sgd, StepDecay};
 pub use trainer::{fit, fit_resume, EpochRecord, Fitted};
@@ -87,10 +97,10 @@ pub fn split_dataset(
     seed: u64,
 ) -> Result<(Split, SplitInfo)> {
     let n = data.len();
-    if val + test >= n {
+    if val.checked_add(test).is_none_or(|s| s >= n) {
         return Err(Error::param(
             "val_count + test_count",
-            val + test,
+            format!("{val} + {test}"),
             &format!(
                 "less than the {n} examples of `{}` (at least one training example)",
                 data.name

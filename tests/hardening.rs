@@ -1,0 +1,525 @@
+//! Hardening of the command line against hostile or mistaken input: outputs that are
+//! inputs, writes through links and into special files, closed pipes, diverging models,
+//! sizes that cannot be computed, malformed model files, and the wording of errors. Every
+//! case runs the built binary and checks: non-zero exit (or a quiet success where stated),
+//! a message naming the flag or field, no panic, the inputs untouched.
+
+use nrnn::model::{Model, ModelConfig};
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nrnn");
+/// 2^64 - 1, the largest value clap accepts for a `usize` flag.
+const HUGE: &str = "18446744073709551615";
+
+fn nrnn(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run nrnn")
+}
+
+/// Run `nrnn args`, killing it after `limit` (a hang is a failure).
+fn nrnn_within(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nrnn");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("nrnn {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert `o` failed cleanly (exit 1, no panic) with every needle in its message.
+fn assert_refused(o: &Output, what: &str, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{what}: exit {:?}, stderr {err}",
+        o.status
+    );
+    assert!(!err.contains("panicked"), "{what}: panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{what}: message {err:?} lacks {n:?}");
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small model (hidden 4, input 1, classes 10, the digits' shape) and a labelled
+/// inputs file of 3 digits, in `dir`.
+fn model_and_inputs(dir: &Path) -> (PathBuf, PathBuf) {
+    let m = dir.join("model.json");
+    Model::init(ModelConfig::new(4, 1, 10), 0.5, 1)
+        .unwrap()
+        .save(&m)
+        .unwrap();
+    let x = dir.join("inputs.json");
+    nrnn::data::inputs::write_inputs(&x, &nrnn::data::digits().head(3)).unwrap();
+    (m, x)
+}
+
+/// `nrnn eval --model m --inputs x --out out` as arguments.
+fn eval_args<'a>(m: &'a Path, x: &'a Path, out: &'a Path) -> [&'a str; 7] {
+    ["eval", "--model", s(m), "--inputs", s(x), "--out", s(out)]
+}
+
+#[test]
+fn outputs_never_over_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&m, &link).unwrap();
+    let hard = dir.path().join("hard.json");
+    std::fs::hard_link(&x, &hard).unwrap();
+    let dotted = format!("{}/./model.json", dir.path().display());
+    let cfg = dir.path().join("cfg.json");
+    std::fs::write(&cfg, r#"{"hidden": 4, "epochs": 1}"#).unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let cfg_in_run = run.join("model.json");
+    std::fs::write(&cfg_in_run, r#"{"hidden": 4, "epochs": 1}"#).unwrap();
+    let before = |p: &Path| std::fs::read(p).unwrap();
+    let (m0, x0, c0) = (before(&m), before(&x), before(&cfg_in_run));
+    let (ms, xs) = (s(&m), s(&x));
+    let cases: Vec<(Vec<&str>, [&str; 2])> = vec![
+        (
+            vec!["eval", "--model", ms, "--inputs", xs, "--out", ms],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["eval", "--model", ms, "--inputs", xs, "--out", xs],
+            ["--out", "--inputs"],
+        ),
+        (
+            vec!["eval", "--model", ms, "--inputs", xs, "--out", s(&link)],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["eval", "--model", ms, "--inputs", xs, "--out", s(&hard)],
+            ["--out", "--inputs"],
+        ),
+        (
+            vec!["eval", "--model", ms, "--inputs", xs, "--out", &dotted],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["hessian", "--model", ms, "--inputs", xs, "--out", ms],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["margin", "--model", ms, "--inputs", xs, "--out", xs],
+            ["--out", "--inputs"],
+        ),
+        (
+            vec!["simulate", "--model", ms, "--inputs", xs, "--out", s(&link)],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["simulate", "--model", ms, "--data", "digits", "--out", ms],
+            ["--out", "--model"],
+        ),
+        (
+            vec!["lyapunov", "--model", ms, "--running", ms],
+            ["--running", "--model"],
+        ),
+        (
+            vec![
+                "lyapunov",
+                "--model",
+                ms,
+                "--inputs",
+                xs,
+                "--running",
+                s(&hard),
+            ],
+            ["--running", "--inputs"],
+        ),
+        (
+            vec!["train", "--config", s(&cfg), "--out", s(&cfg), "--quiet"],
+            ["--out", "--config"],
+        ),
+        (
+            vec![
+                "train",
+                "--config",
+                s(&cfg_in_run),
+                "--out",
+                s(&run),
+                "--quiet",
+            ],
+            ["--out", "--config"],
+        ),
+    ];
+    let n = cases.len();
+    for (args, flags) in &cases {
+        let o = nrnn(args);
+        assert_refused(&o, &format!("{args:?}"), &[flags[0], flags[1], "same file"]);
+    }
+    assert_eq!(before(&m), m0, "the model was changed");
+    assert_eq!(before(&x), x0, "the inputs were changed");
+    assert_eq!(before(&cfg_in_run), c0, "the config was changed");
+    assert!(!run.join("history.csv").exists(), "train ran");
+    assert_eq!(n, 13);
+}
+
+#[test]
+fn writes_go_through_links_and_into_special_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let eval_to = |out: &Path| nrnn(&eval_args(&m, &x, out));
+
+    // A symbolic link: the target is replaced, the link stays a link.
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    let target = dir.path().join("real/report.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("report.json");
+    std::os::unix::fs::symlink("real/report.json", &link).unwrap();
+    let o = eval_to(&link);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(v["examples"], 3);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("real"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left: {leftovers:?}");
+
+    // A dangling link: the file it names is created.
+    let dangling = dir.path().join("dangling.json");
+    std::os::unix::fs::symlink("real/new.json", &dangling).unwrap();
+    assert!(eval_to(&dangling).status.success());
+    assert!(dir.path().join("real/new.json").is_file());
+    assert!(std::fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // A FIFO: written into, never replaced by a regular file.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = eval_to(&fifo);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = reader.join().unwrap();
+    assert!(got.contains("\"logits\""), "read from the FIFO: {got:?}");
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    // A character device.
+    let o = eval_to(Path::new("/dev/null"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
+
+    // /dev/stdout, as a pipe and as a file the caller redirected it to: written into,
+    // the file not replaced (same inode).
+    let args = eval_args(&m, &x, Path::new("/dev/stdout"));
+    let o = nrnn(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"logits\""));
+    let file = dir.path().join("stdout.txt");
+    std::fs::write(&file, "kept\n").unwrap();
+    let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = ino(&file);
+    let sink = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    let o = Command::new(BIN).args(args).stdout(sink).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("kept\n") && text.contains("\"logits\""),
+        "{text}"
+    );
+    assert_eq!(
+        ino(&file),
+        before,
+        "the file behind /dev/stdout was replaced"
+    );
+
+    // A directory is refused, naming it.
+    let o = eval_to(dir.path());
+    assert_refused(&o, "--out DIR", &["is a directory"]);
+}
+
+#[test]
+fn stale_temporary_files_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let stale = dir.path().join(".r.json.nrnn-tmp-AbCdEf");
+    let fresh = dir.path().join(".r.json.nrnn-tmp-GhIjKl");
+    let other = dir.path().join(".q.json.nrnn-tmp-MnOpQr");
+    for p in [&stale, &fresh, &other] {
+        std::fs::write(p, "half").unwrap();
+    }
+    for p in [&stale, &other] {
+        let ok = Command::new("touch")
+            .args(["-d", "2 hours ago"])
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    nrnn::report::write_atomic(&out, b"x").unwrap();
+    assert!(
+        !stale.exists(),
+        "the stale temporary file of the target is kept"
+    );
+    assert!(
+        fresh.exists(),
+        "a recent temporary file (a concurrent writer?) was removed"
+    );
+    assert!(
+        other.exists(),
+        "another target's temporary file was removed"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["data", "list"],
+        vec!["eval", "--model", s(&m), "--inputs", s(&x), "--json"],
+        vec!["eval", "--model", s(&m), "--inputs", s(&x)],
+        vec![
+            "lyapunov",
+            "--model",
+            s(&m),
+            "--steps",
+            "200",
+            "--transient",
+            "10",
+        ],
+        vec!["margin", "--model", s(&m), "--inputs", s(&x)],
+    ];
+    for args in &cases {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away before the first line
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(o.status.code(), Some(101), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: not quiet: {err}");
+    }
+}
+
+#[test]
+fn diverging_models_are_refused_not_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let mut model = Model::load(&m).unwrap();
+    model.params.m_a.fill(1e300);
+    let huge = dir.path().join("huge.json");
+    model.save(&huge).unwrap();
+    let mut model = Model::load(&m).unwrap();
+    model.params.dt.fill(1e9);
+    let big_dt = dir.path().join("big-dt.json");
+    model.save(&big_dt).unwrap();
+    let limit = Duration::from_secs(120);
+    let mut tried = 0;
+    for f in [&huge, &big_dt] {
+        let (f, xs) = (s(f), s(&x));
+        let o = nrnn_within(&["eval", "--model", f, "--inputs", xs, "--json"], limit);
+        assert_refused(
+            &o,
+            "eval",
+            &[
+                "example 0",
+                "logits are not finite",
+                "diverges",
+                "smaller dt",
+            ],
+        );
+        assert!(o.stdout.is_empty(), "eval printed a report");
+        let o = nrnn_within(&["margin", "--model", f, "--inputs", xs], limit);
+        assert_refused(&o, "margin", &["not finite"]);
+        let o = nrnn_within(
+            &["stability", "--model", f, "--steps", "100", "--paths", "2"],
+            limit,
+        );
+        assert_eq!(o.status.code(), Some(1), "stability: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+        tried += 3;
+    }
+    assert_eq!(tried, 6);
+}
+
+#[test]
+fn sizes_beyond_their_maximum_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = model_and_inputs(dir.path());
+    let ms = s(&m);
+    let out = dir.path().join("run");
+    let o_s = s(&out);
+    let limit = Duration::from_secs(60);
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec!["lyapunov", "--model", ms, "--steps", HUGE],
+            &["`steps`", "[1, 1000000000]"],
+        ),
+        (
+            vec!["lyapunov", "--model", ms, "--transient", HUGE],
+            &["`transient`", "1000000000"],
+        ),
+        (
+            vec!["lyapunov", "--model", ms, "--paths", HUGE],
+            &["`paths`", "[1, 100000]"],
+        ),
+        (
+            vec!["stability", "--model", ms, "--steps", HUGE],
+            &["`steps`", "[1, 1000000000]"],
+        ),
+        (
+            vec!["stability", "--model", ms, "--transient", HUGE],
+            &["`transient`", "1000000000"],
+        ),
+        (
+            vec!["stability", "--model", ms, "--paths", HUGE],
+            &["`paths`", "[1, 100000]"],
+        ),
+        (
+            vec!["train", "--hidden", "5000", "--out", o_s],
+            &["`hidden`", "[1, 4096]"],
+        ),
+        (
+            vec!["train", "--hidden", HUGE, "--out", o_s],
+            &["`hidden`", "[1, 4096]"],
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "adding",
+                "--examples",
+                HUGE,
+                "--out",
+                o_s,
+            ],
+            &["`examples`", "1000000"],
+        ),
+        (
+            vec!["train", "--val-count", HUGE, "--out", o_s],
+            &["val_count"],
+        ),
+        (
+            vec!["train", "--test-count", HUGE, "--out", o_s],
+            &["test_count"],
+        ),
+        (
+            vec!["eval", "--model", ms, "--data", "sines", "--examples", HUGE],
+            &["`examples`", "1000000"],
+        ),
+        (
+            vec!["regularizer", "--bench", "--bench-steps", HUGE],
+            &["bench-steps", "100000"],
+        ),
+    ];
+    for (args, needles) in &cases {
+        let o = nrnn_within(args, limit);
+        assert_refused(&o, &format!("{args:?}"), needles);
+    }
+    assert!(!out.exists(), "train wrote its output directory");
+}
+
+/// The bad model files of `tests/corpus/model/` (listed with the text their error must
+/// contain in `EXPECTED.tsv`) are refused by every command that reads a model.
+#[test]
+fn corpus_of_bad_model_files_is_refused() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/model");
+    let good = corpus.join("good.json");
+    assert!(
+        nrnn(&["lyapunov", "--model", s(&good), "--steps", "50"])
+            .status
+            .success(),
+        "the corpus' good model is refused"
+    );
+    let list = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
+    let mut tried = 0;
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let mut parts = line.split('\t');
+        let file = corpus.join(parts.next().unwrap());
+        let needles: Vec<&str> = parts.collect();
+        assert!(!needles.is_empty(), "{line}");
+        let f = s(&file);
+        for args in [
+            vec!["eval", "--model", f, "--data", "sines", "--examples", "2"],
+            vec!["lyapunov", "--model", f, "--steps", "50"],
+            vec!["stability", "--model", f, "--steps", "50"],
+        ] {
+            let o = nrnn(&args);
+            let mut all = needles.clone();
+            all.push(f);
+            assert_refused(&o, &format!("{args:?}"), &all);
+        }
+        tried += 1;
+    }
+    assert!(tried >= 7, "only {tried} corpus files");
+}
+
+#[test]
+fn messages_name_the_problem_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "").unwrap();
+    let out = file.join("sub/report.json");
+    let o = nrnn(&eval_args(&m, &x, &out));
+    assert_refused(
+        &o,
+        "--out under a file",
+        &[
+            "cannot create directory",
+            "a file with that name exists",
+            s(&file),
+        ],
+    );
+    assert!(!stderr(&o).contains("os error 17"), "{}", stderr(&o));
+
+    let missing = dir.path().join("missing.json");
+    let o = nrnn(&["eval", "--model", s(&missing), "--inputs", s(&x)]);
+    assert_refused(&o, "missing model", &[s(&missing), "No such file"]);
+    let err = stderr(&o);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}

@@ -110,3 +110,21 @@ pub const REG_REMAINDER_FACTOR: f64 = 1.0;
 /// size, each rounded once or twice in the forward pass and in the log-sum-exp; 16 covers
 /// that count with margin while staying five orders below the gradients compared.
 pub const FD_ROUNDOFF_SAFETY: f64 = 16.0;
+
+/// Normwise relative error `max_i |a_i - b_i| / max(max|a|, max|b|, REL_FLOOR)`: the one
+/// comparison of two computations of a vector that the tolerances above apply to (the
+/// floor keeps vectors that are zero in theory from making the ratio meaningless).
+///
+/// ```
+/// use nrnn::prec::normwise_rel_err;
+/// assert_eq!(normwise_rel_err(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
+/// assert!((normwise_rel_err(&[1.0, 2.0], &[1.0, 2.2]) - 0.2 / 2.2).abs() < 1e-15);
+/// assert!(normwise_rel_err(&[0.0], &[1e-12]) <= 1e-4);
+/// ```
+pub fn normwise_rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let max_abs = |v: &mut dyn Iterator<Item = f64>| v.fold(0.0f64, |m, x| m.max(x.abs()));
+    let d = max_abs(&mut a.iter().zip(b).map(|(x, y)| x - y));
+    d / max_abs(&mut a.iter().copied())
+        .max(max_abs(&mut b.iter().copied()))
+        .max(REL_FLOOR)
+}

@@ -176,9 +176,12 @@ impl Estimate {
     /// the noncentral t; within a few percent of it for `n >= 5`).
     ///
     /// ```
-    /// let e = nrnn::stats::Estimate::of(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    /// use nrnn::stats::{t_quantile, Estimate};
+    /// let e = Estimate::of(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
     /// let d = e.detectable_effect(0.05, 0.8);
-    /// assert!((d / e.stderr - (2.262157 + 0.883029)).abs() < 1e-5);
+    /// // t(0.975, 9) = 2.2622, t(0.8, 9) = 0.8834: about 3.15 standard errors
+    /// assert!((t_quantile(0.8, 9.0) - 0.8834).abs() < 1e-4);
+    /// assert!((d / e.stderr - 3.1456).abs() < 1e-3);
     /// ```
     pub fn detectable_effect(&self, alpha: f64, power: f64) -> f64 {
         let df = self.df();

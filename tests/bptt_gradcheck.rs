@@ -112,11 +112,7 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// Normwise relative error `max|a - b| / max(max|a|, max|b|, floor)`.
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    max_abs(&diff) / max_abs(a).max(max_abs(b)).max(REL_FLOOR)
-}
+use nrnn::prec::normwise_rel_err as rel_err;
 
 /// Resolution of a central difference of the loss: the loss is computed from logits of size
 /// `|o|`, so each evaluation carries a round-off of about `eps_mach (1 + |L| + max|o|)`,

@@ -27,11 +27,7 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// Normwise relative error `max|a - b| / max(max|a|, max|b|, floor)`.
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    max_abs(&d) / max_abs(a).max(max_abs(b)).max(REL_FLOOR)
-}
+use nrnn::prec::normwise_rel_err as rel_err;
 
 /// A random orthogonal matrix (Q of a QR of a Gaussian matrix) times `diag(spectrum)` times Q^T.
 fn with_spectrum(spectrum: &[f64], seed: u64) -> DMatrix<f64> {

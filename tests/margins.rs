@@ -15,10 +15,7 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    max_abs(&d) / max_abs(a).max(max_abs(b)).max(REL_FLOOR)
-}
+use nrnn::prec::normwise_rel_err as rel_err;
 
 /// A random model with `c` classes and a data set of `size` sequences: the first half
 /// labelled with the model's own prediction (correctly classified, so the attack runs), the

@@ -38,13 +38,14 @@ fn read_json(p: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// Every PNG under `dir` (the model cache excluded), relative to `dir`.
+/// Every PNG under `dir` (the model cache and the replication run excluded), relative to
+/// `dir`.
 fn pngs(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(d).unwrap().flatten() {
             let p = e.path();
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "models") {
+                if p.file_name().is_some_and(|n| n != "models" && n != "replication") {
                     walk(root, &p, out);
                 }
             } else if p.extension().is_some_and(|x| x == "png") {
@@ -286,7 +287,87 @@ fn committed_figures_are_indexed_quick_profile_outputs() {
     if pngs(&dir).is_empty() {
         return; // nothing committed yet
     }
-    check_index(&dir, "quick");
+    let entries = check_index(&dir, "quick");
+    let rep = dir.join("replication");
+    if rep.join("index.json").is_file() {
+        check_index(&rep, "quick");
+    }
+    // Every figure of the claims about trained models carries the verdict engine's evidence.
+    for e in entries.iter().filter(|e| JUDGED.contains(&e["name"].as_str().unwrap())) {
+        check_evidence(e, 10);
+        if rep.join("index.json").is_file() {
+            assert!(
+                e["replication"]["verdict"].is_string(),
+                "{}: no replication verdict",
+                e["name"]
+            );
+        }
+    }
+}
+
+/// The figures judged by the verdict engine (claims 3, 4, 6, 7) that every profile makes.
+const JUDGED: [&str; 5] = [
+    "hessian_vs_noise",
+    "hessian_density",
+    "margin_vs_noise",
+    "robustness_theory",
+    "robustness",
+];
+
+/// An index entry has the verdict engine's fields, in its words, with `n_seeds` at least
+/// `min_seeds`.
+fn check_evidence(e: &Value, min_seeds: u64) {
+    let name = e["name"].as_str().unwrap();
+    let v = e["verdict"].as_str().unwrap();
+    assert!(
+        ["supported", "contradicted", "inconclusive", "not checked"].contains(&v),
+        "{name}: verdict {v}"
+    );
+    for k in ["effect", "ci_low", "ci_high", "p_value", "detectable_effect"] {
+        assert!(e[k].is_number(), "{name}: `{k}` is not a number");
+    }
+    assert!(e["test"].is_string() && e["statistic"].is_string(), "{name}: no test");
+    assert!(
+        e["n_seeds"].as_u64().is_some_and(|n| n >= min_seeds),
+        "{name}: n_seeds {} < {min_seeds}",
+        e["n_seeds"]
+    );
+    let (lo, hi, eff) = (
+        e["ci_low"].as_f64().unwrap(),
+        e["ci_high"].as_f64().unwrap(),
+        e["effect"].as_f64().unwrap(),
+    );
+    assert!(lo <= eff && eff <= hi, "{name}: effect outside its interval");
+}
+
+/// `--replicate` runs the training-based experiments again on disjoint seeds into
+/// `<out>/replication` and records each judged figure's replication in the primary index;
+/// smoke verdicts are `not checked`.
+#[test]
+fn replication_runs_on_disjoint_seeds_and_is_recorded() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    reproduce(
+        cache.path(),
+        out.path(),
+        &["--only", "hessian,margin", "--replicate"],
+    );
+    let entries = check_index(out.path(), "smoke");
+    let rep_entries = check_index(&out.path().join("replication"), "smoke");
+    for name in ["hessian_vs_noise", "hessian_density", "margin_vs_noise"] {
+        let e = entries.iter().find(|e| e["name"] == name).unwrap();
+        check_evidence(e, 2);
+        assert_eq!(e["verdict"], "not checked", "{name}: a smoke verdict");
+        let r = &e["replication"];
+        assert_eq!(r["n_seeds"], 2);
+        let seeds: Vec<u64> = r["seeds"].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+        assert_eq!(seeds, [1_000_000, 1_000_001], "{name}: replication seeds");
+        let re = rep_entries.iter().find(|x| x["name"] == name).unwrap();
+        assert_eq!(re["effect"], r["effect"], "{name}: replication effect");
+        assert_ne!(re["effect"], e["effect"], "{name}: same draws in both sets");
+    }
+    let readme = std::fs::read_to_string(out.path().join("README.md")).unwrap();
+    assert!(readme.contains("**Replication** (disjoint seeds 1000000..1000001)"));
 }
 
 /// Without the registry data (offline, empty cache), the quick profile's MNIST and ECG

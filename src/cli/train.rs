@@ -17,8 +17,9 @@ use std::path::PathBuf;
 /// default shown in `nrnn train --help`).
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
-    /// Data set (`digits`, `sines`, `adding`, `mnist`, `mnist14`, `pmnist`, `ecg5000`,
-    /// `ecg5000-binary`; default digits).
+    /// Data set (`digits`, `sines`, `adding`, `mnist`, `mnist14`, `pmnist`, `pmnist255`,
+    /// `mnist10k`, `mnist10k14`, `ecg5000`, `ecg5000-binary`; default digits; see
+    /// `nrnn data list`).
     #[arg(long)]
     pub data: Option<String>,
     /// Use only the first N examples of the data set.

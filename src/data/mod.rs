@@ -1,4 +1,5 @@
-//! Data sets as sequences: synthetic tasks, the embedded 8x8 digits, pixel MNIST, ECG5000.
+//! Data sets as sequences: synthetic tasks, the embedded 8x8 digits, pixel MNIST (full,
+//! permuted, and the 10,000-digit subset), ECG5000.
 //!
 //! A [`Dataset`] holds every example's input sequence in one flat array: example `e`,
 //! step `k`, channel `j` is at `x[(e * steps + k) * input_dim + j]`.
@@ -9,8 +10,10 @@ use nalgebra::DMatrix;
 pub mod digits;
 pub mod ecg;
 pub mod fetch;
+pub mod idx;
 pub mod inputs;
 pub mod mnist;
+pub mod mnist_full;
 pub mod synthetic;
 
 pub use digits::digits;
@@ -439,7 +442,33 @@ impl Dataset {
     /// The same examples with their time steps reordered by one fixed random permutation
     /// drawn from `seed` (the same for every example), as in permuted pixel MNIST.
     pub fn permute_steps(&self, seed: u64) -> Dataset {
-        let perm = permutation(self.steps, seed, TAG_PERMUTE_STEPS);
+        self.permute_steps_by(&permutation(self.steps, seed, TAG_PERMUTE_STEPS))
+            .expect("a permutation of the steps")
+    }
+
+    /// The same examples with their time steps reordered by `perm`, a permutation of
+    /// `0..steps`: step `k` of each new sequence is step `perm[k]` of the old one (the
+    /// same for every example; numpy's `x[:, perm]`).
+    ///
+    /// ```
+    /// let d = nrnn::data::adding(2, 3, 0).unwrap();
+    /// let p = d.permute_steps_by(&[2, 0, 1]).unwrap();
+    /// assert_eq!(p.sequence(1)[..2], d.sequence(1)[4..6]);
+    /// assert!(d.permute_steps_by(&[0, 0, 1]).unwrap_err().to_string().contains("perm"));
+    /// ```
+    pub fn permute_steps_by(&self, perm: &[usize]) -> Result<Dataset> {
+        let mut seen = vec![false; self.steps];
+        let ok = perm.len() == self.steps
+            && perm
+                .iter()
+                .all(|&k| k < self.steps && !std::mem::replace(&mut seen[k], true));
+        if !ok {
+            return Err(Error::param(
+                "perm",
+                format!("{} indices", perm.len()),
+                &format!("a permutation of 0..{} (the steps)", self.steps),
+            ));
+        }
         let p = self.input_dim;
         let mut out = self.clone();
         for e in 0..self.len() {
@@ -449,6 +478,6 @@ impl Dataset {
                 dst[k * p..(k + 1) * p].copy_from_slice(&src[from * p..(from + 1) * p]);
             }
         }
-        out
+        Ok(out)
     }
 }

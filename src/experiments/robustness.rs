@@ -61,12 +61,12 @@ pub const NRNN_EPS: f64 = 0.1;
 /// ```
 /// use nrnn::experiments::{robustness::registry_data, Profile};
 /// assert!(registry_data(Profile::Smoke).is_empty());
-/// assert_eq!(registry_data(Profile::Quick), ["mnist", "ecg5000"]);
+/// assert_eq!(registry_data(Profile::Quick), ["mnist10k", "ecg5000"]);
 /// ```
 pub fn registry_data(profile: Profile) -> Vec<&'static str> {
     match profile {
         Profile::Smoke => Vec::new(),
-        _ => vec!["mnist", "ecg5000"],
+        _ => vec!["mnist10k", "ecg5000"],
     }
 }
 
@@ -382,7 +382,7 @@ pub fn tasks(profile: Profile) -> Vec<TaskSpec> {
     let mnist = match p {
         Profile::Full => TaskSpec {
             name: "mnist",
-            data: "mnist",
+            data: "mnist10k",
             title: "ordered pixel MNIST (784 steps)",
             split: SplitSpec::Shuffle {
                 examples: None,
@@ -403,7 +403,7 @@ pub fn tasks(profile: Profile) -> Vec<TaskSpec> {
         },
         _ => TaskSpec {
             name: "mnist14",
-            data: "mnist14",
+            data: "mnist10k14",
             title: "ordered pixel MNIST 14x14 (196 steps)",
             split: SplitSpec::Shuffle {
                 examples: None,

@@ -23,10 +23,6 @@ use nrnn::prec::{
 use nrnn::rng::{fill_normal, stream};
 use rand::RngExt;
 
-fn max_abs(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
 use nrnn::prec::normwise_rel_err as rel_err;
 
 /// A random orthogonal matrix (Q of a QR of a Gaussian matrix) times `diag(spectrum)` times Q^T.

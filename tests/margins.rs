@@ -11,10 +11,6 @@ use nrnn::prec::{EXACT_REL_TOL, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
 use nrnn::rng::stream;
 use rand::RngExt;
 
-fn max_abs(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
 use nrnn::prec::normwise_rel_err as rel_err;
 
 /// A random model with `c` classes and a data set of `size` sequences: the first half

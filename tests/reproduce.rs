@@ -156,7 +156,8 @@ fn smoke_profile_runs_every_experiment() {
         .iter()
         .find(|e| e["name"] == "robustness_digits")
         .unwrap();
-    assert_eq!(rob["png"].as_array().unwrap().len(), 5);
+    // The paired-contrast chart, then one curve plot per perturbation kind.
+    assert_eq!(rob["png"].as_array().unwrap().len(), 6);
     let tidy = nrnn::report::table::Table::read(&out.path().join("robustness_digits.csv")).unwrap();
     let kinds = tidy.distinct("perturbation").unwrap();
     for k in [

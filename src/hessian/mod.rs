@@ -105,7 +105,8 @@ pub struct HessianOptions {
     pub lanczos_tol: f64,
     /// Hutchinson probes, `>= 2`.
     pub trace_probes: usize,
-    /// Also run power iteration with deflation (for comparison).
+    /// Also run power iteration with deflation (for comparison; it ranks by magnitude, see
+    /// [`power_iteration`]).
     pub power: bool,
     /// Spectral density settings, or `None` to skip it.
     pub density: Option<SlqOptions>,

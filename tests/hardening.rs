@@ -459,6 +459,55 @@ fn sizes_beyond_their_maximum_are_refused() {
     assert!(!out.exists(), "train wrote its output directory");
 }
 
+/// The cases of a corpus folder: each file named in its `EXPECTED.tsv` with the texts its
+/// error message must contain (`file<TAB>text<TAB>...`; `#` lines are comments).
+fn corpus_cases(corpus: &Path) -> Vec<(PathBuf, Vec<String>)> {
+    let list = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
+    list.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let mut parts = line.split('\t');
+            let file = corpus.join(parts.next().unwrap());
+            let needles: Vec<String> = parts.map(String::from).collect();
+            assert!(!needles.is_empty() && file.is_file(), "{line}");
+            (file, needles)
+        })
+        .collect()
+}
+
+/// The bad inputs files of `tests/corpus/inputs/` are refused by every command that reads
+/// labelled inputs with a model, with the label's index and value and the allowed range.
+#[test]
+fn corpus_of_bad_inputs_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = model_and_inputs(dir.path());
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/inputs");
+    let good = corpus.join("good.json");
+    let o = nrnn(&["eval", "--model", s(&m), "--inputs", s(&good)]);
+    assert!(
+        o.status.success(),
+        "the corpus' good inputs are refused: {}",
+        stderr(&o)
+    );
+    let mut tried = 0;
+    for (file, needles) in corpus_cases(&corpus) {
+        let mut all: Vec<&str> = needles.iter().map(String::as_str).collect();
+        all.push(s(&file));
+        let f = s(&file);
+        for cmd in ["eval", "margin", "hessian"] {
+            let o = nrnn(&[cmd, "--model", s(&m), "--inputs", f]);
+            let mut all = all.clone();
+            if file.ends_with("label-beyond-model.json") {
+                // Refused against the model, after the file was read.
+                all.pop();
+            }
+            assert_refused(&o, &format!("{cmd} {f}"), &all);
+        }
+        tried += 1;
+    }
+    assert!(tried >= 8, "only {tried} corpus files");
+}
+
 /// The bad model files of `tests/corpus/model/` (listed with the text their error must
 /// contain in `EXPECTED.tsv`) are refused by every command that reads a model.
 #[test]
@@ -471,16 +520,9 @@ fn corpus_of_bad_model_files_is_refused() {
             .success(),
         "the corpus' good model is refused"
     );
-    let list = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
     let mut tried = 0;
-    for line in list
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let mut parts = line.split('\t');
-        let file = corpus.join(parts.next().unwrap());
-        let needles: Vec<&str> = parts.collect();
-        assert!(!needles.is_empty(), "{line}");
+    for (file, needles) in corpus_cases(&corpus) {
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
         let f = s(&file);
         for args in [
             vec!["eval", "--model", f, "--data", "sines", "--examples", "2"],
@@ -677,4 +719,29 @@ fn train_into_a_directory_that_holds_a_run() {
     let o = train_tiny(&out, &["--force", "--resume"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("'--force' cannot be used with '--resume'"));
+}
+
+/// The bad UCR files of `tests/corpus/ucr/` (the format of the cached ECG5000) are refused
+/// by the parser with the file, the line and what was expected, never a panic.
+#[test]
+fn corpus_of_bad_ucr_files_is_refused() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/ucr");
+    let mut tried = 0;
+    for (file, needles) in corpus_cases(&corpus) {
+        let f = std::fs::File::open(&file).unwrap();
+        let e = nrnn::data::ecg::parse_ucr(f, s(&file))
+            .and_then(|d| d.validate())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(s(&file)), "{e}");
+        for n in &needles {
+            assert!(
+                e.contains(n.as_str()),
+                "{}: {e:?} lacks {n:?}",
+                file.display()
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried >= 11, "only {tried} corpus files");
 }

@@ -42,7 +42,7 @@ pub struct Args {
     /// Hutchinson probes for the trace (at least 2).
     #[arg(long, default_value_t = 50)]
     pub trace_probes: usize,
-    /// Largest Krylov dimension of the Lanczos run.
+    /// Largest Krylov dimension of each Lanczos run (the first and every deflated restart).
     #[arg(long, default_value_t = 300)]
     pub lanczos_steps: usize,
     /// Relative residual tolerance of the Lanczos run, in (0, 1).

@@ -59,7 +59,8 @@ pub struct Eigenpairs {
 pub struct LanczosOptions {
     /// How many of the largest eigenvalues, in `1..=dim`.
     pub k: usize,
-    /// Largest Krylov dimension (capped at the operator's dimension), `>= k`.
+    /// Largest Krylov dimension of each run, the first and every deflated restart (capped at
+    /// the operator's dimension), `>= k`.
     pub max_iter: usize,
     /// Stop when every one of the top `k` Ritz residuals is `<= tol * max |theta|`; in `(0, 1)`.
     pub tol: f64,

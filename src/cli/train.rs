@@ -6,7 +6,11 @@
 //! with the flag's name and the allowed range. The run writes `DIR/config.json`,
 //! `DIR/history.csv`, `DIR/checkpoint.json` (after each epoch), `DIR/model.json` (the model
 //! selected on validation accuracy), `DIR/model_last.json` and `DIR/manifest.json`, and
-//! prints one summary line (or the manifest with `--json`).
+//! prints one summary line (or the manifest with `--json`). A directory that holds a run is
+//! refused unless `--resume` (continue; a setting other than a raised `--epochs` that
+//! differs from its `config.json` is refused, naming it) or `--force` (start over); a run
+//! holds the lock `DIR/.lock`, so a second run into the same directory is refused
+//! ([`crate::train::run_with`]).
 
 use crate::model::{Activation, NoiseForm};
 use crate::train::optim::OptimizerKind;
@@ -106,9 +110,14 @@ pub struct Args {
     /// Output directory.
     #[arg(long, default_value = "runs/train")]
     pub out: PathBuf,
-    /// Continue the run in --out from its checkpoint.
-    #[arg(long)]
+    /// Continue the run in --out from its checkpoint, with the settings of its config.json
+    /// (only --epochs may be given, to raise the epoch count).
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Start over in an --out that holds a run: its files are removed first (without
+    /// --resume or --force such a directory is refused).
+    #[arg(long)]
+    pub force: bool,
     /// JSON configuration file (keys: the flag names with `_`, e.g. {"hidden": 32,
     /// "val_count": 100}); flags override it.
     #[arg(long)]
@@ -189,7 +198,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let cfg = args.run_config()?;
-    let out = crate::train::run(&cfg, Some(&args.out), args.resume)?;
+    let start = match (args.resume, args.force) {
+        (true, _) => crate::train::Start::Resume,
+        (false, true) => crate::train::Start::Force,
+        (false, false) => crate::train::Start::Fresh,
+    };
+    let out = crate::train::run_with(&cfg, Some(&args.out), start)?;
     let m = &out.manifest;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(m)?);

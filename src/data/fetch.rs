@@ -25,19 +25,23 @@ use std::process::{Command, Stdio};
 /// Environment variable that overrides the cache directory.
 pub const DATA_DIR_ENV: &str = "NRNN_DATA_DIR";
 
-/// The download cache: `$NRNN_DATA_DIR` if set and non-empty, else
-/// `<crate root>/.nrnn-cache/data`.
+/// The download cache: `$NRNN_DATA_DIR` if set and non-empty, else the platform's cache
+/// directory for `nrnn` (`directories::ProjectDirs::from("", "", "nrnn")`: on Linux
+/// `$XDG_CACHE_HOME/nrnn` or `~/.cache/nrnn`, on macOS `~/Library/Caches/nrnn`, on Windows
+/// `%LOCALAPPDATA%\nrnn\cache`), else (no home directory) `nrnn-cache` in the system's
+/// temporary directory. Never the source tree: a binary run elsewhere writes nothing there.
 ///
 /// ```
 /// let dir = nrnn::data::cache_dir();
 /// assert!(dir.is_absolute() || std::env::var_os("NRNN_DATA_DIR").is_some());
+/// assert!(!dir.starts_with(env!("CARGO_MANIFEST_DIR")) || std::env::var_os("NRNN_DATA_DIR").is_some());
 /// ```
 pub fn cache_dir() -> PathBuf {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(".nrnn-cache")
-            .join("data"),
+        _ => directories::ProjectDirs::from("", "", "nrnn")
+            .map(|p| p.cache_dir().to_path_buf())
+            .unwrap_or_else(|| std::env::temp_dir().join("nrnn-cache")),
     }
 }
 
@@ -642,12 +646,13 @@ pub fn package_of(name: &str) -> Result<Option<Pinned>> {
 }
 
 /// Whether the registry data set `name` is fetched into `cache` (built-ins: true). For
-/// `mnist` this only looks for the files; loading checks their contents.
+/// `mnist` and `mnist10k` this only looks for the files (loading checks their contents);
+/// for ECG5000 it checks the pinned sha256 of both files ([`ecg::is_intact`]).
 pub fn is_cached_in(name: &str, cache: &Path) -> Result<bool> {
     Ok(match base_download(name)? {
         Some("mnist") => mnist_full::is_cached(cache),
         Some("mnist10k") => mnist::cache_file(cache).is_file(),
-        Some(_) => ecg::train_file(cache).is_file() && ecg::test_file(cache).is_file(),
+        Some(_) => ecg::is_intact(cache),
         None => true,
     })
 }

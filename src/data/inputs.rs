@@ -10,7 +10,8 @@
 //! `labels` (non-negative integers, one per example; a classification task) or `targets`
 //! (one equal-length array of numbers per example; a regression task) may be given, or
 //! neither (unlabelled inputs). Optional fields: `name` (string), `classes` (integer; for
-//! labels it must exceed every label, default max label + 1). Every number must be finite;
+//! labels it must exceed every label, default max label + 1; at most
+//! [`super::MAX_CLASSES`], and every label below it). Every number must be finite;
 //! strings such as `"NaN"` or `"inf"` are refused with the field's path.
 
 use super::{Dataset, Task};
@@ -219,10 +220,13 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Inputs> {
         None => None,
         Some(v) => {
             let c = non_negative_integer(v, "classes", origin)?;
-            if c == 0 {
+            if c == 0 || c > super::MAX_CLASSES {
                 return Err(err(
                     origin,
-                    "`classes` = 0: expected a positive integer".into(),
+                    format!(
+                        "`classes` = {c}: expected an integer in [1, {}]",
+                        super::MAX_CLASSES
+                    ),
                 ));
             }
             Some(c)
@@ -252,6 +256,16 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Inputs> {
                 .enumerate()
                 .map(|(i, v)| non_negative_integer(v, &format!("labels[{i}]"), origin))
                 .collect::<Result<Vec<_>>>()?;
+            if let Some(i) = labels.iter().position(|&l| l >= super::MAX_CLASSES) {
+                return Err(err(
+                    origin,
+                    format!(
+                        "`labels[{i}]` = {}: expected a label in 0..{} (at most nrnn::data::MAX_CLASSES classes)",
+                        labels[i],
+                        super::MAX_CLASSES
+                    ),
+                ));
+            }
             let needed = labels.iter().max().map_or(1, |m| m + 1);
             let classes = match classes_given {
                 Some(c) if c < needed => {

@@ -16,6 +16,30 @@ pub mod mnist;
 pub mod mnist_full;
 pub mod synthetic;
 
+/// Largest number of classes of a data set read from a file (labels are below it): 2^20.
+/// A larger label (say 2^64 - 1) is a mistake, refused with its field and value.
+pub const MAX_CLASSES: usize = 1 << 20;
+
+/// Check that every label is below `classes`; the error names the first offending label by
+/// index and value, and the range, with `whose` saying whose classes they are (`"the
+/// model's classes"`, or the data set's).
+///
+/// ```
+/// assert!(nrnn::data::check_labels(&[0, 2, 1], 3, "the data set's classes").is_ok());
+/// let e = nrnn::data::check_labels(&[0, 7], 3, "the model's classes").unwrap_err().to_string();
+/// assert!(e.contains("`labels[1]` = 7") && e.contains("0..3 (the model's classes)"), "{e}");
+/// ```
+pub fn check_labels(labels: &[usize], classes: usize, whose: &str) -> Result<()> {
+    match labels.iter().position(|&l| l >= classes) {
+        Some(i) => Err(Error::param(
+            &format!("labels[{i}]"),
+            labels[i],
+            &format!("a label in 0..{classes} ({whose})"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub use digits::digits;
 pub use fetch::{by_name, cache_dir, fetch, list, load, DatasetInfo, Loaded, Origin};
 pub use inputs::{read_inputs, write_inputs};
@@ -148,13 +172,7 @@ impl Dataset {
                         &format!("{n} labels"),
                     ));
                 }
-                if let Some(&l) = self.labels.iter().find(|&&l| l >= self.classes) {
-                    return Err(Error::param(
-                        "labels",
-                        l,
-                        &format!("a label in 0..{}", self.classes),
-                    ));
-                }
+                check_labels(&self.labels, self.classes, "the data set's classes")?;
             }
             Task::Regression => {
                 if self.targets.len() != n * self.classes {

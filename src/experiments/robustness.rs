@@ -966,7 +966,10 @@ fn contrast_chart(
     cats.extend(kinds.iter().map(|k| k.0));
     let mut chart = BarChart::new(
         Axes::new(
-            &format!("{}: accuracy minus the Lipschitz RNN's (same seed)", task.title),
+            &format!(
+                "{}: accuracy minus the Lipschitz RNN's (same seed)",
+                task.title
+            ),
             "perturbation (accuracy averaged over its grid)",
             "difference (points)",
         )

@@ -84,13 +84,7 @@ pub(crate) fn check_batch(model: &Model, batch: &Batch, loss: Loss) -> Result<()
                     &format!("{} labels (one per example)", batch.size),
                 ));
             }
-            if let Some(&l) = y.iter().find(|&&l| l >= cfg.classes) {
-                return Err(Error::param(
-                    "labels",
-                    l,
-                    &format!("a label in 0..{} (the model's classes)", cfg.classes),
-                ));
-            }
+            crate::data::check_labels(y, cfg.classes, "the model's classes")?;
         }
         (Target::Values(t), Loss::SquaredError) => {
             if t.shape() != (cfg.classes, batch.size) {

@@ -11,6 +11,16 @@
 //! residual `<= tol * max_j |theta_j|`. The reported residuals are recomputed with `k` more
 //! products, and for a symmetric `A` each reported value lies within its residual of an
 //! eigenvalue of `A` (Bauer-Fike / Weyl): the residual is the value's error bar.
+//!
+//! One Krylov space sees each distinct eigenvalue once, so [`lanczos`] follows its first run
+//! by deflated restarts (runs kept orthogonal to the Ritz vectors found) until no new value
+//! enters the top `k`: repeated eigenvalues are returned with their multiplicity (see
+//! [`lanczos`] for what is guaranteed).
+//!
+//! [`power_iteration`] ranks by magnitude (`|lambda|`), [`lanczos`] by value: they return the
+//! same set when the `k` eigenvalues of largest magnitude are the `k` largest, as at a
+//! minimum whose negative eigenvalues are small; otherwise power iteration returns large
+//! negative eigenvalues that Lanczos leaves out.
 
 use super::LinearOperator;
 use crate::error::{Error, Result};
@@ -37,8 +47,11 @@ pub struct Eigenpairs {
     pub products: usize,
     /// Iterations (Lanczos steps, or power steps summed over the eigenvalues).
     pub iterations: usize,
-    /// Whether every pair met the tolerance.
+    /// Whether every pair met the tolerance (for [`lanczos`], also every deflated restart).
     pub converged: bool,
+    /// Deflated restarts of [`lanczos`] (0 for [`power_iteration`]); `products` and
+    /// `iterations` include theirs.
+    pub restarts: usize,
 }
 
 /// Settings of [`lanczos`].
@@ -46,7 +59,8 @@ pub struct Eigenpairs {
 pub struct LanczosOptions {
     /// How many of the largest eigenvalues, in `1..=dim`.
     pub k: usize,
-    /// Largest Krylov dimension (capped at the operator's dimension), `>= k`.
+    /// Largest Krylov dimension of each run, the first and every deflated restart (capped at
+    /// the operator's dimension), `>= k`.
     pub max_iter: usize,
     /// Stop when every one of the top `k` Ritz residuals is `<= tol * max |theta|`; in `(0, 1)`.
     pub tol: f64,
@@ -198,8 +212,30 @@ fn check_common(name: &str, k: usize, dim: usize, tol: f64) -> Result<()> {
     Ok(())
 }
 
-/// The `k` largest (algebraic) eigenvalues of a symmetric operator by Lanczos with full
-/// reorthogonalization (see the module docs), with their residuals and the products used.
+/// The `k` largest (algebraic) eigenvalues of a symmetric operator, counted with their
+/// multiplicities, by Lanczos with full reorthogonalization and deflated restarts (see the
+/// module docs), with their residuals and the products used.
+///
+/// A single Krylov space `span{q, A q, A^2 q, ..}` holds one direction per distinct
+/// eigenvalue (the component of `q` in that eigenspace), so one Lanczos run sees a repeated
+/// eigenvalue once: a cross-entropy Hessian, whose zero eigenvalue is repeated (shifting every
+/// logit changes nothing), would lose the second copy and report the next lower eigenvalue
+/// in its place. Hence the restarts: after the first run has converged on `k` Ritz pairs
+/// (the window), a run with `k = 1` starts from a new random vector orthogonalized against
+/// the window's vectors and keeps its whole Krylov basis orthogonal to them, so it finds the
+/// largest eigenvalue of `A` restricted to their orthogonal complement. If that value
+/// exceeds the window's smallest by more than `tol * max |lambda|`, it replaces it (the
+/// window stays orthonormal) and another restart follows; otherwise the window is the top
+/// `k`. At most `k + 1` restarts are made (`restarts` in the result).
+///
+/// What is guaranteed: with exact arithmetic and converged runs, every eigenvalue among the
+/// top `k` is returned as often as its multiplicity, for any multiplicity up to `k`, unless a
+/// random start vector is orthogonal to a wanted eigenspace (probability 0). In floating
+/// point the window's vectors are eigenvectors only to within their residuals, so values
+/// that agree within `tol * max |lambda|` may stand for one another. `converged` is `false`
+/// when a run (the first or a restart) did not meet the tolerance within `max_iter` steps,
+/// or the restarts ran out: a restart's top Ritz value only bounds its eigenvalue from below,
+/// so an unconverged restart proves nothing. `max_iter` bounds each run's Krylov dimension.
 ///
 /// ```
 /// use nrnn::hessian::{lanczos, LanczosOptions};
@@ -207,6 +243,10 @@ fn check_common(name: &str, k: usize, dim: usize, tol: f64) -> Result<()> {
 /// let e = lanczos(&a, &LanczosOptions::new(2)).unwrap();
 /// assert!((e.values[0] - 3.0).abs() < 1e-10 && (e.values[1] - 2.0).abs() < 1e-10);
 /// assert!(e.residuals.iter().all(|&r| r < 1e-8));
+/// // A repeated eigenvalue is returned with its multiplicity.
+/// let b = nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![2.0, 2.0, 1.0, 0.5]));
+/// let e = lanczos(&b, &LanczosOptions::new(3)).unwrap();
+/// assert!((e.values[1] - 2.0).abs() < 1e-10 && (e.values[2] - 1.0).abs() < 1e-10);
 /// ```
 pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Result<Eigenpairs> {
     let dim = op.dim();
@@ -219,14 +259,104 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
         ));
     }
     let k = opts.k;
-    let max_m = opts.max_iter.min(dim);
-    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(max_m);
+    let mut win = krylov(
+        op,
+        k,
+        opts.max_iter.min(dim),
+        opts.tol,
+        0.0,
+        opts.seed,
+        0,
+        &[],
+    )?;
+    let mut restarts = 0;
+    let mut settled = false;
+    while win.values.len() == k && dim > k && restarts <= k {
+        restarts += 1;
+        let max_m = opts.max_iter.min(dim - k);
+        let scale = win
+            .values
+            .iter()
+            .fold(0.0f64, |s, v| s.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        let run = restarts as u64;
+        let sub = krylov(op, 1, max_m, opts.tol, scale, opts.seed, run, &win.vectors)?;
+        win.products += sub.products;
+        win.iterations += sub.iterations;
+        match sub.values.first() {
+            Some(&v) if v > win.values[k - 1] + opts.tol * scale => {
+                // A value the window missed (another copy of a repeated eigenvalue, or one
+                // whose eigenspace the first start vector did not reach): it replaces the
+                // smallest, and the window is sorted again.
+                win.values[k - 1] = v;
+                win.vectors[k - 1] = sub.vectors[0].clone();
+                win.residuals[k - 1] = sub.residuals[0];
+                let mut idx: Vec<usize> = (0..k).collect();
+                idx.sort_by(|&a, &b| win.values[b].total_cmp(&win.values[a]));
+                win.values = idx.iter().map(|&i| win.values[i]).collect();
+                win.residuals = idx.iter().map(|&i| win.residuals[i]).collect();
+                win.vectors = idx.iter().map(|&i| win.vectors[i].clone()).collect();
+                win.converged &= sub.converged;
+            }
+            _ => {
+                win.converged &= sub.converged;
+                settled = true;
+                break;
+            }
+        }
+    }
+    if dim > k && !settled {
+        win.converged = false;
+    }
+    Ok(Eigenpairs {
+        values: win.values,
+        vectors: win.vectors,
+        residuals: win.residuals,
+        products: win.products,
+        iterations: win.iterations,
+        converged: win.converged,
+        restarts,
+    })
+}
+
+/// One run of [`lanczos`]: the top `k` Ritz pairs of `A` restricted to the orthogonal
+/// complement of `locked` (orthonormal; empty for the first run), with a Krylov dimension of
+/// at most `max_m`, start vectors from `stream(seed, [TAG_LANCZOS, run << 32 | block])`.
+/// Converged when the top `k` residuals are `<= tol * max(max |theta|, scale_floor)` (a
+/// restart measures against the window's scale: the complement may hold only zeros).
+/// `restarts` of the result is 0.
+#[allow(clippy::too_many_arguments)]
+fn krylov<O: LinearOperator + ?Sized>(
+    op: &O,
+    k: usize,
+    max_m: usize,
+    tol: f64,
+    scale_floor: f64,
+    seed: u64,
+    run: u64,
+    locked: &[Vec<f64>],
+) -> Result<Eigenpairs> {
+    let dim = op.dim();
+    // The locked vectors lead the basis, so every new vector is orthogonalized against them;
+    // the Krylov basis proper is `basis[nl..]`.
+    let nl = locked.len();
+    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(nl + max_m);
+    basis.extend_from_slice(locked);
     let mut alpha: Vec<f64> = Vec::new();
     let mut beta: Vec<f64> = Vec::new();
     let mut products = 0;
-    let mut block = 0u64;
-    let mut q =
-        random_unit(dim, opts.seed, TAG_LANCZOS, block, &[]).expect("a random vector is not zero");
+    let mut block = run << 32;
+    let Some(mut q) = random_unit(dim, seed, TAG_LANCZOS, block, &basis) else {
+        return Ok(Eigenpairs {
+            values: Vec::new(),
+            vectors: Vec::new(),
+            residuals: Vec::new(),
+            products,
+            iterations: 0,
+            converged: true,
+            restarts: 0,
+        });
+    };
     let mut converged = false;
     let mut anorm: f64 = 0.0;
     loop {
@@ -238,15 +368,16 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
         alpha.push(a);
         orthogonalize(&mut w, &basis);
         let b = norm(&w);
-        let m = basis.len();
+        let m = basis.len() - nl;
         // Convergence of the top k Ritz values: residual = b |last component|.
         if m >= k {
             let (vals, vecs) = tridiagonal_eigen(&alpha, &beta);
             let scale = vals
                 .iter()
                 .fold(0.0f64, |s, v| s.max(v.abs()))
+                .max(scale_floor)
                 .max(f64::MIN_POSITIVE);
-            let ok = (0..k).all(|i| b * vecs[(m - 1, i)].abs() <= opts.tol * scale);
+            let ok = (0..k).all(|i| b * vecs[(m - 1, i)].abs() <= tol * scale);
             if ok {
                 converged = true;
                 break;
@@ -255,11 +386,11 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
         if m == max_m {
             break;
         }
-        if b <= 1e-13 * anorm.max(f64::MIN_POSITIVE) {
+        if b <= 1e-13 * anorm.max(scale_floor).max(f64::MIN_POSITIVE) {
             // Invariant subspace: continue with a fresh direction orthogonal to the basis
             // (the tridiagonal matrix splits into blocks, beta = 0 between them).
             block += 1;
-            match random_unit(dim, opts.seed, TAG_LANCZOS, block, &basis) {
+            match random_unit(dim, seed, TAG_LANCZOS, block, &basis) {
                 Some(v) => {
                     q = v;
                     beta.push(0.0);
@@ -275,14 +406,15 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
         w.iter_mut().for_each(|x| *x /= b);
         q = w;
     }
-    let m = basis.len();
+    let krylov_basis = &basis[nl..];
+    let m = krylov_basis.len();
     let (vals, vecs) = tridiagonal_eigen(&alpha, &beta);
     let mut values = Vec::with_capacity(k);
     let mut vectors = Vec::with_capacity(k);
     let mut residuals = Vec::with_capacity(k);
     for i in 0..k.min(m) {
         let mut y = vec![0.0; dim];
-        for (j, qj) in basis.iter().enumerate() {
+        for (j, qj) in krylov_basis.iter().enumerate() {
             let s = vecs[(j, i)];
             for (yy, qq) in y.iter_mut().zip(qj) {
                 *yy += s * qq;
@@ -310,6 +442,7 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
         products,
         iterations: m,
         converged,
+        restarts: 0,
     })
 }
 
@@ -318,9 +451,11 @@ pub fn lanczos<O: LinearOperator + ?Sized>(op: &O, opts: &LanczosOptions) -> Res
 /// eigenvectors already found, `lambda = v^T A v`, until `||P A v - lambda v|| <= tol |lambda|`;
 /// the reported residual is `||A v - lambda v||`.
 /// Slower than [`lanczos`] (linear convergence with rate `|lambda_{i+1} / lambda_i|`); kept
-/// for comparison. At a minimum, where the top eigenvalues dominate the negative ones, the
-/// largest-magnitude eigenvalues are the largest algebraic ones. Results are sorted with
-/// the largest algebraic value first.
+/// for comparison. It ranks by magnitude, [`lanczos`] by value: at a minimum, where the top
+/// eigenvalues dominate the negative ones, the largest-magnitude eigenvalues are the largest
+/// algebraic ones and the two return the same set; an eigenvalue of large magnitude below
+/// zero is returned here, not by [`lanczos`]. Results are sorted with the largest algebraic
+/// value first.
 ///
 /// ```
 /// use nrnn::hessian::{power_iteration, PowerOptions};
@@ -394,5 +529,6 @@ pub fn power_iteration<O: LinearOperator + ?Sized>(
         products,
         iterations,
         converged,
+        restarts: 0,
     })
 }

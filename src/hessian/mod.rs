@@ -99,13 +99,14 @@ pub fn dense<O: LinearOperator + ?Sized>(op: &O) -> DMatrix<f64> {
 pub struct HessianOptions {
     /// Number of top eigenvalues (Lanczos), `>= 1`.
     pub top_k: usize,
-    /// Largest Krylov dimension of the Lanczos run.
+    /// Largest Krylov dimension of each Lanczos run (the first and every deflated restart).
     pub lanczos_max_iter: usize,
     /// Relative residual tolerance of the Lanczos run.
     pub lanczos_tol: f64,
     /// Hutchinson probes, `>= 2`.
     pub trace_probes: usize,
-    /// Also run power iteration with deflation (for comparison).
+    /// Also run power iteration with deflation (for comparison; it ranks by magnitude, see
+    /// [`power_iteration`]).
     pub power: bool,
     /// Spectral density settings, or `None` to skip it.
     pub density: Option<SlqOptions>,

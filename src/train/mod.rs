@@ -179,18 +179,115 @@ pub struct RunOutcome {
     pub manifest: TrainManifest,
 }
 
-/// The model of the checkpoint in `run_dir` (the state after its last epoch).
-pub fn checkpoint_model(run_dir: &Path) -> Result<Model> {
+/// The path and JSON value of the checkpoint in `run_dir`.
+fn checkpoint_json(run_dir: &Path) -> Result<(std::path::PathBuf, serde_json::Value)> {
     let path = run_dir.join(trainer::CHECKPOINT_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+    let v = serde_json::from_str(&text).map_err(|e| Error::Format {
         path: path.display().to_string(),
         message: format!("not valid JSON: {e}"),
     })?;
+    Ok((path, v))
+}
+
+/// The model of the checkpoint in `run_dir` (the state after its last epoch).
+pub fn checkpoint_model(run_dir: &Path) -> Result<Model> {
+    let (path, v) = checkpoint_json(run_dir)?;
     Model::from_json(&v["model"]).map_err(|e| Error::Format {
         path: path.display().to_string(),
         message: e.to_string(),
     })
+}
+
+/// What a training run does with an output directory that already holds a run (any of
+/// [`RUN_FILES`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Refuse a directory that holds a run (finished or partial).
+    Fresh,
+    /// Continue the run from its `checkpoint.json` (`nrnn train --resume`): the settings must
+    /// be those of its `config.json`, except `epochs`, which may be raised.
+    Resume,
+    /// Start over (`nrnn train --force`): the old run's files are removed before anything
+    /// new is written, the finished model and manifest first, so a killed overwrite leaves
+    /// at most a part of the old run, never the old model beside the new checkpoint.
+    Force,
+}
+
+/// File name of the lock a training run holds in its output directory.
+pub const LOCK_FILE: &str = ".lock";
+
+/// The exclusive lock of a run directory (`DIR/.lock`, created if missing, left in place),
+/// held while the returned file is open. A second run into the same directory is refused,
+/// naming the directory.
+fn lock_run_dir(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Other(format!(
+            "{}: another `nrnn train` is running into this directory (it holds {LOCK_FILE}); wait for it to end or choose another --out",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
+/// The files of [`RUN_FILES`] present in `dir`.
+fn run_files_in(dir: &Path) -> Vec<&'static str> {
+    RUN_FILES
+        .iter()
+        .copied()
+        .filter(|f| dir.join(f).exists())
+        .collect()
+}
+
+/// The first setting in which `a` and `b` differ, as (name, value in `a`, value in `b`),
+/// named as in the configuration file and the flags (`lr`, `hidden`), leaving out `epochs`
+/// and `progress`.
+fn first_difference(a: &RunConfig, b: &RunConfig) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    fn walk(key: &str, a: &Value, b: &Value) -> Option<(String, String, String)> {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let null = Value::Null;
+                for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                    if k == "epochs" || k == "progress" {
+                        continue;
+                    }
+                    let (u, v) = (x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null));
+                    if let Some(d) = walk(k, u, v) {
+                        return Some(d);
+                    }
+                }
+                None
+            }
+            _ => (a != b).then(|| (key.to_string(), a.to_string(), b.to_string())),
+        }
+    }
+    walk(
+        "",
+        &serde_json::to_value(a).ok()?,
+        &serde_json::to_value(b).ok()?,
+    )
+}
+
+/// The epoch count of the checkpoint in `run_dir` (its `epoch` field).
+fn checkpoint_epoch(run_dir: &Path) -> Result<usize> {
+    let (path, v) = checkpoint_json(run_dir)?;
+    v["epoch"]
+        .as_u64()
+        .and_then(|e| usize::try_from(e).ok())
+        .ok_or_else(|| Error::Format {
+            path: path.display().to_string(),
+            message: "field `epoch`: expected a non-negative integer".into(),
+        })
 }
 
 /// Do a whole training run: check `cfg`, load and split the data, initialize the model
@@ -199,7 +296,8 @@ pub fn checkpoint_model(run_dir: &Path) -> Result<Model> {
 /// test sets (noise off). With `out`, write `config.json` (before training),
 /// `history.csv` and `checkpoint.json` (every epoch), `model.json` (selected model),
 /// `model_last.json` and `manifest.json`. Nothing is written when the configuration or
-/// the data are invalid.
+/// the data are invalid. The same as [`run_with`] with [`Start::Resume`] or
+/// [`Start::Fresh`]: a fresh run into a directory that holds a run is refused.
 ///
 /// ```
 /// use nrnn::train::{RunConfig, TrainConfig};
@@ -218,14 +316,47 @@ pub fn checkpoint_model(run_dir: &Path) -> Result<Model> {
 /// assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 /// ```
 pub fn run(cfg: &RunConfig, out: Option<&Path>, resume: bool) -> Result<RunOutcome> {
+    let start = if resume { Start::Resume } else { Start::Fresh };
+    run_with(cfg, out, start)
+}
+
+/// [`run`], with what to do about a run already in `out` ([`Start`]). While it runs, the
+/// run holds the exclusive lock `out/.lock`: a second run into the same directory is
+/// refused. With [`Start::Resume`], a setting that differs from the run's `config.json` is
+/// refused, naming it (only `epochs` may be raised, never below the checkpoint's epoch),
+/// and `config.json` is rewritten only when `epochs` was raised, after every check.
+///
+/// ```
+/// use nrnn::train::{run_with, RunConfig, Start, TrainConfig};
+/// let cfg = RunConfig {
+///     examples: Some(120), val_count: 30, test_count: 30, hidden: 4,
+///     train: TrainConfig { epochs: 1, progress: false, ..Default::default() },
+///     ..RunConfig::default()
+/// };
+/// let dir = tempfile::tempdir().unwrap();
+/// run_with(&cfg, Some(dir.path()), Start::Fresh).unwrap();
+/// let e = run_with(&cfg, Some(dir.path()), Start::Fresh).unwrap_err().to_string();
+/// assert!(e.contains("--resume") && e.contains("--force"), "{e}");
+/// run_with(&cfg, Some(dir.path()), Start::Force).unwrap();
+/// ```
+pub fn run_with(cfg: &RunConfig, out: Option<&Path>, start_mode: Start) -> Result<RunOutcome> {
     let start = Instant::now();
     cfg.validate()?;
     let (split, info) = load_split(cfg)?;
     let mcfg = cfg.model_config(split.train.input_dim, split.train.classes)?;
     let model = Model::init_scaled(mcfg.clone(), cfg.dt, cfg.init_scale, cfg.train.seed)?;
     trainer::check_data(&model, &split.train, "train")?;
-    let fitted = match (out, resume) {
-        (Some(dir), true) => {
+    // Held until the run ends (dropped with this function's frame).
+    let _lock = match out {
+        Some(dir)
+            if start_mode != Start::Resume || dir.join(trainer::CHECKPOINT_FILE).is_file() =>
+        {
+            Some(lock_run_dir(dir)?)
+        }
+        _ => None,
+    };
+    let fitted = match (out, start_mode) {
+        (Some(dir), Start::Resume) => {
             let prev = checkpoint_model(dir)?;
             if prev.config != mcfg {
                 return Err(Error::Format {
@@ -236,22 +367,76 @@ pub fn run(cfg: &RunConfig, out: Option<&Path>, resume: bool) -> Result<RunOutco
                     ),
                 });
             }
-            let fitted = fit_resume(dir, &split.train, &split.val, &cfg.train)?;
-            crate::report::write_json_atomic(&dir.join("config.json"), cfg)?;
-            fitted
+            let stored_path = dir.join("config.json");
+            let stored = if stored_path.is_file() {
+                let stored = RunConfig::load(&stored_path)?;
+                if let Some((field, was, given)) = first_difference(&stored, cfg) {
+                    return Err(Error::Format {
+                        path: stored_path.display().to_string(),
+                        message: format!(
+                            "setting `{field}` = {given} differs from the run's {was}; a resumed run keeps its settings (only --epochs may be raised): drop --{}, or start over with --force",
+                            field.replace('_', "-")
+                        ),
+                    });
+                }
+                Some(stored)
+            } else {
+                None
+            };
+            let done = checkpoint_epoch(dir)?;
+            if done > cfg.train.epochs {
+                return Err(Error::param(
+                    "epochs",
+                    cfg.train.epochs,
+                    &format!(
+                        "at least the {done} epochs the checkpoint has run (only raising --epochs is allowed on resume)"
+                    ),
+                ));
+            }
+            // Every check of the settings is done: record a raised epoch count before
+            // training, so that an interrupted resume resumes with it.
+            if stored.as_ref().map(|s| s.train.epochs) != Some(cfg.train.epochs) {
+                crate::report::write_json_atomic(&stored_path, cfg)?;
+            }
+            fit_resume(dir, &split.train, &split.val, &cfg.train)?
         }
-        (None, true) => {
+        (None, Start::Resume) => {
             return Err(Error::param(
                 "resume",
                 true,
                 "an output directory holding checkpoint.json",
             ))
         }
-        (Some(dir), false) => {
+        (Some(dir), mode) => {
+            let old = run_files_in(dir);
+            if !old.is_empty() {
+                if mode == Start::Fresh {
+                    return Err(Error::Other(format!(
+                        "{}: holds a training run ({}); continue it with --resume, start over with --force (its files are removed), or choose another --out",
+                        dir.display(),
+                        old.join(", ")
+                    )));
+                }
+                // Start over: the finished run's outputs first, the checkpoint and the
+                // configuration last, everything before the first new file is written.
+                for name in ["manifest.json", "model.json", "model_last.json"]
+                    .into_iter()
+                    .chain(RUN_FILES.into_iter().filter(|f| {
+                        !["manifest.json", "model.json", "model_last.json"].contains(f)
+                    }))
+                {
+                    let file = dir.join(name);
+                    match std::fs::remove_file(&file) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(Error::io(&file, e)),
+                    }
+                }
+            }
             crate::report::write_json_atomic(&dir.join("config.json"), cfg)?;
             fit(model, &split.train, &split.val, &cfg.train, Some(dir))?
         }
-        (None, false) => fit(model, &split.train, &split.val, &cfg.train, None)?,
+        (None, _) => fit(model, &split.train, &split.val, &cfg.train, None)?,
     };
     let loss = trainer::loss_for(split.train.task);
     let classify = split.train.task == Task::Classification;

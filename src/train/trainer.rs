@@ -402,6 +402,25 @@ pub fn fit_resume(
             ck.format
         )));
     }
+    if ck.epoch > cfg.epochs {
+        return Err(fmt_err(format!(
+            "field `epoch` = {}: beyond the configured epochs ({}); expected an integer in [0, {}]",
+            ck.epoch, cfg.epochs, cfg.epochs
+        )));
+    }
+    if ck.history_bits.len() != ck.epoch {
+        return Err(fmt_err(format!(
+            "field `epoch` = {}: the history holds {} epochs; expected them to agree",
+            ck.epoch,
+            ck.history_bits.len()
+        )));
+    }
+    if ck.best_epoch > ck.epoch || (ck.epoch > 0 && ck.best_epoch == 0) {
+        return Err(fmt_err(format!(
+            "field `best_epoch` = {}: expected an integer in [1, {}] (the epochs run)",
+            ck.best_epoch, ck.epoch
+        )));
+    }
     let neutral = |c: &TrainConfig| TrainConfig {
         epochs: 1,
         progress: false,

@@ -101,20 +101,7 @@ impl Ctx {
         shows: String,
         j: &Judgement,
     ) -> crate::Result<()> {
-        update_index(
-            &self.out,
-            &FigureEntry {
-                name: name.to_string(),
-                png,
-                csv: format!("{name}.csv"),
-                manifest: format!("{name}.json"),
-                claim: claim.to_string(),
-                command: self.command.clone(),
-                shows,
-                verdict: j.verdict,
-                evidence: Some(Evidence::of(j)),
-            },
-        )
+        self.entry(name, claim, png, shows, j.verdict, Some(Evidence::of(j)))
     }
 
     /// Add (or replace) the index entry of figure `name`, whose CSV and manifest are
@@ -127,6 +114,19 @@ impl Ctx {
         shows: String,
         verdict: Verdict,
     ) -> crate::Result<()> {
+        self.entry(name, claim, png, shows, verdict, None)
+    }
+
+    /// The one writer of this run's index entries.
+    fn entry(
+        &self,
+        name: &str,
+        claim: &str,
+        png: Vec<String>,
+        shows: String,
+        verdict: Verdict,
+        evidence: Option<Evidence>,
+    ) -> crate::Result<()> {
         update_index(
             &self.out,
             &FigureEntry {
@@ -138,7 +138,7 @@ impl Ctx {
                 command: self.command.clone(),
                 shows,
                 verdict,
-                evidence: None,
+                evidence,
             },
         )
     }

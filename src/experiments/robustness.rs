@@ -964,22 +964,7 @@ fn contrast_chart(
     let kinds = task.grids.perturbations();
     let mut cats: Vec<&str> = vec!["clean"];
     cats.extend(kinds.iter().map(|k| k.0));
-    let mut chart = BarChart::new(
-        Axes::new(
-            &format!(
-                "{}: accuracy minus the Lipschitz RNN's (same seed)",
-                task.title
-            ),
-            "perturbation (accuracy averaged over its grid)",
-            "difference (points)",
-        )
-        .subtitle(&format!(
-            "mean and 95% interval over {} seeds (paired); above 0: better than the Lipschitz RNN",
-            seeds.len()
-        )),
-        &cats,
-    )
-    .ref_line(RefLine::horizontal(0.0, "Lipschitz RNN"));
+    let mut rows = Vec::new();
     for (i, s) in models().iter().enumerate() {
         if s.name == "lipschitz" {
             continue;
@@ -1003,7 +988,33 @@ fn contrast_chart(
             let h = e.half_width(crate::verdict::LEVEL);
             hw.push(if h.is_finite() { h } else { 0.0 });
         }
-        chart = chart.bars(Bars::symmetric(s.label, &mu, &hw).color(i));
+        rows.push((i, s.label, mu, hw));
+    }
+    // The data's range, with room below it for the legend.
+    let ends = rows
+        .iter()
+        .flat_map(|r| r.2.iter().zip(&r.3).flat_map(|(m, h)| [m - h, m + h]));
+    let (lo, hi) = ends
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let span = (hi - lo).max(1.0);
+    let mut chart = BarChart::new(
+        Axes::new(
+            &format!("{}: each model minus the Lipschitz RNN", task.name),
+            "perturbation (accuracy averaged over its grid)",
+            "accuracy difference (points)",
+        )
+        .subtitle(&format!(
+            "same seed, mean and 95% interval over {} seeds; above 0: better than the Lipschitz RNN",
+            seeds.len()
+        ))
+        .legend(LegendPos::LowerLeft)
+        .y_range(lo - 0.75 * span, hi + 0.05 * span),
+        &cats,
+    )
+    .ref_line(RefLine::horizontal(0.0, "Lipschitz RNN"));
+    for (i, label, mu, hw) in rows {
+        chart = chart.bars(Bars::symmetric(label, &mu, &hw).color(i));
     }
     let file = format!("{prefix}_contrast.png");
     chart.save(&ctx.out.join(&file))?;

@@ -38,7 +38,7 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
 /// assert!((p - 0.05).abs() < 1e-6);
 /// ```
 pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
-    if !(df > 0.0) || t.is_nan() {
+    if df.is_nan() || df <= 0.0 || t.is_nan() {
         return f64::NAN;
     }
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * d.sf(t.abs()))

@@ -715,6 +715,10 @@ fn index_evidence_is_flat_in_json_and_shown_in_the_readme() {
     assert!(md.contains("**Pre-registered statistic.** per-seed slope"));
     assert!(md.contains("**Replication** (disjoint seeds 1000000..1000009): inconclusive"));
     assert!(md.contains("not replicated"));
+    assert!(
+        md.contains("| inconclusive (not replicated) |"),
+        "summary table marks it"
+    );
 }
 
 #[test]

@@ -180,9 +180,13 @@ pub fn render_markdown(entries: &[FigureEntry]) -> String {
                         super::plot::format_sig(ev.ci_high, 3),
                         ev.n_seeds
                     ),
-                    ev.replication
-                        .as_ref()
-                        .map_or("not run".to_string(), |r| r.verdict.to_string()),
+                    ev.replication.as_ref().map_or("not run".to_string(), |r| {
+                        if r.agreement == "replicated" {
+                            r.verdict.to_string()
+                        } else {
+                            format!("{} (not replicated)", r.verdict)
+                        }
+                    }),
                 ),
                 None => ("exact check".to_string(), String::new()),
             };

@@ -6,9 +6,10 @@
 //!   mean and the smallest effect the design detects ([`Estimate::detectable_effect`]).
 //! - [`paired`]: the estimate of per-unit differences `a_i - b_i` (paired designs: the
 //!   unit of replication is the seed, the compared models share its random draws).
-//! - [`linear_fit`], [`fit_loglog`]: ordinary least squares with standard errors;
-//!   [`blocked_slope`]: one slope per block (seed), then their [`Estimate`], the honest
-//!   error of a trend when blocks, not points, are independent.
+//! - [`linear_fit`], [`fit_loglog`]: ordinary least squares with standard errors. A trend
+//!   over trained models is fitted with the seed as the block: one slope per seed, then the
+//!   [`Estimate`] of those slopes (`experiments::per_seed_slope` and the verdict engine),
+//!   whose error counts what varies between seeds.
 //! - [`holm`]: Holm's step-down adjustment of p-values (family-wise error control).
 //!
 //! The verdict engine ([`crate::verdict`]) is built on these.
@@ -360,25 +361,4 @@ fn fit_pairs(pts: &[(f64, f64)]) -> Fit {
         r2,
         n,
     }
-}
-
-/// A trend with blocks as the unit of replication: the least-squares slope of `y` against
-/// `x` within each block (a seed's models across the noise grid), then the [`Estimate`] of
-/// those slopes. Blocks whose slope is undefined (fewer than two distinct `x`) are left out.
-/// Unlike one fit over every point, its standard error counts what varies between seeds.
-///
-/// ```
-/// use nrnn::stats::blocked_slope;
-/// let b1 = (vec![0.0, 1.0, 2.0], vec![0.0, 2.0, 4.0]);
-/// let b2 = (vec![0.0, 1.0, 2.0], vec![1.0, 5.0, 9.0]);
-/// let e = blocked_slope(&[b1, b2]);
-/// assert_eq!((e.mean, e.n), (3.0, 2));
-/// ```
-pub fn blocked_slope(blocks: &[(Vec<f64>, Vec<f64>)]) -> Estimate {
-    let slopes: Vec<f64> = blocks
-        .iter()
-        .map(|(x, y)| linear_fit(x, y).slope)
-        .filter(|s| s.is_finite())
-        .collect();
-    Estimate::of(&slopes)
 }

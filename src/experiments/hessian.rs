@@ -24,7 +24,7 @@
 //! Prediction: more training noise, smaller top eigenvalue and trace.
 
 use super::progress::Progress;
-use super::{per_seed_contrast, per_seed_slope, Ctx, Profile};
+use super::{per_seed_contrast, per_seed_slope, secondary_slopes, Ctx, Profile};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::hessian::{analyze, HessianOptions, SlqOptions};
@@ -36,7 +36,7 @@ use crate::report::table::Table;
 use crate::stats::{linear_fit, Fit};
 use crate::table_row;
 use crate::train::{fit, split_dataset, Split, TrainConfig};
-use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
+use crate::verdict::{judge, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -623,24 +623,15 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         &vs_noise_test(),
         &per_seed_slope(&t, "top_eigenvalue")?,
     ));
-    let sec = secondary(
+    let sec = secondary_slopes(
+        &t,
         &[
             ("trace", "trace of the parameter Hessian"),
             ("hidden_top", "top eigenvalue of the hidden-state Hessian"),
             ("hidden_trace", "trace of the hidden-state Hessian"),
-        ]
-        .iter()
-        .map(|(m, what)| {
-            Ok((
-                Test::new(
-                    format!("per-seed slope of the {what} against eps"),
-                    Direction::Decrease,
-                ),
-                per_seed_slope(&t, m)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?,
-    );
+        ],
+        Direction::Decrease,
+    )?;
     let verdict = primary.verdict;
     let seeds = ctx.seed_list();
     let config = serde_json::json!({"setup": s, "data": "digits (embedded)", "loss": "cross-entropy, noise off"});

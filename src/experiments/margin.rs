@@ -21,7 +21,7 @@
 //! noise (at small eps).
 
 use super::hessian::{by_eps, data, eps_name, setup, trained_models, trend, vs_noise_plot};
-use super::{per_seed_slope, Ctx};
+use super::{per_seed_slope, secondary_slopes, Ctx};
 use crate::error::Result;
 use crate::margin::{margins, AttackOptions, Summary};
 use crate::report::manifest::Manifest;
@@ -29,7 +29,7 @@ use crate::report::plot::{format_sig, Axes, Histogram, LegendPos, Series};
 use crate::report::table::Table;
 use crate::stats::Fit;
 use crate::table_row;
-use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
+use crate::verdict::{judge, secondary_text, Direction, Test};
 use std::time::Instant;
 
 /// The claim of the margin figures (docs/theory.md 5 and 6, claim 6).
@@ -260,23 +260,14 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         &margin_test(),
         &per_seed_slope(&per, "median_attack_radius")?,
     ));
-    let sec = secondary(
+    let sec = secondary_slopes(
+        &per,
         &[
             ("median_lower_bound", "median Jacobian margin estimate"),
             ("median_score_margin", "median score margin"),
-        ]
-        .iter()
-        .map(|(m, what)| {
-            Ok((
-                Test::new(
-                    format!("per-seed slope of the {what} against eps"),
-                    Direction::Increase,
-                ),
-                per_seed_slope(&per, m)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?,
-    );
+        ],
+        Direction::Increase,
+    )?;
     let verdict = primary.verdict;
     let f3 = |v: f64| format_sig(v, 3);
     let fmt_row = |m: &str| -> Result<String> {

@@ -215,6 +215,29 @@ pub fn per_seed_slope(t: &Table, measure: &str) -> crate::Result<Vec<(u64, f64)>
     })
 }
 
+/// The secondary measures of a trend figure: for each `(measure, what)`, the per-seed
+/// slope of `measure` against eps ([`per_seed_slope`]) tested for the sign `predicted`,
+/// judged together with Holm's adjustment ([`crate::verdict::secondary`]).
+pub fn secondary_slopes(
+    t: &Table,
+    measures: &[(&str, &str)],
+    predicted: crate::verdict::Direction,
+) -> crate::Result<Vec<crate::verdict::Secondary>> {
+    let items = measures
+        .iter()
+        .map(|(m, what)| {
+            Ok((
+                crate::verdict::Test::new(
+                    format!("per-seed slope of the {what} against eps"),
+                    predicted,
+                ),
+                per_seed_slope(t, m)?,
+            ))
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
+    Ok(crate::verdict::secondary(&items))
+}
+
 /// Per seed, `measure` at noise level `hi` minus `measure` at `lo` (NaN when a level is
 /// missing): the paired contrast of two trained models of one seed.
 pub fn per_seed_contrast(

@@ -876,41 +876,10 @@ fn accs(results: &[PieceResult], model: &str, kind: &str, strength: f64) -> Vec<
         .collect()
 }
 
-/// Per model: the mean over seeds of the mean accuracy over the non-zero strengths of
-/// `kind` (the area under the accuracy curve, normalized), and its std over seeds.
-fn curve_mean(results: &[PieceResult], model: &str, kind: &str, strengths: &[f64]) -> (f64, f64) {
-    let per_seed: Vec<f64> = results
-        .iter()
-        .filter(|r| r.model == model)
-        .map(|r| {
-            let v: Vec<f64> = strengths
-                .iter()
-                .filter_map(|&s| {
-                    r.rows
-                        .iter()
-                        .find(|e| e.perturbation == kind && e.strength == s)
-                })
-                .map(|e| e.accuracy)
-                .collect();
-            v.iter().sum::<f64>() / v.len().max(1) as f64
-        })
-        .collect();
-    mean_std(&per_seed)
-}
-
-/// The accuracy of `model` under `kind`, averaged over the strengths `strengths`, for one
-/// seed's piece (NaN when the piece or a row is missing).
-fn grid_mean(
-    results: &[PieceResult],
-    model: &str,
-    seed: u64,
-    kind: &str,
-    strengths: &[f64],
-) -> f64 {
-    let Some(r) = results.iter().find(|r| r.model == model && r.seed == seed) else {
-        return f64::NAN;
-    };
-    let v: Vec<f64> = strengths
+/// One piece's accuracy under `kind`, averaged over the strengths `strengths` (the area
+/// under its accuracy curve, normalized); NaN when a row is missing.
+fn piece_grid_mean(r: &PieceResult, kind: &str, strengths: &[f64]) -> f64 {
+    let sum: f64 = strengths
         .iter()
         .map(|&s| {
             r.rows
@@ -918,22 +887,52 @@ fn grid_mean(
                 .find(|e| e.perturbation == kind && e.strength == s)
                 .map_or(f64::NAN, |e| e.accuracy)
         })
-        .collect();
-    v.iter().sum::<f64>() / v.len().max(1) as f64
+        .sum();
+    sum / strengths.len().max(1) as f64
 }
 
-/// The paired robustness contrast of one seed and perturbation kind: the mean over the
-/// noise-trained models of their grid-mean accuracy ([`grid_mean`]) minus the Lipschitz
-/// RNN's, all of the same seed (same data split, initialization, batch order and
-/// perturbation draws).
-fn kind_contrast(results: &[PieceResult], seed: u64, kind: &str, strengths: &[f64]) -> f64 {
+/// Per model: the mean over seeds of [`piece_grid_mean`], and its std over seeds.
+fn curve_mean(results: &[PieceResult], model: &str, kind: &str, strengths: &[f64]) -> (f64, f64) {
+    let per_seed: Vec<f64> = results
+        .iter()
+        .filter(|r| r.model == model)
+        .map(|r| piece_grid_mean(r, kind, strengths))
+        .collect();
+    mean_std(&per_seed)
+}
+
+/// The piece of `model` trained with `seed`.
+fn piece<'a>(results: &'a [PieceResult], model: &str, seed: u64) -> Option<&'a PieceResult> {
+    results.iter().find(|r| r.model == model && r.seed == seed)
+}
+
+/// [`piece_grid_mean`] of the piece of `model` and `seed` (NaN when it is missing).
+fn grid_mean(
+    results: &[PieceResult],
+    model: &str,
+    seed: u64,
+    kind: &str,
+    strengths: &[f64],
+) -> f64 {
+    piece(results, model, seed).map_or(f64::NAN, |r| piece_grid_mean(r, kind, strengths))
+}
+
+/// The paired contrast of a per-model value within one seed: the mean of `value` over the
+/// noise-trained models minus its value for the Lipschitz RNN (all of that seed: same data
+/// split, initialization, batch order and perturbation draws).
+fn noisy_minus_lipschitz(value: impl Fn(&str) -> f64) -> f64 {
     let noisy: Vec<f64> = models()
         .iter()
         .filter(|s| s.noisy())
-        .map(|s| grid_mean(results, s.name, seed, kind, strengths))
+        .map(|s| value(s.name))
         .collect();
-    noisy.iter().sum::<f64>() / noisy.len() as f64
-        - grid_mean(results, "lipschitz", seed, kind, strengths)
+    noisy.iter().sum::<f64>() / noisy.len() as f64 - value("lipschitz")
+}
+
+/// The paired robustness contrast of one seed and perturbation kind
+/// ([`noisy_minus_lipschitz`] of [`grid_mean`]).
+fn kind_contrast(results: &[PieceResult], seed: u64, kind: &str, strengths: &[f64]) -> f64 {
+    noisy_minus_lipschitz(|m| grid_mean(results, m, seed, kind, strengths))
 }
 
 /// The pre-registered statistic of claim 7 for one task and seed: the mean over the
@@ -1290,17 +1289,7 @@ fn write_task(
         &points(
             seeds
                 .iter()
-                .map(|&sd| {
-                    let n: Vec<f64> = noisy
-                        .iter()
-                        .map(|s| grid_mean(results, s.name, sd, "clean-test", &[0.0]))
-                        .collect();
-                    (
-                        sd,
-                        n.iter().sum::<f64>() / n.len() as f64
-                            - grid_mean(results, "lipschitz", sd, "clean-test", &[0.0]),
-                    )
-                })
+                .map(|&sd| (sd, kind_contrast(results, sd, "clean-test", &[0.0])))
                 .collect(),
         ),
     ));
@@ -1384,32 +1373,24 @@ fn theory_values(results: &[PieceResult], model: &str, measure: &str) -> Vec<f64
     results
         .iter()
         .filter(|r| r.model == model)
-        .filter_map(|r| r.theory.as_ref())
-        .filter_map(|t| t.values.iter().find(|(n, _)| n == measure).map(|(_, v)| *v))
+        .map(|r| piece_theory(r, measure))
         .filter(|v| v.is_finite())
         .collect()
 }
 
-/// A theory measure of one seed's piece of `model` (NaN when missing).
-fn theory_value(results: &[PieceResult], model: &str, seed: u64, measure: &str) -> f64 {
-    results
-        .iter()
-        .find(|r| r.model == model && r.seed == seed)
-        .and_then(|r| r.theory.as_ref())
+/// A theory measure of one piece (NaN when missing).
+fn piece_theory(r: &PieceResult, measure: &str) -> f64 {
+    r.theory
+        .as_ref()
         .and_then(|t| t.values.iter().find(|(n, _)| n == measure).map(|(_, v)| *v))
         .unwrap_or(f64::NAN)
 }
 
-/// The paired contrast of a theory measure for one seed: the mean over the noise-trained
-/// models minus the Lipschitz RNN of the same seed.
+/// The paired contrast of a theory measure for one seed ([`noisy_minus_lipschitz`]).
 fn theory_contrast(results: &[PieceResult], seed: u64, measure: &str) -> f64 {
-    let noisy: Vec<f64> = models()
-        .iter()
-        .filter(|s| s.noisy())
-        .map(|s| theory_value(results, s.name, seed, measure))
-        .collect();
-    noisy.iter().sum::<f64>() / noisy.len() as f64
-        - theory_value(results, "lipschitz", seed, measure)
+    noisy_minus_lipschitz(|m| {
+        piece(results, m, seed).map_or(f64::NAN, |r| piece_theory(r, measure))
+    })
 }
 
 /// The pre-registered test of the `robustness` overview (claim 7 over every task run).

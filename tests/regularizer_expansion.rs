@@ -85,7 +85,7 @@ fn rel(a: f64, b: f64) -> f64 {
 /// backward sweep).
 fn naive(lin: &Linearization) -> (f64, f64) {
     let n = lin.hidden();
-    let w = lin.stacked.rows(lin.woff, n).into_owned();
+    let w = lin.rec.w();
     let mut c = DMatrix::<f64>::zeros(n, n);
     let mut m = DVector::<f64>::zeros(n);
     for k in 0..lin.steps {

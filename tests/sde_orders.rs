@@ -10,7 +10,9 @@
 //! Run with `--nocapture` to see the tables of errors, standard errors and slopes.
 
 use nalgebra::{DMatrix, DVector};
-use nrnn::prec::{MC_SIGMAS, ORDER_TOL};
+use nrnn::model::sde::NetworkSde;
+use nrnn::model::{forward, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSpec};
+use nrnn::prec::{normwise_rel_err, EXACT_REL_TOL, MC_SIGMAS, ORDER_TOL};
 use nrnn::sde::{
     convergence_order, integrate, BrownianPath, EulerMaruyama, GeometricBrownianMotion, Keep,
     Milstein, NoiseKind, OrnsteinUhlenbeck, Scheme, Sde, StochasticHeun,
@@ -45,20 +47,29 @@ fn strong_study(
     reference: &(dyn Fn(&BrownianPath) -> f64 + Sync),
 ) -> Study {
     let x0 = DVector::from_element(1, x0);
-    let per_path: Vec<Vec<f64>> = (0..paths)
-        .into_par_iter()
-        .map(|p| {
-            let path = BrownianPath::new(horizon, fine, 1, SEED, p).unwrap();
-            let exact = reference(&path);
-            levels
-                .iter()
-                .map(|&l| {
-                    let traj = integrate(sde, scheme, &x0, &path, l, Keep::Final).unwrap();
-                    (traj.final_state()[0] - exact).abs()
-                })
-                .collect()
-        })
-        .collect();
+    error_study(label, horizon, levels, paths, &|p| {
+        let path = BrownianPath::new(horizon, fine, 1, SEED, p).unwrap();
+        let exact = reference(&path);
+        levels
+            .iter()
+            .map(|&l| {
+                let traj = integrate(sde, scheme, &x0, &path, l, Keep::Final).unwrap();
+                (traj.final_state()[0] - exact).abs()
+            })
+            .collect()
+    })
+}
+
+/// Mean errors over `paths` paths, `errors(p)` giving path `p`'s error at each of
+/// `levels` (step `horizon / 2^level`), with their standard errors and the fitted order.
+fn error_study(
+    label: &str,
+    horizon: f64,
+    levels: &[usize],
+    paths: u64,
+    errors: &(dyn Fn(u64) -> Vec<f64> + Sync),
+) -> Study {
+    let per_path: Vec<Vec<f64>> = (0..paths).into_par_iter().map(errors).collect();
     // Sequential reduction in path order: independent of the thread count.
     let n = paths as f64;
     let mut errs = vec![0.0; levels.len()];
@@ -82,8 +93,8 @@ fn strong_study(
     println!("{label}: {} paths", paths);
     for i in 0..levels.len() {
         println!(
-            "  dt = 2^-{:<2} err = {:.4e}  (se {:.1e})",
-            levels[i], errs[i], ses[i]
+            "  dt = {:<10.4e} err = {:.4e}  (se {:.1e})",
+            dts[i], errs[i], ses[i]
         );
     }
     println!("  fitted slope = {slope:.3}");
@@ -543,4 +554,155 @@ fn results_do_not_depend_on_thread_count() {
         })
     };
     assert_eq!(run(1), run(2));
+}
+
+// ---------------------------------------------------------------------------------------
+// The network itself as an SDE (`nrnn::model::sde::NetworkSde`).
+
+/// Input steps of the network studies (a power of 2, so every dyadic grid with a step of at
+/// most one input step puts the input's jumps on grid points).
+const NET_STEPS: usize = 8;
+
+/// A small network with per-unit steps, noise `form` at levels `sigma1`, `sigma2`, and a
+/// fixed input sequence (`p x NET_STEPS`).
+fn network(form: NoiseForm, sigma1: f64, sigma2: f64) -> (Model, DMatrix<f64>) {
+    let mut cfg = ModelConfig::new(4, 2, 3);
+    cfg.noise = NoiseSpec::new(form, 0.5, sigma1, sigma2).unwrap();
+    let mut m = Model::init_scaled(cfg, 0.3, 2.0, 11).unwrap();
+    for (i, d) in m.params.dt.iter_mut().enumerate() {
+        *d = 0.2 + 0.1 * i as f64;
+    }
+    let x = DMatrix::from_fn(2, NET_STEPS, |i, k| {
+        ((3 * i + 5 * k) % 7) as f64 / 3.0 - 1.0
+    });
+    (m, x)
+}
+
+#[test]
+fn network_euler_maruyama_with_unit_steps_is_the_forward_pass() {
+    // Euler-Maruyama at ds = 1 on the increments dW_k = xi_k is the network's own step:
+    // the two final states agree to rounding (they are computed in different orders).
+    for form in [NoiseForm::Diag, NoiseForm::Scalar] {
+        let (m, x) = network(form, 1.0, 0.8);
+        let sde = NetworkSde::new(&m, &x).unwrap();
+        let n = m.config.hidden;
+        let levels = NET_STEPS.trailing_zeros() as usize;
+        let path = BrownianPath::new(sde.horizon(), levels, sde.noise_dim(), SEED, 3).unwrap();
+        let traj = integrate(
+            &sde,
+            &EulerMaruyama,
+            &DVector::zeros(n),
+            &path,
+            levels,
+            Keep::Final,
+        )
+        .unwrap();
+        let dw = path.increments(levels).unwrap();
+        let draw = NoiseDraw {
+            steps: NET_STEPS,
+            size: 1,
+            xi: dw.rows(0, n).into_owned(),
+            aux: dw.rows(n, dw.nrows() - n).into_owned(),
+        };
+        let tape = forward(
+            &m.config,
+            &m.params,
+            &x,
+            NET_STEPS,
+            1,
+            Some(&draw),
+            None,
+            false,
+        );
+        let err = normwise_rel_err(traj.final_state().as_slice(), tape.h_final.as_slice());
+        assert!(err < EXACT_REL_TOL, "{form:?}: relative difference {err:e}");
+        // And the noise matters: the deterministic pass is far away.
+        let det = forward(&m.config, &m.params, &x, NET_STEPS, 1, None, None, false);
+        assert!(normwise_rel_err(det.h_final.as_slice(), tape.h_final.as_slice()) > 1e-3);
+    }
+}
+
+#[test]
+fn network_code_form_is_not_an_sde() {
+    let (m, x) = network(NoiseForm::Code, 1.0, 0.5);
+    let err = NetworkSde::new(&m, &x).unwrap_err().to_string();
+    assert!(err.contains("noise.form") && err.contains("Ito"), "{err}");
+}
+
+/// Strong errors of `scheme` on the network against the same scheme at level `fine` on
+/// the same Brownian path (self-convergence; the reference's own error is `2^-(fine - l)`
+/// smaller in order-1 units, which biases the slope by less than the tolerance).
+fn network_strong_study(
+    label: &str,
+    sde: &NetworkSde,
+    scheme: &(dyn Scheme + Sync),
+    levels: &[usize],
+    fine: usize,
+    paths: u64,
+) -> Study {
+    let h0 = DVector::zeros(sde.dim());
+    let horizon = sde.horizon();
+    error_study(label, horizon, levels, paths, &|p| {
+        let path = BrownianPath::new(horizon, fine, sde.noise_dim(), SEED ^ 0x4E7, p).unwrap();
+        let run = |l| integrate(sde, scheme, &h0, &path, l, Keep::Final).unwrap();
+        let reference = run(fine);
+        levels
+            .iter()
+            .map(|&l| (run(l).final_state() - reference.final_state()).norm())
+            .collect()
+    })
+}
+
+/// Levels of the network studies: steps of 1/2 to 1/32 input step; reference 1/256.
+const NET_LEVELS: [usize; 5] = [4, 5, 6, 7, 8];
+const NET_FINE: usize = 11;
+const NET_PATHS: u64 = 400;
+
+#[test]
+fn network_euler_maruyama_strong_order_half_with_multiplicative_noise() {
+    // The error is c1 dt^(1/2) + c2 dt: the order-1/2 part must dominate on the levels
+    // measured, so the multiplicative level is larger and the steps finer than above.
+    for form in [NoiseForm::Diag, NoiseForm::Scalar] {
+        let (m, x) = network(form, 0.5, 3.0);
+        let sde = NetworkSde::new(&m, &x).unwrap();
+        let label = format!("euler-maruyama on the network, {form:?} noise");
+        let levels = NET_LEVELS.map(|l| l + 2);
+        let study = network_strong_study(
+            &label,
+            &sde,
+            &EulerMaruyama,
+            &levels,
+            NET_FINE + 2,
+            NET_PATHS,
+        );
+        assert_order(&label, &study, EulerMaruyama.strong_order(), 1.0);
+    }
+}
+
+#[test]
+fn network_milstein_strong_order_one_with_diagonal_noise() {
+    let (m, x) = network(NoiseForm::Diag, 0.5, 1.5);
+    let sde = NetworkSde::new(&m, &x).unwrap();
+    assert_eq!(sde.noise_kind(), NoiseKind::Diagonal);
+    let label = "milstein on the network, diag noise";
+    let study = network_strong_study(label, &sde, &Milstein, &NET_LEVELS, NET_FINE, NET_PATHS);
+    assert_order(label, &study, Milstein.strong_order(), 0.5);
+}
+
+#[test]
+fn network_euler_maruyama_strong_order_one_with_additive_noise() {
+    let (m, x) = network(NoiseForm::Diag, 1.0, 0.0);
+    let sde = NetworkSde::new(&m, &x).unwrap();
+    assert_eq!(sde.noise_kind(), NoiseKind::Additive);
+    let label = "euler-maruyama on the network, additive noise";
+    let study = network_strong_study(
+        label,
+        &sde,
+        &EulerMaruyama,
+        &NET_LEVELS,
+        NET_FINE,
+        NET_PATHS,
+    );
+    let declared = EulerMaruyama.strong_order_for(NoiseKind::Additive);
+    assert_order(label, &study, declared, 0.5);
 }

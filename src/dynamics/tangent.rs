@@ -9,16 +9,19 @@
 //!   scalar: Q' = Q + diag(d) J_k Q + diag(eps sqrt(d)) sigma2 zeta_k Q
 //!   code:   Q' = Q + diag(d m_k) J_k Q,      m_k = 1 - eps sigma2 u_k
 //! ```
-//! The additive part (`sigma1`) moves the state but not the tangent. The products
-//! `[A; W] [H | Q]` are one [`gemm`] per step. The input is the given sequence cycled
+//! The additive part (`sigma1`) moves the state but not the tangent. The drift and the
+//! Jacobian products are the cell's ([`crate::model::cell::Recurrence`]: `[A; W] [H | Q]`
+//! is one matrix product per step), the noise terms [`crate::model::increment`]'s. The input is the given sequence cycled
 //! (`x_{k mod K}`), or zero. Noise is drawn one step at a time ([`StepNoise`]) in the same
 //! order as [`crate::model::NoiseDraw::draw`], so a run with noise stream
 //! `stream(seed, &[tag, id])` replays `NoiseDraw::draw(form, n, steps, seed, &[tag], &[id])`.
 
 use crate::error::{Error, Result};
-use crate::linalg::gemm;
-use crate::model::{Activation, Model, NoiseForm, NoiseSpec};
-use crate::rng::{fill_normal, fill_uniform, Stream};
+use crate::model::cell::{drive, Recurrence};
+use crate::model::increment::Increment;
+use crate::model::noise::draw_example;
+use crate::model::{Model, NoiseForm, NoiseSpec};
+use crate::rng::Stream;
 use nalgebra::DMatrix;
 
 /// The standard draws of one step: `xi` (n normals) and `aux` (`scalar`: one normal
@@ -51,12 +54,7 @@ impl StepNoise {
     }
     /// Draw the next step from `rng`: `xi` first, then `aux` (the order of `NoiseDraw`).
     pub fn draw(&mut self, rng: &mut Stream) {
-        fill_normal(rng, &mut self.xi);
-        match self.form {
-            NoiseForm::Diag => {}
-            NoiseForm::Scalar => fill_normal(rng, &mut self.aux),
-            NoiseForm::Code => fill_uniform(rng, &mut self.aux),
-        }
+        draw_example(self.form, rng, &mut self.xi, &mut self.aux);
     }
 }
 
@@ -64,19 +62,12 @@ impl StepNoise {
 /// step of the (cycled) input sequence, the steps and the noise.
 #[derive(Clone, Debug)]
 pub struct Dynamics {
-    n: usize,
-    activation: Activation,
-    a_term: bool,
-    stacked: DMatrix<f64>,
-    woff: usize,
+    rec: Recurrence<f64>,
     drive: DMatrix<f64>,
     dt: Vec<f64>,
     tau: f64,
     noise: NoiseSpec,
-    on: bool,
-    sq: Vec<f64>,
-    s1: f64,
-    s2: f64,
+    inc: Increment<f64>,
 }
 
 /// Scratch space for [`Dynamics::step`].
@@ -126,51 +117,25 @@ impl Dynamics {
             }
         };
         let pr = &model.params;
-        let mut drive = DMatrix::zeros(n, x.ncols());
-        gemm(1.0, &pr.u, false, &x, false, 0.0, &mut drive);
-        for mut col in drive.column_iter_mut() {
-            col += &pr.b;
-        }
-        let w = pr.w_matrix(cfg);
-        let (stacked, woff) = if cfg.a_term {
-            let mut s = DMatrix::zeros(2 * n, n);
-            s.rows_mut(0, n).copy_from(&pr.a_matrix(cfg));
-            s.rows_mut(n, n).copy_from(&w);
-            (s, n)
-        } else {
-            (w, 0)
-        };
         let dt: Vec<f64> = pr.dt.iter().copied().collect();
         let tau = if dt.iter().all(|&v| v == dt[0]) {
             dt[0]
         } else {
             dt.iter().sum::<f64>() / n as f64
         };
-        let (s1, s2) = match noise.form {
-            NoiseForm::Code => (noise.eps * noise.sigma1, noise.eps * noise.sigma2),
-            _ => (noise.sigma1, noise.sigma2),
-        };
-        let sq = dt.iter().map(|&d| noise.eps * d.sqrt()).collect();
         Ok(Dynamics {
-            n,
-            activation: cfg.activation,
-            a_term: cfg.a_term,
-            stacked,
-            woff,
-            drive,
+            rec: Recurrence::new(cfg, pr),
+            drive: drive(pr, &x),
+            inc: Increment::of(&noise, &dt, true),
             dt,
             tau,
             noise,
-            on: !noise.is_off(),
-            sq,
-            s1,
-            s2,
         })
     }
 
     /// Hidden units n.
     pub fn hidden(&self) -> usize {
-        self.n
+        self.rec.hidden()
     }
     /// Number of distinct input steps (1 for zero input).
     pub fn input_steps(&self) -> usize {
@@ -186,11 +151,11 @@ impl Dynamics {
     }
     /// Whether the steps draw noise (`eps > 0` and a non-zero level).
     pub fn is_noisy(&self) -> bool {
-        self.on
+        self.inc.on
     }
     /// Fresh step-noise buffers of this system's form.
     pub fn step_noise(&self) -> StepNoise {
-        StepNoise::new(self.noise.form, self.n)
+        StepNoise::new(self.noise.form, self.hidden())
     }
 
     /// One step `k` (input `x_{k mod K}`) of `x = [H | Q]`: the first `states` columns are
@@ -227,77 +192,52 @@ impl Dynamics {
         noise: Option<&StepNoise>,
         work: &mut Work,
     ) {
-        let n = self.n;
+        let n = self.hidden();
         let cols = x.ncols();
         assert!(
             x.nrows() == n && states >= 1 && states <= cols,
             "Dynamics::step: shape"
         );
-        let rows = self.stacked.nrows();
-        if work.y.shape() != (rows, cols) {
-            work.y = DMatrix::zeros(rows, cols);
-        }
+        let rows = self.rec.stacked.nrows();
         work.da.resize(n, 0.0);
-        gemm(1.0, &self.stacked, false, &*x, false, 0.0, &mut work.y);
+        self.rec.apply(x, &mut work.y);
         let ys = work.y.as_slice();
         let kk = k % self.drive.ncols();
         let drive = &self.drive.as_slice()[kk * n..(kk + 1) * n];
-        let noise = if self.on { noise } else { None };
-        let act = self.activation;
+        let noise = if self.inc.on { noise } else { None };
+        let act = self.rec.activation;
+        let (inc, form) = (&self.inc, self.noise.form);
         let xs = x.as_mut_slice();
         let dt = &self.dt;
         for j in 0..states {
             let yc = &ys[j * rows..(j + 1) * rows];
             let hc = &mut xs[j * n..(j + 1) * n];
             for i in 0..n {
-                let z = yc[self.woff + i] + drive[i];
-                let av = act.eval(z);
+                let (av, f) = self.rec.drift_unit(yc, drive[i], i);
                 if j == 0 {
                     work.da[i] = act.deriv_from_value(av);
                 }
-                let f = if self.a_term { yc[i] + av } else { av };
-                let hv = hc[i];
-                // Same expressions as `model::forward`, so that runs replay its states.
+                // The step of `model::forward`, so that runs replay its states.
                 hc[i] = match noise {
-                    Some(s) => match self.noise.form {
-                        NoiseForm::Diag => {
-                            hv + dt[i] * f + self.sq[i] * (self.s1 + self.s2 * hv) * s.xi[i]
-                        }
-                        NoiseForm::Scalar => {
-                            hv + dt[i] * f
-                                + self.sq[i] * (self.s1 * s.xi[i] + self.s2 * hv * s.aux[0])
-                        }
-                        NoiseForm::Code => {
-                            let m = 1.0 - self.s2 * s.aux[i];
-                            hv + dt[i] * m * f + self.s1 * s.xi[i]
-                        }
-                    },
-                    None => hv + dt[i] * f + 0.0,
+                    Some(s) => inc.state_unit(form, hc[i], f, dt[i], inc.sq[i], s.xi[i], &s.aux, i),
+                    None => hc[i] + dt[i] * f,
                 };
             }
         }
         if states == cols {
             return;
         }
-        // Per-unit multiplier of Q (noise) and of the drift step.
         let da = &work.da;
         for j in states..cols {
             let yc = &ys[j * rows..(j + 1) * rows];
             let qc = &mut xs[j * n..(j + 1) * n];
             for i in 0..n {
-                let jq = if self.a_term {
-                    yc[i] + da[i] * yc[self.woff + i]
-                } else {
-                    da[i] * yc[self.woff + i]
-                };
-                let q = qc[i];
+                let jq = self.rec.jvp_unit(yc, da[i], i);
                 qc[i] = match noise {
-                    Some(s) => match self.noise.form {
-                        NoiseForm::Diag => q + dt[i] * jq + self.sq[i] * self.s2 * s.xi[i] * q,
-                        NoiseForm::Scalar => q + dt[i] * jq + self.sq[i] * self.s2 * s.aux[0] * q,
-                        NoiseForm::Code => q + dt[i] * (1.0 - self.s2 * s.aux[i]) * jq,
-                    },
-                    None => q + dt[i] * jq,
+                    Some(s) => {
+                        inc.tangent_unit(form, qc[i], jq, dt[i], inc.sq[i], s.xi[i], &s.aux, i)
+                    }
+                    None => Increment::tangent_unit_off(qc[i], jq, dt[i]),
                 };
             }
         }

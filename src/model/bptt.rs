@@ -4,16 +4,18 @@
 //! `code` form), `Gz_k = P_k (.) a'(z_k)`:
 //!
 //! ```text
-//! G_k  = G_{k+1} + A^T P_k + W^T Gz_k + (noise term: eps sqrt(d) sigma2 xi_k (.) G_{k+1} for diag,
-//!        eps sqrt(d) sigma2 zeta_k G_{k+1} for scalar, 0 for code)
+//! G_k  = G_{k+1} + A^T P_k + W^T Gz_k + gain_k (.) G_{k+1}       (gain = dn/dh)
 //! dL/dA = sum_k P_k h_k^T,  dL/dW = sum_k Gz_k h_k^T,  dL/dU = sum_k Gz_k x_k^T,  dL/db = sum_k Gz_k 1
 //! dL/dM_A = (1-beta)(dA + dA^T) + beta (dA - dA^T)     (likewise M_W)
 //! dL/dV = dL/do h_K^T,  dL/dc = dL/do 1,  dL/dx_k = U^T Gz_k
-//! dL/dd_i = sum_k,b G_{k+1} (.) (f_k + eps (sigma1 + sigma2 h_k) xi_k / (2 sqrt d))   (diag; analogous for the others)
+//! dL/dd_i = sum_k,b G_{k+1} (.) (m_k f_k + dn_k/dd)
 //! ```
-//! The sums over k are taken as one matrix product over the whole tape.
+//! The noise factors `m`, `gain = dn/dh` and `dn/dd` of each form are
+//! [`super::increment`]'s. The sums over k are taken as one matrix product over the whole
+//! tape.
 
-use super::forward::{stacked_recurrence, NoiseConsts};
+use super::cell::Recurrence;
+use super::increment::Increment;
 use super::{lipschitz_matrix_adjoint, ModelConfig, NoiseDraw, NoiseForm, Params, Tape};
 use crate::linalg::{gemm, Real};
 use nalgebra::{DMatrix, DVector};
@@ -81,15 +83,14 @@ pub fn backward<T: Real>(
     let mut g = DMatrix::zeros(n, b);
     gemm(T::one(), &p.v, true, dlogits, false, T::zero(), &mut g);
 
-    let (stacked, woff) = stacked_recurrence(cfg, p);
+    let Recurrence { stacked, woff, .. } = Recurrence::new(cfg, p);
     let rows = stacked.nrows();
-    let nc = NoiseConsts::new(cfg, p, noise.is_some());
+    let nc = Increment::new(cfg, p, noise.is_some());
     let act_fn = cfg.activation;
     let mut pg = DMatrix::zeros(rows, kb);
     let mut daw = DMatrix::zeros(rows, n);
     let mut ddt = vec![T::zero(); n];
     let dt = p.dt.as_slice();
-    let two = T::of(2.0);
     let (xis, auxs): (&[f64], &[f64]) = match noise {
         Some(d) if nc.on => (d.xi.as_slice(), d.aux.as_slice()),
         _ => (&[], &[]),
@@ -110,27 +111,30 @@ pub fn backward<T: Real>(
                 let h = &hs[col * n..(col + 1) * n];
                 if nc.on {
                     let xi = &xis[col * n..(col + 1) * n];
+                    let aux = match nc.form {
+                        NoiseForm::Diag => &[][..],
+                        NoiseForm::Scalar => &auxs[col..col + 1],
+                        NoiseForm::Code => &auxs[col * n..(col + 1) * n],
+                    };
                     match nc.form {
+                        NoiseForm::Code => {
+                            for (i, m) in mbuf.iter_mut().enumerate() {
+                                *m = nc.drift_factor(NoiseForm::Code, aux, i);
+                            }
+                        }
+                        // One loop per form (the form a literal: straight-line code).
                         NoiseForm::Diag => {
                             for i in 0..n {
-                                let x = T::of(xi[i]);
-                                nbuf[i] = nc.sq[i] * nc.s2 * x;
-                                ebuf[i] =
-                                    nc.eps * (nc.s1 + nc.s2 * h[i]) * x / (two * dt[i].sqrt());
+                                let f = NoiseForm::Diag;
+                                nbuf[i] = nc.gain_unit(f, nc.sq[i], xi[i], aux);
+                                ebuf[i] = nc.step_derivative_unit(f, h[i], dt[i], xi[i], aux);
                             }
                         }
                         NoiseForm::Scalar => {
-                            let ze = T::of(auxs[col]);
                             for i in 0..n {
-                                nbuf[i] = nc.sq[i] * nc.s2 * ze;
-                                ebuf[i] = nc.eps * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze)
-                                    / (two * dt[i].sqrt());
-                            }
-                        }
-                        NoiseForm::Code => {
-                            let u = &auxs[col * n..(col + 1) * n];
-                            for i in 0..n {
-                                mbuf[i] = T::one() - nc.s2 * T::of(u[i]);
+                                let f = NoiseForm::Scalar;
+                                nbuf[i] = nc.gain_unit(f, nc.sq[i], xi[i], aux);
+                                ebuf[i] = nc.step_derivative_unit(f, h[i], dt[i], xi[i], aux);
                             }
                         }
                     }

@@ -9,10 +9,13 @@
 //! scalar: h_{k+1} = h_k + d f_k + eps sqrt(d) (sigma1 xi_k + sigma2 h_k zeta_k)
 //! code:   h_{k+1} = h_k + d (1 - s_mult u_k) f_k + s_add xi_k
 //! ```
+//!
+//! The noise terms are [`super::increment`]'s; the drift is the Lipschitz cell's
+//! ([`super::cell`]), formed here for a whole batch with two matrix products per step.
 
-use super::{ModelConfig, NoiseDraw, NoiseForm, Params, StepNoise};
+use super::increment::Increment;
+use super::{ModelConfig, NoiseDraw, Params, StepNoise};
 use crate::linalg::{affine, gemm, Real};
-use crate::rng::{Stream, NORMALS_PER_CALL};
 use nalgebra::DMatrix;
 
 /// What the forward pass records for backpropagation.
@@ -32,50 +35,6 @@ pub struct Tape<T: Real> {
     pub h_final: DMatrix<T>,
     /// Logits `V h_K + c`, `classes x B`.
     pub logits: DMatrix<T>,
-}
-
-/// `[A; W]` stacked (`2n x n`), or `W` alone without the `A h` term, and the row offset of W.
-pub(crate) fn stacked_recurrence<T: Real>(cfg: &ModelConfig, p: &Params<T>) -> (DMatrix<T>, usize) {
-    let n = cfg.hidden;
-    let w = p.w_matrix(cfg);
-    if cfg.a_term {
-        let mut s = DMatrix::zeros(2 * n, n);
-        s.rows_mut(0, n).copy_from(&p.a_matrix(cfg));
-        s.rows_mut(n, n).copy_from(&w);
-        (s, n)
-    } else {
-        (w, 0)
-    }
-}
-
-/// Noise constants per unit: `eps sqrt(d_i)` for `diag`/`scalar`; for `code`, `s_add`, `s_mult`.
-pub(crate) struct NoiseConsts<T> {
-    pub form: NoiseForm,
-    pub on: bool,
-    pub eps: T,
-    pub s1: T,
-    pub s2: T,
-    pub sq: Vec<T>,
-}
-
-impl<T: Real> NoiseConsts<T> {
-    pub fn new(cfg: &ModelConfig, p: &Params<T>, on: bool) -> Self {
-        let nz = cfg.noise;
-        let eps = T::of(nz.eps);
-        let (s1, s2) = match nz.form {
-            NoiseForm::Code => (T::of(nz.eps * nz.sigma1), T::of(nz.eps * nz.sigma2)),
-            _ => (T::of(nz.sigma1), T::of(nz.sigma2)),
-        };
-        let sq = p.dt.iter().map(|&d| eps * d.sqrt()).collect();
-        NoiseConsts {
-            form: nz.form,
-            on: on && !nz.is_off(),
-            eps,
-            s1,
-            s2,
-            sq,
-        }
-    }
 }
 
 /// Run the network on a batch: `x` is `p x (steps * size)` (step-major batch layout),
@@ -181,7 +140,7 @@ pub(crate) fn forward_steps_in<T: Real>(
     } else {
         None
     };
-    let nc = NoiseConsts::new(cfg, p, noise.is_on());
+    let inc = Increment::new(cfg, p, noise.is_on());
     let act_fn = cfg.activation;
     let learn_dt = cfg.learn_dt && keep;
     let empty = || DMatrix::zeros(0, 0);
@@ -221,7 +180,6 @@ pub(crate) fn forward_steps_in<T: Real>(
     let mut next = DMatrix::zeros(n, b);
     // Slices re-cut to length n so the compiler drops bounds checks and vectorizes.
     let dt = &p.dt.as_slice()[..n];
-    let sq = &nc.sq[..n];
     for k in 0..steps {
         affine(&p.u, &x.columns(k * stride + start, b), &p.b, &mut z);
         gemm(T::one(), &w, false, &cur, false, T::one(), &mut z);
@@ -261,13 +219,13 @@ pub(crate) fn forward_steps_in<T: Real>(
             let f = &f_k[j * n..(j + 1) * n];
             // The example's draws are made now when fresh, right before the update that
             // reads them (diag form: sixteen at a time, straight from the sampler).
-            if !nc.on {
-                update_example(&nc, o, h, f, &[], &[], dt, sq);
+            if !inc.on {
+                inc.step(o, h, f, &[], &[], dt);
             } else if let Some(rng) = noise.diag_stream(j) {
-                update_diag_streamed(&nc, o, h, f, rng, dt, sq);
+                inc.step_diag_streamed(o, h, f, rng, dt);
             } else {
                 let (xi, aux) = noise.example(k, j);
-                update_example(&nc, o, h, f, xi, aux, dt, sq);
+                inc.step(o, h, f, xi, aux, dt);
             }
         }
         std::mem::swap(&mut cur, &mut next);
@@ -309,93 +267,10 @@ pub fn readout<T: Real>(p: &Params<T>, h: &DMatrix<T>) -> DMatrix<T> {
     logits
 }
 
-/// One unit's diag-form step `h + d f + eps sqrt(d) (sigma1 + sigma2 h) xi` (`sq` is
-/// `eps sqrt(d)`).
-#[inline(always)]
-fn diag_unit<T: Real>(nc: &NoiseConsts<T>, h: T, f: T, xi: f64, dt: T, sq: T) -> T {
-    h + dt * f + sq * (nc.s1 + nc.s2 * h) * T::of(xi)
-}
-
-/// [`update_example`] for the diag form with the normals drawn here from the example's
-/// stream, sixteen at a time ([`crate::rng::Stream::normals`], the same values as
-/// [`crate::rng::fill_normal`]), each run used right after it is drawn.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn update_diag_streamed<T: Real>(
-    nc: &NoiseConsts<T>,
-    o: &mut [T],
-    h: &[T],
-    f: &[T],
-    rng: &mut Stream,
-    dt: &[T],
-    sq: &[T],
-) {
-    let n = o.len();
-    let (h, f, dt, sq) = (&h[..n], &f[..n], &dt[..n], &sq[..n]);
-    let mut xi = [0.0; NORMALS_PER_CALL];
-    let mut start = 0;
-    while start < n {
-        let len = (n - start).min(NORMALS_PER_CALL);
-        rng.normals(&mut xi);
-        let run = start..start + len;
-        let (o, h, f) = (&mut o[run.clone()], &h[run.clone()], &f[run.clone()]);
-        let (dt, sq, xi) = (&dt[run.clone()], &sq[run], &xi[..len]);
-        for i in 0..len {
-            o[i] = diag_unit(nc, h[i], f[i], xi[i], dt[i], sq[i]);
-        }
-        start += len;
-    }
-}
-
-/// One example's step `o = h + d f + noise` (see the module docs for each form), from its
-/// state `h`, drift `f`, normals `xi` and auxiliary draws `aux` (both empty without noise).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn update_example<T: Real>(
-    nc: &NoiseConsts<T>,
-    o: &mut [T],
-    h: &[T],
-    f: &[T],
-    xi: &[f64],
-    aux: &[f64],
-    dt: &[T],
-    sq: &[T],
-) {
-    let n = o.len();
-    let (h, f, dt, sq) = (&h[..n], &f[..n], &dt[..n], &sq[..n]);
-    if !nc.on {
-        for i in 0..n {
-            o[i] = h[i] + dt[i] * f[i];
-        }
-        return;
-    }
-    let xi = &xi[..n];
-    match nc.form {
-        NoiseForm::Diag => {
-            for i in 0..n {
-                o[i] = diag_unit(nc, h[i], f[i], xi[i], dt[i], sq[i]);
-            }
-        }
-        NoiseForm::Scalar => {
-            let ze = T::of(aux[0]);
-            for i in 0..n {
-                o[i] = h[i] + dt[i] * f[i] + sq[i] * (nc.s1 * T::of(xi[i]) + nc.s2 * h[i] * ze);
-            }
-        }
-        NoiseForm::Code => {
-            let u = &aux[..n];
-            for i in 0..n {
-                let m = T::one() - nc.s2 * T::of(u[i]);
-                o[i] = h[i] + dt[i] * m * f[i] + nc.s1 * T::of(xi[i]);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Activation, Model, NoiseSpec};
+    use crate::model::{Activation, Model, NoiseForm, NoiseSpec};
 
     /// A pass that keeps its tape and one that does not (the drift formed in place) give
     /// the same final states and logits, bit for bit, for every activation and noise form,

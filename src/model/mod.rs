@@ -9,9 +9,12 @@
 //! ```
 
 pub mod bptt;
+pub mod cell;
 pub mod forward;
+pub mod increment;
 pub mod io;
 pub mod noise;
+pub mod sde;
 
 pub use bptt::{backward, Backward};
 pub use forward::{forward, forward_steps, Tape};
@@ -156,6 +159,20 @@ impl Activation {
                     T::zero()
                 }
             }
+        }
+    }
+    /// `a''(z)` from the value `a = a(z)`: `-2 a (1 - a^2)` for tanh, 0 for identity and
+    /// relu (relu's second derivative vanishes almost everywhere).
+    ///
+    /// ```
+    /// use nrnn::model::Activation;
+    /// let a = 0.4f64.tanh();
+    /// assert!((Activation::Tanh.second_from_value(a) - Activation::Tanh.second(0.4)).abs() < 1e-15);
+    /// ```
+    pub fn second_from_value(self, a: f64) -> f64 {
+        match self {
+            Activation::Tanh => -2.0 * a * (1.0 - a * a),
+            Activation::Identity | Activation::Relu => 0.0,
         }
     }
     /// `a''(z)`.

@@ -284,7 +284,7 @@ fn example_streams(seed: u64, tag: &[u64], ids: &[u64]) -> Vec<Stream> {
 /// One example's draws of one step from its stream: `n` standard normals into `xi`, then
 /// the form's auxiliary draws into `aux` (a normal for `scalar`, `n` uniforms for `code`).
 #[inline(always)]
-fn draw_example(form: NoiseForm, rng: &mut Stream, xi: &mut [f64], aux: &mut [f64]) {
+pub(crate) fn draw_example(form: NoiseForm, rng: &mut Stream, xi: &mut [f64], aux: &mut [f64]) {
     fill_normal(rng, xi);
     match form {
         NoiseForm::Diag => {}

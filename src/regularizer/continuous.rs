@@ -16,12 +16,14 @@
 //! ([`super::refine`]) converge to these with order `1/r`. The `code` form has no
 //! continuous limit (its noise has no step weight) and is refused.
 
-use super::{check_example, check_inputs, loss_derivatives, second_from_value};
+use super::{check_example, check_inputs, loss_derivatives};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::linalg::gemm;
 use crate::loss::Loss;
-use crate::model::{forward::stacked_recurrence, Model, NoiseForm};
+use crate::model::cell::Recurrence;
+use crate::model::increment::{covariance_sd, covariance_shared};
+use crate::model::{Model, NoiseForm, NoiseSpec};
 use nalgebra::{DMatrix, DVector};
 
 /// Continuous-time `Q` and `R` of one example, and the loss at the ODE's final state.
@@ -49,17 +51,13 @@ impl Continuous {
     }
 }
 
+/// The right-hand side of the three ODEs: the cell's drift and Jacobian
+/// ([`Recurrence`]), the step `d` and the noise levels.
 struct Rhs<'a> {
-    stacked: &'a DMatrix<f64>,
-    woff: usize,
-    n: usize,
+    rec: &'a Recurrence<f64>,
     d: &'a DVector<f64>,
     sqd: DVector<f64>,
-    w: DMatrix<f64>,
-    act: crate::model::Activation,
-    form: NoiseForm,
-    s1: f64,
-    s2: f64,
+    noise: NoiseSpec,
 }
 
 impl Rhs<'_> {
@@ -74,61 +72,47 @@ impl Rhs<'_> {
         buf: &mut DMatrix<f64>,
         y: &mut DMatrix<f64>,
     ) -> (DVector<f64>, DMatrix<f64>, DVector<f64>) {
-        let n = self.n;
-        let woff = self.woff;
-        let a_term = woff > 0;
+        let rec = self.rec;
+        let n = rec.hidden();
+        let rows = rec.stacked.nrows();
+        let act = rec.activation;
         buf.column_mut(0).copy_from(h);
         buf.column_mut(1).copy_from(m);
         buf.columns_mut(2, n).copy_from(c);
-        gemm(1.0, self.stacked, false, &*buf, false, 0.0, y);
+        rec.apply(buf, y);
+        let col = |j: usize| &y.as_slice()[j * rows..(j + 1) * rows];
         let mut dh = DVector::zeros(n);
         let mut dm = DVector::zeros(n);
         let mut da = vec![0.0; n];
         let mut dda = vec![0.0; n];
         for i in 0..n {
-            let z = y[(woff + i, 0)] + drive[i];
-            let a = self.act.eval(z);
-            da[i] = self.act.deriv_from_value(a);
-            dda[i] = second_from_value(self.act, a);
-            let f = if a_term { y[(i, 0)] + a } else { a };
+            let (a, f) = rec.drift_unit(col(0), drive[i], i);
+            da[i] = act.deriv_from_value(a);
+            dda[i] = act.second_from_value(a);
             dh[i] = self.d[i] * f;
         }
-        let mut v = vec![0.0; n];
-        for j in 0..n {
-            for (i, vi) in v.iter_mut().enumerate() {
-                *vi += y[(woff + i, 2 + j)] * self.w[(i, j)];
-            }
-        }
+        let v = rec.wcw_diagonal(y, 2);
         for i in 0..n {
-            v[i] *= dda[i];
-            let jm = if a_term { y[(i, 1)] } else { 0.0 } + da[i] * y[(woff + i, 1)];
-            dm[i] = self.d[i] * (jm + 0.5 * v[i]);
+            let jm = rec.jvp_unit(col(1), da[i], i);
+            dm[i] = self.d[i] * (jm + 0.5 * (dda[i] * v[i]));
         }
-        // Jt C = diag(d) (A C + diag(a') W C); dC = Jt C + (Jt C)^T + Sigma(h).
+        // Jt C = diag(d) J C; dC = Jt C + (Jt C)^T + Sigma(h).
         let mut jc = DMatrix::zeros(n, n);
         for j in 0..n {
             for i in 0..n {
-                let x = if a_term { y[(i, 2 + j)] } else { 0.0 } + da[i] * y[(woff + i, 2 + j)];
-                jc[(i, j)] = self.d[i] * x;
+                jc[(i, j)] = self.d[i] * rec.jvp_unit(col(2 + j), da[i], i);
             }
         }
         let mut dc = &jc + jc.transpose();
-        match self.form {
-            NoiseForm::Diag => {
-                for i in 0..n {
-                    let s = self.sqd[i] * (self.s1 + self.s2 * h[i]);
-                    dc[(i, i)] += s * s;
-                }
-            }
-            NoiseForm::Scalar => {
-                let col = DVector::from_fn(n, |i, _| self.sqd[i] * self.s2 * h[i]);
-                for i in 0..n {
-                    let s = self.sqd[i] * self.s1;
-                    dc[(i, i)] += s * s;
-                }
-                dc += &col * col.transpose();
-            }
-            NoiseForm::Code => unreachable!("refused in continuous()"),
+        for i in 0..n {
+            let s = covariance_sd(&self.noise, self.sqd[i], h[i], 0.0);
+            dc[(i, i)] += s * s;
+        }
+        if self.noise.form == NoiseForm::Scalar {
+            let col = DVector::from_fn(n, |i, _| {
+                covariance_shared(&self.noise, self.sqd[i], h[i]).unwrap_or(0.0)
+            });
+            dc += &col * col.transpose();
         }
         (dh, dc, dm)
     }
@@ -177,18 +161,12 @@ pub fn continuous(
     let one = batch.columns(e, 1);
     let n = cfg.hidden;
     let p = &model.params;
-    let (stacked, woff) = stacked_recurrence(cfg, p);
+    let rec = Recurrence::new(cfg, p);
     let rhs = Rhs {
-        stacked: &stacked,
-        woff,
-        n,
+        rec: &rec,
         d: &p.dt,
         sqd: p.dt.map(f64::sqrt),
-        w: stacked.rows(woff, n).into_owned(),
-        act: cfg.activation,
-        form: cfg.noise.form,
-        s1: cfg.noise.sigma1,
-        s2: cfg.noise.sigma2,
+        noise: cfg.noise,
     };
     let mut drive_all = DMatrix::zeros(n, one.steps);
     gemm(1.0, &p.u, false, &one.x, false, 0.0, &mut drive_all);
@@ -196,7 +174,7 @@ pub fn continuous(
     let mut c = DMatrix::<f64>::zeros(n, n);
     let mut m = DVector::<f64>::zeros(n);
     let mut buf = DMatrix::zeros(n, n + 2);
-    let mut y = DMatrix::zeros(stacked.nrows(), n + 2);
+    let mut y = DMatrix::zeros(rec.stacked.nrows(), n + 2);
     let tau = 1.0 / substeps as f64;
     for k in 0..one.steps {
         let drive: DVector<f64> = drive_all.column(k) + &p.b;

@@ -85,11 +85,9 @@ impl Regularizer {
 pub(crate) fn covariance_sweep(lin: &Linearization) -> (DMatrix<f64>, DMatrix<f64>) {
     let n = lin.hidden();
     let k_steps = lin.steps;
-    let rows = lin.stacked.nrows();
-    let woff = lin.woff;
-    let a_term = woff > 0;
+    let rec = &lin.rec;
+    let rows = rec.stacked.nrows();
     let curved = lin.dda.iter().any(|&x| x != 0.0);
-    let w = lin.stacked.rows(woff, n).into_owned();
     let mut cm = DMatrix::<f64>::zeros(n, n);
     let mut next = DMatrix::<f64>::zeros(n, n);
     let mut y = DMatrix::<f64>::zeros(rows, n);
@@ -98,24 +96,19 @@ pub(crate) fn covariance_sweep(lin: &Linearization) -> (DMatrix<f64>, DMatrix<f6
     let d = lin.d.as_slice();
     for k in 0..k_steps {
         if k > 0 {
-            gemm(1.0, &lin.stacked, false, &cm, false, 0.0, &mut y);
+            rec.apply(&cm, &mut y);
             if curved {
-                let mut acc = vec![0.0; n];
-                for j in 0..n {
-                    for (i, a) in acc.iter_mut().enumerate() {
-                        *a += y[(woff + i, j)] * w[(i, j)];
-                    }
-                }
+                let acc = rec.wcw_diagonal(&y, 0);
                 for i in 0..n {
                     v[(i, k)] = lin.dda[(i, k)] * acc[i];
                 }
             }
-            // M = D_k C_k = C_k + diag(d) (A C_k + diag(a') W C_k).
+            // M = D_k C_k = C_k + diag(d) J_k C_k.
+            let da = &lin.da.as_slice()[k * n..(k + 1) * n];
             for j in 0..n {
+                let yj = &y.as_slice()[j * rows..(j + 1) * rows];
                 for i in 0..n {
-                    let jc =
-                        if a_term { y[(i, j)] } else { 0.0 } + lin.da[(i, k)] * y[(woff + i, j)];
-                    m[(i, j)] = cm[(i, j)] + d[i] * jc;
+                    m[(i, j)] = cm[(i, j)] + d[i] * rec.jvp_unit(yj, da[i], i);
                 }
             }
             // C_{k+1} = M D_k^T = M + (M J_k^T) diag(d).

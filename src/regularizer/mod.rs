@@ -66,24 +66,10 @@ use crate::data::{Batch, Target};
 use crate::error::{Error, Result};
 use crate::linalg::gemm;
 use crate::loss::{softmax, Loss};
-use crate::model::{forward, Activation, Model, NoiseForm, Params};
+use crate::model::cell::Recurrence;
+use crate::model::increment::{covariance_sd, covariance_shared};
+use crate::model::{forward, Model, NoiseForm, Params};
 use nalgebra::{DMatrix, DVector};
-
-/// `a''(z)` from the value `a = a(z)`: `-2 a (1 - a^2)` for tanh, 0 for identity and relu
-/// (relu's second derivative vanishes almost everywhere).
-///
-/// ```
-/// use nrnn::model::Activation;
-/// let a = 0.4f64.tanh();
-/// let s = nrnn::regularizer::second_from_value(Activation::Tanh, a);
-/// assert!((s - Activation::Tanh.second(0.4)).abs() < 1e-15);
-/// ```
-pub fn second_from_value(act: Activation, a: f64) -> f64 {
-    match act {
-        Activation::Tanh => -2.0 * a * (1.0 - a * a),
-        Activation::Identity | Activation::Relu => 0.0,
-    }
-}
 
 /// Value, gradient and Hessian of one example's loss as a function of the final hidden
 /// state `h` (docs/theory.md section 2), with `o = V h + c`:
@@ -210,10 +196,9 @@ pub struct Linearization {
     pub s: DMatrix<f64>,
     /// Shared noise column `c_k`, `n x K` (form `scalar` only).
     pub c: Option<DMatrix<f64>>,
-    /// `[A; W]` stacked (`2n x n`), or `W` alone without the `A h` term.
-    pub stacked: DMatrix<f64>,
-    /// Row offset of W in `stacked` (n, or 0 without the `A h` term).
-    pub woff: usize,
+    /// The cell's recurrence `[A; W]` at the linearization's step (the drift and its
+    /// Jacobian, [`crate::model::cell`]).
+    pub rec: Recurrence<f64>,
     /// Loss at the final state `l(hbar_K)`.
     pub loss: f64,
     /// Gradient `g` of the loss in `h` at `hbar_K`.
@@ -267,40 +252,28 @@ impl Linearization {
         let tape = forward(cfg, &params, &one.x, k_steps, 1, None, None, true);
         let act = cfg.activation;
         let da = tape.act.map(|a| act.deriv_from_value(a));
-        let dda = tape.act.map(|a| second_from_value(act, a));
-        let (stacked, woff) = crate::model::forward::stacked_recurrence(cfg, &params);
+        let dda = tape.act.map(|a| act.second_from_value(a));
+        let rec = Recurrence::new(cfg, &params);
         let f = if form == NoiseForm::Code {
             let mut f = tape.act.clone();
             if cfg.a_term {
                 let hk = tape.h.columns(0, k_steps);
-                gemm(1.0, &stacked.rows(0, n), false, &hk, false, 1.0, &mut f);
+                gemm(1.0, &rec.stacked.rows(0, n), false, &hk, false, 1.0, &mut f);
             }
             Some(f)
         } else {
             None
         };
-        let (s1, s2) = (nz.sigma1, nz.sigma2);
         let sq = d0.map(f64::sqrt);
-        let (s, c) = match form {
-            NoiseForm::Diag => (
-                DMatrix::from_fn(n, k_steps, |i, k| sq[i] * (s1 + s2 * tape.h[(i, k)])),
-                None,
-            ),
-            NoiseForm::Scalar => (
-                DMatrix::from_fn(n, k_steps, |i, _| sq[i] * s1),
-                Some(DMatrix::from_fn(n, k_steps, |i, k| {
-                    sq[i] * s2 * tape.h[(i, k)]
-                })),
-            ),
-            NoiseForm::Code => {
-                let fm = f.as_ref().expect("code form keeps f");
-                let s = DMatrix::from_fn(n, k_steps, |i, k| {
-                    let m = d0[i] * fm[(i, k)];
-                    (s1 * s1 + s2 * s2 * m * m / 12.0).sqrt()
-                });
-                (s, None)
-            }
-        };
+        let d_f = |i: usize, k: usize| f.as_ref().map_or(0.0, |fm| d0[i] * fm[(i, k)]);
+        let s = DMatrix::from_fn(n, k_steps, |i, k| {
+            covariance_sd(&nz, sq[i], tape.h[(i, k)], d_f(i, k))
+        });
+        let c = (form == NoiseForm::Scalar).then(|| {
+            DMatrix::from_fn(n, k_steps, |i, k| {
+                covariance_shared(&nz, sq[i], tape.h[(i, k)]).unwrap_or(0.0)
+            })
+        });
         let hk = tape.h.column(k_steps).into_owned();
         let (l, g, hess) = loss_derivatives(model, &hk, &one.target, loss)?;
         if tape.h.iter().any(|x| !x.is_finite()) {
@@ -319,8 +292,7 @@ impl Linearization {
             d0,
             s,
             c,
-            stacked,
-            woff,
+            rec,
             loss: l,
             g,
             hess,
@@ -357,13 +329,13 @@ impl Linearization {
     /// assert!((j[(0, 1)] - want).abs() < 1e-15);
     /// ```
     pub fn jacobian(&self, k: usize) -> DMatrix<f64> {
+        self.rec.jacobian(self.da_at(k))
+    }
+
+    /// `a'(z_k)` of step k, one entry per unit.
+    fn da_at(&self, k: usize) -> &[f64] {
         let n = self.hidden();
-        let w = self.stacked.rows(self.woff, n);
-        let mut j = DMatrix::from_fn(n, n, |i, l| self.da[(i, k)] * w[(i, l)]);
-        if self.woff > 0 {
-            j += self.stacked.rows(0, n);
-        }
-        j
+        &self.da.as_slice()[k * n..(k + 1) * n]
     }
 
     /// `D_k = I + diag(d) J_k` as an explicit matrix.
@@ -405,19 +377,7 @@ impl Linearization {
     /// assert!((lin.step_transpose_apply(3, &u) - want).amax() < 1e-14);
     /// ```
     pub fn step_transpose_apply(&self, k: usize, u: &DVector<f64>) -> DVector<f64> {
-        let n = self.hidden();
-        let du = u.component_mul(&self.d);
-        let rows = self.stacked.nrows();
-        let mut stackv = DMatrix::zeros(rows, 1);
-        for i in 0..n {
-            stackv[(self.woff + i, 0)] = self.da[(i, k)] * du[i];
-            if self.woff > 0 {
-                stackv[(i, 0)] = du[i];
-            }
-        }
-        let mut out = DMatrix::zeros(n, 1);
-        gemm(1.0, &self.stacked, true, &stackv, false, 0.0, &mut out);
-        u + out.column(0)
+        u + self.rec.vjp(self.da_at(k), &u.component_mul(&self.d))
     }
 
     /// The noise covariance of step k per eps^2, `Sigma_k = diag(s_k^2) + c_k c_k^T`.

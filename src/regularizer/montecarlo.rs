@@ -33,7 +33,8 @@ use crate::data::{Batch, Target};
 use crate::error::{Error, Result};
 use crate::linalg::gemm;
 use crate::loss::Loss;
-use crate::model::{forward, Model, NoiseDraw, NoiseForm};
+use crate::model::increment::pathwise_unit;
+use crate::model::{forward, Model, NoiseDraw, NoiseForm, NoiseSpec};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -196,9 +197,17 @@ pub fn fit_slope(x: &[f64], y: &[f64]) -> Option<SlopeFit> {
 pub fn pathwise_t2(lin: &Linearization, draw: &NoiseDraw, sigma1: f64, sigma2: f64) -> Vec<f64> {
     let n = lin.hidden();
     let bsz = draw.size;
-    let rows = lin.stacked.nrows();
-    let woff = lin.woff;
-    let a_term = woff > 0;
+    let rec = &lin.rec;
+    let rows = rec.stacked.nrows();
+    let woff = rec.woff;
+    // The levels of the expansion (per eps: `eps` itself is not read).
+    let noise = NoiseSpec {
+        form: lin.form,
+        eps: 0.0,
+        sigma1,
+        sigma2,
+    };
+    let ar = lin.form.aux_rows(n);
     let mut h1 = DMatrix::<f64>::zeros(n, bsz);
     let mut h2 = DMatrix::<f64>::zeros(n, bsz);
     let mut buf = DMatrix::<f64>::zeros(n, 2 * bsz);
@@ -207,37 +216,33 @@ pub fn pathwise_t2(lin: &Linearization, draw: &NoiseDraw, sigma1: f64, sigma2: f
     for k in 0..lin.steps {
         buf.columns_mut(0, bsz).copy_from(&h1);
         buf.columns_mut(bsz, bsz).copy_from(&h2);
-        gemm(1.0, &lin.stacked, false, &buf, false, 0.0, &mut y);
+        rec.apply(&buf, &mut y);
+        let da = &lin.da.as_slice()[k * n..(k + 1) * n];
         for b in 0..bsz {
             let col = k * bsz + b;
+            let aux = &draw.aux.as_slice()[col * ar..(col + 1) * ar];
+            let (y1, y2) = (
+                &y.as_slice()[b * rows..(b + 1) * rows],
+                &y.as_slice()[(bsz + b) * rows..(bsz + b + 1) * rows],
+            );
             for i in 0..n {
-                let wh1 = y[(woff + i, b)];
-                let jh1 = if a_term { y[(i, b)] } else { 0.0 } + lin.da[(i, k)] * wh1;
-                let jh2 = if a_term { y[(i, bsz + b)] } else { 0.0 }
-                    + lin.da[(i, k)] * y[(woff + i, bsz + b)];
+                let wh1 = y1[woff + i];
+                let jh1 = rec.jvp_unit(y1, da[i], i);
+                let jh2 = rec.jvp_unit(y2, da[i], i);
                 let h1v = h1[(i, b)];
-                let xi = draw.xi[(i, col)];
-                let (n1, n2) = match lin.form {
-                    NoiseForm::Diag => (
-                        sq[i] * (sigma1 + sigma2 * lin.h[(i, k)]) * xi,
-                        sq[i] * sigma2 * h1v * xi,
-                    ),
-                    NoiseForm::Scalar => {
-                        let zeta = draw.aux[(0, col)];
-                        (
-                            sq[i] * (sigma1 * xi + sigma2 * lin.h[(i, k)] * zeta),
-                            sq[i] * sigma2 * h1v * zeta,
-                        )
-                    }
-                    NoiseForm::Code => {
-                        let w = draw.aux[(i, col)] - 0.5;
-                        let fk = lin.f.as_ref().map_or(0.0, |f| f[(i, k)]);
-                        (
-                            sigma1 * xi - sigma2 * w * lin.d0[i] * fk,
-                            -sigma2 * w * lin.d0[i] * jh1,
-                        )
-                    }
-                };
+                let fk = lin.f.as_ref().map_or(0.0, |f| f[(i, k)]);
+                let (n1, n2) = pathwise_unit(
+                    &noise,
+                    sq[i],
+                    lin.d0[i],
+                    lin.h[(i, k)],
+                    fk,
+                    h1v,
+                    jh1,
+                    draw.xi[(i, col)],
+                    aux,
+                    i,
+                );
                 let d = lin.d[i];
                 h1[(i, b)] = h1v + d * jh1 + n1;
                 h2[(i, b)] += d * (jh2 + 0.5 * lin.dda[(i, k)] * wh1 * wh1) + n2;

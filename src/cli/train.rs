@@ -29,15 +29,9 @@ pub struct Args {
     /// Use only the first N examples of the data set.
     #[arg(long)]
     pub examples: Option<usize>,
-    /// Validation examples (default 200).
-    #[arg(long)]
-    pub val_count: Option<usize>,
-    /// Test examples (default 400; 0: no test set).
-    #[arg(long)]
-    pub test_count: Option<usize>,
-    /// Seed of the train / validation / test split (default 0).
-    #[arg(long)]
-    pub split_seed: Option<u64>,
+    /// The split: --val-count, --test-count, --split-seed.
+    #[command(flatten)]
+    pub split: super::input::SplitCounts,
     /// Hidden units (default 64).
     #[arg(long)]
     pub hidden: Option<usize>,
@@ -147,10 +141,17 @@ impl Args {
         macro_rules! set_train {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.train.$field = v.clone(); } )* };
         }
-        set!(
-            data, val_count, test_count, split_seed, hidden, dt, learn_dt, beta, gamma, a_term,
-            init_scale, eps, sigma1, sigma2
-        );
+        set!(data, hidden, dt, learn_dt, beta, gamma, a_term, init_scale, eps, sigma1, sigma2);
+        let sp = &self.split;
+        if let Some(v) = sp.val_count {
+            c.val_count = v;
+        }
+        if let Some(v) = sp.test_count {
+            c.test_count = v;
+        }
+        if let Some(v) = sp.split_seed {
+            c.split_seed = v;
+        }
         set_train!(train_noise, epochs, batch, lr, momentum, decay_factor, seed);
         if let Some(n) = self.examples {
             c.examples = Some(n);

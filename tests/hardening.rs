@@ -1057,6 +1057,17 @@ fn numbers_read_well_and_degenerate_ones_say_why() {
     assert!(t.contains("not at a minimum"), "{t}");
     let t = cmd(&["margin"], &["--max-steps", "5", "--examples", "8"]);
     assert_readable("margin", &t);
+    // Recurrent weights 8 times larger: the global Lipschitz constant explodes with the
+    // steps, the certified bound is vacuous, and the report says so.
+    let mut big = Model::load(&model).unwrap();
+    big.params.m_w *= 8.0;
+    let loose = dir.path().join("loose.json");
+    big.save(&loose).unwrap();
+    let mut a = vec!["margin", "--model", s(&loose), "--split", "train"];
+    a.extend_from_slice(&TINY_SPLIT);
+    let t = text_of(&a);
+    assert_readable("margin (vacuous)", &t);
+    assert!(t.contains("the certified bound is vacuous"), "{t}");
     // With no noise, the smallest stabilizing sigma2 says why there is none.
     let (plain, _) = model_and_inputs(dir.path());
     let mut model = Model::load(&plain).unwrap();

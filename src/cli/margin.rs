@@ -73,11 +73,11 @@ fn vacuous(certified: &Summary, attack: &Summary, lower: &Summary) -> Option<Str
         format!(
             "its median {} is {} times smaller than the median {} {} (below VACUOUS_FRACTION = {}): \
              the global Lipschitz constant of the whole model is far looser than its local slope",
-            jnum(c),
+            num(c),
             sig(reference / c.max(f64::MIN_POSITIVE), 2),
             what,
-            jnum(reference),
-            jnum(VACUOUS_FRACTION)
+            num(reference),
+            num(VACUOUS_FRACTION)
         )
     })
 }

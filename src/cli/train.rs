@@ -210,16 +210,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(m)?);
         return Ok(());
     }
-    let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a));
+    use super::fmt::{num, percent, sig};
+    // An accuracy is missing for regression, a test accuracy also without a test set.
+    let pct = |a: Option<f64>, examples: usize| match a {
+        Some(a) => percent(a),
+        None if examples == 0 => "n/a (no test set)".to_string(),
+        None => "n/a (regression)".to_string(),
+    };
     outln!(
-        "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {:.1} s -> {}",
+        "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {} s -> {}",
         m.data.name,
-        pct(m.test_accuracy),
-        m.test_loss.map_or("n/a".to_string(), |l| format!("{l:.4}")),
-        pct(m.val_accuracy),
+        pct(m.test_accuracy, m.data.test),
+        m.test_loss.map_or("n/a".to_string(), num),
+        pct(m.val_accuracy, m.data.val),
         m.best_epoch,
         m.epochs_run,
-        m.wall_seconds,
+        sig(m.wall_seconds, 3),
         args.out.join("model.json").display()
     );
     Ok(())

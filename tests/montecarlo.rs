@@ -368,6 +368,10 @@ fn cli_json_has_the_documented_fields() {
             "sines",
             "--examples",
             "3",
+            "--split",
+            "all",
+            "--split-seed",
+            "2",
         ])
         .args(["--eps", "0.2,0.1", "--paths", "50", "--seed", "2", "--json"])
         .output()

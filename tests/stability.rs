@@ -382,7 +382,7 @@ fn commands() {
     }
     assert!((v["kappa"].as_f64().unwrap() - 0.5).abs() < 1e-12);
     assert!((v["stochastic_bound"].as_f64().unwrap() + 0.5).abs() < 1e-12);
-    let det = v["lyapunov"]["deterministic"].as_f64().unwrap();
+    let det = v["lyapunov"]["deterministic"]["mean"].as_f64().unwrap();
     let noisy = v["lyapunov"]["noisy"]["mean"].as_f64().unwrap();
     assert!(det > 0.4 && noisy < 0.0, "{det} {noisy}");
     assert!(v["lyapunov"]["noisy"]["stderr"].as_f64().unwrap() > 0.0);

@@ -322,7 +322,10 @@ fn run_directory_holds_model_history_manifest() {
     let man: train::TrainManifest =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
             .unwrap();
-    assert_eq!(man.config, cfg);
+    // The manifest names the decay epochs the schedule used (the defaults resolved).
+    let mut resolved = cfg.clone();
+    resolved.train.decay_epochs = Some(cfg.train.decay_schedule().unwrap().epochs);
+    assert_eq!(man.config, resolved);
     assert_eq!((man.data.train, man.data.val, man.data.test), (200, 50, 50));
     assert_eq!(man.crate_version, env!("CARGO_PKG_VERSION"));
     assert!(man.test_accuracy.is_some() && man.wall_seconds > 0.0);

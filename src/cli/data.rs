@@ -56,13 +56,15 @@ pub fn run(cmd: DataCmd) -> anyhow::Result<()> {
             if info.cached {
                 eprintln!("{name}: already cached in {}", cache.display());
             } else {
-                let ecg = crate::data::ecg::train_file(&cache);
-                if base == "ecg5000"
-                    && (ecg.exists() || crate::data::ecg::test_file(&cache).exists())
-                {
+                let damaged = fetch::damaged_in(base, &cache)?;
+                if !damaged.is_empty() {
+                    let files: Vec<String> = damaged
+                        .iter()
+                        .map(|(p, why)| format!("{} ({why})", p.display()))
+                        .collect();
                     eprintln!(
-                        "{name}: the cached files in {} fail their pinned sha256 check; downloading them again",
-                        ecg.parent().expect("has a parent").display()
+                        "{name}: the cached files fail their pinned sha256 check or do not decode: {}; downloading them again",
+                        files.join(", ")
                     );
                 }
                 let pinned = fetch::package_of(base)?.ok_or_else(|| {

@@ -3,7 +3,7 @@
 //! Prints (with `--json`, or writes with `--out FILE`)
 //!
 //! ```text
-//! {"model": path, "data": name, "examples": B,
+//! {"model": path, "data": name, "split": {..} | null (see docs/json.md), "examples": B,
 //!  "loss": mean loss (cross-entropy; squared error for regression targets),
 //!  "accuracy": fraction correct (null for regression or unlabelled inputs),
 //!  "logits": [[o_1 .. o_c] per example],
@@ -14,6 +14,7 @@
 //! arrays, `dt` only for a learnable step: the derivative in the step `d` itself). Without
 //! `--json` a readable summary is printed.
 
+use super::fmt::{num, percent};
 use crate::data::{Dataset, Target, Task};
 use crate::loss::Loss;
 use crate::model::{Model, NoiseSource};
@@ -28,12 +29,6 @@ pub struct Args {
     /// The model and its inputs.
     #[command(flatten)]
     pub source: super::ModelInputs,
-    /// With --data: use the first N examples (default: all).
-    #[arg(long)]
-    pub examples: Option<usize>,
-    /// With --data: seed of synthetic data sets.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Also compute the gradient of the mean loss in every parameter.
     #[arg(long)]
     pub grad: bool,
@@ -57,33 +52,6 @@ pub struct Args {
 /// ```
 pub fn load_model(path: &Path) -> anyhow::Result<Model> {
     Model::load(path).context("model file")
-}
-
-/// Load `--inputs FILE` or `--data NAME --examples N`; the flag says whether the examples
-/// carry labels or targets.
-pub(crate) fn load_inputs(
-    inputs: Option<&Path>,
-    data: Option<&str>,
-    examples: Option<usize>,
-    seed: u64,
-) -> anyhow::Result<(Dataset, bool)> {
-    match (inputs, data) {
-        (Some(path), _) => {
-            let inp = crate::data::inputs::read_inputs_file(path).context("inputs file")?;
-            let mut d = inp.dataset;
-            if let Some(n) = examples {
-                d = d.head(n);
-            }
-            Ok((d, inp.labeled))
-        }
-        (None, Some(name)) => {
-            if examples == Some(0) {
-                anyhow::bail!("invalid parameter `examples` = 0: expected at least 1");
-            }
-            Ok((crate::data::by_name(name, examples, seed)?, true))
-        }
-        (None, None) => anyhow::bail!("give --inputs FILE or --data NAME"),
-    }
 }
 
 /// Check that data fit a model (input dimension, labels or target dimension).
@@ -119,10 +87,29 @@ pub(crate) fn check_fit(model: &Model, d: &Dataset, labeled: bool) -> anyhow::Re
     Ok(())
 }
 
+/// Largest logit magnitude a report is computed from: 2^53 (about 9.007e15). Above it the
+/// spacing of f64 numbers near a logit exceeds 1, so the logit differences that set the
+/// softmax probabilities (and so the cross-entropy, its gradient and Hessian) are rounded
+/// away; a squared error of such an output is as meaningless. Finite logits beyond it are
+/// refused ([`check_finite_logits`]) instead of reported as a silently wrong loss.
+pub const MAX_LOGIT: f64 = 9_007_199_254_740_992.0;
+
 /// Refuse logits (one column per example) with a NaN or infinite entry: the error names the
 /// first such example and the probable cause, a diverging recurrence (weights too large
-/// for the step `dt`), instead of passing NaN on as a loss or an accuracy.
-pub(crate) fn check_finite_logits(model: &Model, logits: &DMatrix<f64>) -> anyhow::Result<()> {
+/// for the step `dt`), instead of passing NaN on as a loss or an accuracy. Finite logits
+/// of magnitude above [`MAX_LOGIT`] are refused too, naming the example, the value and the
+/// threshold.
+///
+/// ```
+/// use nrnn::model::{Model, ModelConfig};
+/// let m = Model::init(ModelConfig::new(2, 1, 2), 0.1, 1).unwrap();
+/// let ok = nalgebra::DMatrix::from_vec(2, 1, vec![1.0, -3.0]);
+/// assert!(nrnn::cli::eval::check_finite_logits(&m, &ok).is_ok());
+/// let huge = nalgebra::DMatrix::from_vec(2, 1, vec![1e300, 0.0]);
+/// let e = nrnn::cli::eval::check_finite_logits(&m, &huge).unwrap_err().to_string();
+/// assert!(e.contains("example 0") && e.contains("MAX_LOGIT"), "{e}");
+/// ```
+pub fn check_finite_logits(model: &Model, logits: &DMatrix<f64>) -> anyhow::Result<()> {
     if let Some(j) = (0..logits.ncols()).find(|&j| logits.column(j).iter().any(|v| !v.is_finite()))
     {
         let dt_max = model.params.dt.iter().fold(0.0f64, |m, &d| m.max(d));
@@ -131,7 +118,29 @@ pub(crate) fn check_finite_logits(model: &Model, logits: &DMatrix<f64>) -> anyho
              (the hidden state overflows); try a smaller dt (the model's largest dt is {dt_max}) or smaller weights"
         );
     }
+    let big = (0..logits.ncols()).find_map(|j| {
+        logits
+            .column(j)
+            .iter()
+            .find(|v| v.abs() > MAX_LOGIT)
+            .map(|&v| (j, v))
+    });
+    if let Some((j, v)) = big {
+        anyhow::bail!(
+            "example {j}: a logit is {v:e}, beyond the largest magnitude {MAX_LOGIT:e} (MAX_LOGIT = 2^53) at which \
+             logit differences below 1 are still represented: the softmax, the loss and its derivatives would be \
+             rounding noise; the readout weights (v, c) or the hidden state are far too large"
+        );
+    }
     Ok(())
+}
+
+/// The noise-free logits of every example of `d`, checked with [`check_finite_logits`]: the
+/// check `hessian`, `margin` and `regularizer` make before their work.
+pub(crate) fn checked_logits(model: &Model, d: &Dataset) -> anyhow::Result<DMatrix<f64>> {
+    let logits = model.logits(&d.all(), NoiseSource::Off);
+    check_finite_logits(model, &logits)?;
+    Ok(logits)
 }
 
 fn rows(m: &DMatrix<f64>) -> Value {
@@ -222,14 +231,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.source.check_output("--out", out)?;
     }
     let model = load_model(&args.source.model)?;
-    let (d, labeled) = load_inputs(
-        args.source.inputs.as_deref(),
-        args.source.data.as_deref(),
-        args.examples,
-        args.seed,
-    )?;
-    let mut rep = report(&model, &d, labeled, args.grad)?;
+    let src = args.source.input.load(None)?;
+    let (d, labeled) = (&src.dataset, src.labeled);
+    let mut rep = report(&model, d, labeled, args.grad)?;
     rep["model"] = json!(args.source.model.display().to_string());
+    rep["split"] = src.split_json();
     if let Some(out) = &args.out {
         crate::report::write_json_atomic(out, &rep)?;
     }
@@ -237,28 +243,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(&rep)?);
         return Ok(());
     }
-    let c = &model.config;
-    outln!(
-        "model     {} (hidden {}, input {}, classes {}; noise off)",
-        args.source.model.display(),
-        c.hidden,
-        c.input,
-        c.classes
-    );
-    outln!(
-        "data      {} ({} examples of {} steps)",
-        d.name,
-        d.len(),
-        d.steps
-    );
+    super::print_header(&args.source.model, &model, &src, 10)?;
     match (rep["loss"].as_f64(), rep["loss_kind"].as_str()) {
-        (Some(l), Some(kind)) => outln!("loss      {l:.6} (mean {kind})"),
+        (Some(l), Some(kind)) => outln!("loss      {} (mean {kind})", num(l)),
         _ => outln!("loss      n/a (unlabelled inputs)"),
     }
     if let Some(a) = rep["accuracy"].as_f64() {
         outln!(
-            "accuracy  {:.4} ({} of {})",
-            a,
+            "accuracy  {} ({} of {})",
+            percent(a),
             (a * d.len() as f64).round() as usize,
             d.len()
         );
@@ -266,7 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(g) = rep.get("grad") {
         let parts: Vec<String> = ["m_a", "m_w", "u", "b", "v", "c", "dt"]
             .iter()
-            .filter_map(|k| g.get(*k).map(|v| format!("{k} {:.3e}", norm_of(v).sqrt())))
+            .filter_map(|k| g.get(*k).map(|v| format!("{k} {}", num(norm_of(v).sqrt()))))
             .collect();
         outln!("|grad|    {}", parts.join(", "));
     }

@@ -3,7 +3,7 @@
 //! Prints (with `--json`; `--out FILE` also writes it)
 //!
 //! ```text
-//! {"model": path, "data": name, "examples": B, "parameters": N, "loss": .., "grad_norm": ..,
+//! {"model": path, "data": name, "split": {..} | null, "examples": B, "parameters": N, "loss": .., "grad_norm": ..,
 //!  "top_eigenvalues": [largest algebraic first], "residuals": [||H v - lambda v||],
 //!  "lanczos": {"iterations", "converged", "products", "restarts"},
 //!  "hvp_count": Hessian-vector products used in total,
@@ -20,11 +20,17 @@
 //! hidden-state Hessian is `V^T Hess_o l V` at the final deterministic state, averaged over
 //! examples. Every random draw comes from `--seed`.
 
-use super::eval::{check_fit, load_inputs, load_model};
+use super::eval::{check_fit, load_model};
+use super::fmt::{num, pm, sig};
 use crate::hessian::{analyze, HessianOptions, LinearOperator, ParamHessian, SlqOptions};
+use crate::json::finite_or_null;
 use crate::loss::Loss;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
+
+/// Full-batch gradient norm above which `nrnn hessian` notes that the model is not at a
+/// minimum of the loss (its Hessian is then not the curvature of a minimum).
+pub const GRAD_NORM_AT_MINIMUM: f64 = 1e-2;
 
 /// Arguments of `nrnn hessian`.
 #[derive(clap::Args, Debug)]
@@ -32,9 +38,6 @@ pub struct Args {
     /// The model and its inputs.
     #[command(flatten)]
     pub source: super::ModelInputs,
-    /// Use the first N examples (default: all).
-    #[arg(long)]
-    pub examples: Option<usize>,
     /// Number of top eigenvalues (Lanczos, largest first, repeated ones with their
     /// multiplicity).
     #[arg(long, default_value_t = 5)]
@@ -65,7 +68,7 @@ pub struct Args {
     /// Gaussian width of the density (default: 1% of the spectrum's range).
     #[arg(long)]
     pub sigma: Option<f64>,
-    /// Seed of every random draw (and of synthetic data sets).
+    /// Seed of every random draw (synthetic data sets: `--split-seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print JSON instead of a readable summary.
@@ -76,32 +79,21 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-fn finite(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         args.source.check_output("--out", out)?;
     }
     let model = load_model(&args.source.model)?;
-    let (d, labeled) = load_inputs(
-        args.source.inputs.as_deref(),
-        args.source.data.as_deref(),
-        args.examples,
-        args.seed,
-    )?;
+    let src = args.source.input.load(None)?;
+    let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!(
             "the Hessian of the training loss needs labels or targets in the inputs file"
         );
     }
-    check_fit(&model, &d, true)?;
+    check_fit(&model, d, true)?;
+    super::eval::checked_logits(&model, d)?;
     let batch = d.all();
     let loss = Loss::for_target(&batch.target);
     let mut opts = HessianOptions::new(args.top_k, args.trace_probes, args.seed);
@@ -117,13 +109,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ..SlqOptions::new()
         });
     }
+    let mut progress = super::progress::Phases::new("hessian", 2);
+    progress.phase(if args.density {
+        "Lanczos, Hutchinson trace, spectral density"
+    } else {
+        "Lanczos, Hutchinson trace"
+    });
     let r = analyze(&model, &batch, loss, &opts)?;
+    progress.phase("timing a Hessian-vector product");
     let op = ParamHessian::new(&model, &batch, loss)?;
     let (tg, th) = op.time_ratio(1);
+    drop(progress);
     let h = &r.hidden;
     let mut out = json!({
         "model": args.source.model.display().to_string(),
         "data": d.name,
+        "split": src.split_json(),
         "examples": r.examples,
         "parameters": op.dim(),
         "loss": r.loss,
@@ -148,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dn) = &r.density {
         out["density"] = json!({
             "grid": dn.grid,
-            "values": dn.values.iter().map(|&v| finite(v)).collect::<Vec<_>>(),
+            "values": dn.values.iter().map(|&v| finite_or_null(v)).collect::<Vec<_>>(),
             "stderr": dn.stderr,
             "sigma": dn.sigma,
             "probes": dn.nodes.len(),
@@ -158,13 +159,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.source.model, &model, &d, 12)?;
+    super::print_header(&args.source.model, &model, &src, 12)?;
     outln!(
-        "parameters  {}   loss {:.6}   |grad| {:.3e}",
+        "parameters  {}   loss {}   |grad| {}",
         op.dim(),
-        r.loss,
-        r.grad_norm
+        num(r.loss),
+        num(r.grad_norm)
     );
+    if r.grad_norm > GRAD_NORM_AT_MINIMUM {
+        outln!(
+            "note        |grad| {} > {} (GRAD_NORM_AT_MINIMUM): the model is not at a minimum of this loss, \
+             so this is the curvature of a slope, not of a minimum (its flatness measures assume one)",
+            num(r.grad_norm),
+            num(GRAD_NORM_AT_MINIMUM)
+        );
+    }
     outln!(
         "top eigenvalues of the parameter Hessian (Lanczos, {} steps, {} deflated restarts{}):",
         r.top.iterations,
@@ -176,7 +185,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     );
     for (i, (v, res)) in r.top.values.iter().zip(&r.top.residuals).enumerate() {
-        outln!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+        outln!(
+            "  {:>2}  {:>10}   residual {}",
+            i + 1,
+            num(*v),
+            sig(*res, 2)
+        );
     }
     if let Some(p) = &r.power {
         outln!(
@@ -185,41 +199,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if p.converged { "" } else { ", NOT converged" }
         );
         for (i, (v, res)) in p.values.iter().zip(&p.residuals).enumerate() {
-            outln!("  {:>2}  {:>14.6e}   residual {:.2e}", i + 1, v, res);
+            outln!(
+                "  {:>2}  {:>10}   residual {}",
+                i + 1,
+                num(*v),
+                sig(*res, 2)
+            );
         }
     }
     outln!(
-        "trace       {:.6e} +- {:.2e} (Hutchinson, {} probes)",
-        r.trace.mean,
-        r.trace.stderr,
+        "trace       {} (Hutchinson, {} probes)",
+        pm(r.trace.mean, Some(r.trace.stderr), "fewer than 2 probes"),
         r.trace.probes
     );
     outln!(
-        "hidden-state Hessian: top {:.6e} (exact {:.6e}), trace {:.6e} (exact), per-example top {:.4e} +- {:.1e}",
-        h.top.values[0], h.exact_top[0], h.exact_trace, h.per_example_top_mean, h.per_example_top_stderr
+        "hidden-state Hessian: top {} (exact {}), trace {} (exact), per-example top {}",
+        num(h.top.values[0]),
+        num(h.exact_top[0]),
+        num(h.exact_trace),
+        pm(
+            h.per_example_top_mean,
+            Some(h.per_example_top_stderr),
+            "one example"
+        )
     );
     if let Some(dn) = &r.density {
         outln!(
-            "density     {} grid points, width {:.3e}, mass {:.6}, nodes in [{:.3e}, {:.3e}]",
+            "density     {} grid points, width {}, mass {}, nodes in [{}, {}]",
             dn.grid.len(),
-            dn.sigma,
-            dn.integral(),
-            dn.nodes
+            num(dn.sigma),
+            sig(dn.integral(), 6),
+            num(dn
+                .nodes
                 .iter()
                 .flatten()
-                .fold(f64::INFINITY, |a, &b| a.min(b)),
-            dn.nodes
+                .fold(f64::INFINITY, |a, &b| a.min(b))),
+            num(dn
+                .nodes
                 .iter()
                 .flatten()
-                .fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+                .fold(f64::NEG_INFINITY, |a, &b| a.max(b)))
         );
     }
     outln!(
-        "products    {} Hessian-vector products; one costs {:.2} gradients ({:.3e} s vs {:.3e} s)",
+        "products    {} Hessian-vector products; one costs {} gradients ({} s vs {} s)",
         r.hvp_count,
-        th / tg,
-        th,
-        tg
+        sig(th / tg, 3),
+        sig(th, 3),
+        sig(tg, 3)
     );
     outln!("(--json prints every number; --density adds the spectral density)");
     Ok(())

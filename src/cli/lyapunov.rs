@@ -1,19 +1,22 @@
 //! `nrnn lyapunov`: the Lyapunov spectrum of a model's hidden dynamics.
 //!
 //! ```text
-//! nrnn lyapunov --model M [--inputs X] [--eps E] [--spectrum k] [--steps N] [--transient N0]
+//! nrnn lyapunov --model M [--inputs X | --data NAME [--split S]] [--eps E] [--spectrum k] [--steps N] [--transient N0]
 //!               [--paths P] [--seed S] [--h0-scale s] [--reorth m] [--running FILE.csv] [--json]
 //! ```
 //! The first `k` exponents per unit time (time unit: the mean step of the model), sorted
 //! from the largest, by the QR method over `N` steps after a transient of `N0`, averaged
 //! over `P` noise paths with standard errors (batch means with one path). Noise: the model
 //! file's form, `sigma1`, `sigma2` and `eps`; `--eps` overrides `eps` (`--eps 0`: the
-//! deterministic network). Input: zero, or with `--inputs X` (an `nrnn-inputs/1` file) the
-//! first example's sequence, cycled when `N0 + N` exceeds its length. The state starts at
+//! deterministic network). Input: zero, or the first example's sequence of `--inputs X` (an
+//! `nrnn-inputs/1` file) or of `--data NAME` (its `--split`, default test), cycled when
+//! `N0 + N` exceeds its length. The default transient `N0` is [`DEFAULT_TRANSIENT`], the same
+//! as `nrnn stability`'s. The state starts at
 //! `h_0 = 0` (docs/theory.md section 1), or at `h_0 ~ N(0, s^2 I)` with `--h0-scale s`.
 //! `--running` writes the running estimate (tidy CSV `step,time,index,mean,stderr`, about
 //! 200 rows per exponent, written atomically).
 
+use super::fmt::{num, sig};
 use crate::dynamics::{spectrum, Dynamics, LyapunovOptions, Spectrum};
 use crate::model::{Model, NoiseSpec};
 use crate::report::table::{Cell, Table};
@@ -27,10 +30,10 @@ pub struct Args {
     /// Model file (`nrnn-model/1` JSON).
     #[arg(long)]
     pub model: PathBuf,
-    /// Input sequences (`nrnn-inputs/1`); the first example drives the dynamics, cycled.
-    /// Default: zero input.
-    #[arg(long)]
-    pub inputs: Option<PathBuf>,
+    /// The driving input: the first example of `--inputs FILE` or of `--data NAME
+    /// --split ...`, cycled. Default: zero input.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Noise level eps, overriding the model file's (0: deterministic).
     #[arg(long, allow_hyphen_values = true)]
     pub eps: Option<f64>,
@@ -40,8 +43,8 @@ pub struct Args {
     /// Steps N over which the exponents are accumulated.
     #[arg(long, default_value_t = 10_000)]
     pub steps: usize,
-    /// Transient steps N0, discarded.
-    #[arg(long, default_value_t = 1_000)]
+    /// Transient steps N0, discarded (the same default as `nrnn stability`).
+    #[arg(long, default_value_t = DEFAULT_TRANSIENT)]
     pub transient: usize,
     /// Independent noise paths P.
     #[arg(long, default_value_t = 4)]
@@ -74,7 +77,12 @@ pub struct Loaded {
     pub input_note: String,
 }
 
-/// Read `--model` and `--inputs` (first example, checked against the model's input size).
+/// Transient steps discarded before the exponents of `nrnn lyapunov` and `nrnn
+/// stability` are accumulated, unless `--transient` is given.
+pub const DEFAULT_TRANSIENT: usize = 1_000;
+
+/// Read `--model` and the driving input: the first example of `--inputs` or `--data`
+/// (checked against the model's input size), or zero input when neither is given.
 ///
 /// ```
 /// use nrnn::model::{Model, ModelConfig};
@@ -83,38 +91,30 @@ pub struct Loaded {
 /// m.save(&dir.path().join("m.json")).unwrap();
 /// let x = dir.path().join("x.json");
 /// std::fs::write(&x, r#"{"format": "nrnn-inputs/1", "sequences": [[[1], [2]], [[3], [4]]]}"#).unwrap();
-/// let l = nrnn::cli::lyapunov::load(&dir.path().join("m.json"), Some(&x)).unwrap();
+/// let input = nrnn::cli::input::InputArgs { inputs: Some(x), ..Default::default() };
+/// let l = nrnn::cli::lyapunov::load(&dir.path().join("m.json"), &input).unwrap();
 /// assert_eq!(l.inputs, Some(vec![1.0, 2.0]));
 /// ```
-pub fn load(model: &Path, inputs: Option<&Path>) -> anyhow::Result<Loaded> {
+pub fn load(model: &Path, input: &super::input::InputArgs) -> anyhow::Result<Loaded> {
     let m = super::eval::load_model(model)?;
-    let (inputs, note) = match inputs {
-        None => (None, "zero input".to_string()),
-        Some(p) => {
-            let d = crate::data::read_inputs(p)
-                .with_context(|| format!("reading the inputs {}", p.display()))?;
-            if d.input_dim != m.config.input {
-                anyhow::bail!(
-                    "{}: input dimension {} does not match the model's input size {}",
-                    p.display(),
-                    d.input_dim,
-                    m.config.input
-                );
-            }
-            if d.is_empty() {
-                anyhow::bail!("{}: no sequences", p.display());
-            }
-            let note = format!(
-                "first example of {} ({} steps, cycled)",
-                p.display(),
-                d.steps
-            );
-            (Some(d.sequence(0).to_vec()), note)
-        }
-    };
+    if !input.given() {
+        return Ok(Loaded {
+            model: m,
+            inputs: None,
+            input_note: "zero input".to_string(),
+        });
+    }
+    let src = input.load(Some(1))?;
+    let d = &src.dataset;
+    super::eval::check_fit(&m, d, false)?;
+    let note = format!(
+        "first example of {} ({} steps, cycled)",
+        src.describe(),
+        d.steps
+    );
     Ok(Loaded {
         model: m,
-        inputs,
+        inputs: Some(d.sequence(0).to_vec()),
         input_note: note,
     })
 }
@@ -198,12 +198,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ("--running", out),
             &[
                 ("--model", Some(&args.model)),
-                ("--inputs", args.inputs.as_deref()),
+                ("--inputs", args.input.input_path()),
             ],
         )?;
     }
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
-    let l = load(&args.model, args.inputs.as_deref())?;
+    let l = load(&args.model, &args.input)?;
     let noise = noise_of(&l.model, args.eps)?;
     let sys = Dynamics::new(&l.model, l.inputs.as_deref(), noise)?;
     let opts = LyapunovOptions {
@@ -220,7 +220,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         h0: initial_state(l.model.config.hidden, args.h0_scale, args.seed)?,
     };
+    let mut progress = super::progress::Phases::new("lyapunov", 1);
+    progress.phase(&format!(
+        "{} exponent(s) over {} + {} steps x {} path(s)",
+        args.spectrum, args.transient, args.steps, args.paths
+    ));
     let s = spectrum(&sys, &opts)?;
+    drop(progress);
     if let Some(path) = &args.running {
         running_table(&s)?
             .write(path)
@@ -248,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         outln!(
             "Lyapunov exponents per unit time (time unit {}), {} steps after {} transient, {} path(s), noise {} eps {} sigma1 {} sigma2 {}, {}",
-            s.time_unit,
+            num(s.time_unit),
             s.steps,
             s.transient,
             s.paths,
@@ -258,11 +264,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             noise.sigma2,
             l.input_note
         );
-        outln!("{:>5}  {:>12}  {:>10}", "i", "exponent", "stderr");
+        outln!("{:>5}  {:>10}  {:>10}", "i", "exponent", "stderr");
         for (i, (e, se)) in s.exponents.iter().zip(&s.stderr).enumerate() {
-            outln!("{:>5}  {:>12.6}  {:>10.2e}", i + 1, e, se);
+            let se = if se.is_finite() {
+                sig(*se, 2)
+            } else {
+                "none (too few paths or batches)".to_string()
+            };
+            outln!("{:>5}  {:>10}  {:>10}", i + 1, num(*e), se);
         }
-        outln!("standard errors by {}; {:.2} s", s.stderr_method, s.seconds);
+        outln!(
+            "standard errors by {}; {} s",
+            s.stderr_method,
+            sig(s.seconds, 3)
+        );
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! Prints (with `--json`; `--out FILE` also writes it)
 //!
 //! ```text
-//! {"model": path, "data": name,
+//! {"model": path, "data": name, "split": {..} | null,
 //!  "examples": [{"index", "label", "predicted", "score_margin", "lower_bound",
 //!                "certified_bound", "attack_radius", "jacobian_norm", "attack_steps"}],
 //!  "summary": {"accuracy", "score_margin": S, "lower_bound": S, "certified_bound": S,
@@ -18,7 +18,9 @@
 //! failed). The radius summaries are over the correctly classified examples. See
 //! [`crate::margin`].
 
-use super::eval::{check_fit, load_inputs, load_model};
+use super::eval::{check_fit, load_model};
+use super::fmt::{num, percent, sig};
+use crate::json::finite_or_null as jnum;
 use crate::margin::{margins, AttackOptions, Summary};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -29,12 +31,6 @@ pub struct Args {
     /// The model and its inputs.
     #[command(flatten)]
     pub source: super::ModelInputs,
-    /// Use the first N examples (default: all).
-    #[arg(long)]
-    pub examples: Option<usize>,
-    /// Seed of synthetic data sets.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Largest number of DeepFool steps per example.
     #[arg(long, default_value_t = 50)]
     pub max_steps: usize,
@@ -49,19 +45,40 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
 fn summary(s: &Summary) -> Value {
     json!({
-        "count": s.count, "mean": num(s.mean), "stderr": num(s.stderr), "min": num(s.min),
-        "q10": num(s.q10), "q25": num(s.q25), "median": num(s.median), "q75": num(s.q75),
-        "q90": num(s.q90), "max": num(s.max),
+        "count": s.count, "mean": jnum(s.mean), "stderr": jnum(s.stderr), "min": jnum(s.min),
+        "q10": jnum(s.q10), "q25": jnum(s.q25), "median": jnum(s.median), "q75": jnum(s.q75),
+        "q90": jnum(s.q90), "max": jnum(s.max),
+    })
+}
+
+/// A certified bound whose median is below this fraction of the median radius actually
+/// needed to flip a prediction (the attack radius, else the first-order lower bound)
+/// certifies almost nothing: `nrnn margin` says it is vacuous.
+pub const VACUOUS_FRACTION: f64 = 1e-2;
+
+/// Why the certified bound is vacuous (see [`VACUOUS_FRACTION`]), or `None`.
+fn vacuous(certified: &Summary, attack: &Summary, lower: &Summary) -> Option<String> {
+    let (reference, what) = if attack.count > 0 && attack.median > 0.0 {
+        (attack.median, "attack radius")
+    } else {
+        (lower.median, "first-order lower bound")
+    };
+    let c = certified.median;
+    if certified.count == 0 || !(reference.is_finite() && reference > 0.0 && c.is_finite()) {
+        return None;
+    }
+    (c < VACUOUS_FRACTION * reference).then(|| {
+        format!(
+            "its median {} is {} times smaller than the median {} {} (below VACUOUS_FRACTION = {}): \
+             the global Lipschitz constant of the whole model is far looser than its local slope",
+            num(c),
+            sig(reference / c.max(f64::MIN_POSITIVE), 2),
+            what,
+            num(reference),
+            num(VACUOUS_FRACTION)
+        )
     })
 }
 
@@ -71,22 +88,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.source.check_output("--out", out)?;
     }
     let model = load_model(&args.source.model)?;
-    let (d, labeled) = load_inputs(
-        args.source.inputs.as_deref(),
-        args.source.data.as_deref(),
-        args.examples,
-        args.seed,
-    )?;
+    let src = args.source.input.load(None)?;
+    let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!("margins need class labels in the inputs file");
     }
-    check_fit(&model, &d, true)?;
+    check_fit(&model, d, true)?;
+    super::eval::checked_logits(&model, d)?;
     let opts = AttackOptions {
         max_steps: args.max_steps,
         overshoot: args.overshoot,
         ..AttackOptions::default()
     };
-    let r = margins(&model, &d, &opts)?;
+    let mut progress = super::progress::Phases::new("margin", 1);
+    progress.phase(&format!("bounds and attacks on {} examples", d.len()));
+    let r = margins(&model, d, &opts)?;
+    drop(progress);
     let examples: Vec<Value> = r
         .examples
         .iter()
@@ -94,35 +111,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|(i, e)| {
             json!({
                 "index": i, "label": e.label, "predicted": e.predicted,
-                "score_margin": num(e.score_margin), "lower_bound": num(e.lower_bound),
-                "certified_bound": num(e.certified_bound),
-                "attack_radius": e.attack_radius.map_or(Value::Null, num),
-                "jacobian_norm": num(e.jacobian_norm), "attack_steps": e.attack_steps,
+                "score_margin": jnum(e.score_margin), "lower_bound": jnum(e.lower_bound),
+                "certified_bound": jnum(e.certified_bound),
+                "attack_radius": e.attack_radius.map_or(Value::Null, jnum),
+                "jacobian_norm": jnum(e.jacobian_norm), "attack_steps": e.attack_steps,
             })
         })
         .collect();
     let out = json!({
         "model": args.source.model.display().to_string(),
         "data": d.name,
+        "split": src.split_json(),
         "examples": examples,
         "summary": {
-            "accuracy": num(r.accuracy),
+            "accuracy": jnum(r.accuracy),
             "score_margin": summary(&r.score_margin),
             "lower_bound": summary(&r.lower_bound),
             "certified_bound": summary(&r.certified_bound),
             "attack_radius": summary(&r.attack_radius),
             "attack_failures": r.attack_failures,
             "bound_violations": r.bound_violations,
-            "lipschitz": num(r.lipschitz),
+            "lipschitz": jnum(r.lipschitz),
         },
     });
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
         return Ok(());
     }
-    super::print_header(&args.source.model, &model, &d, 10)?;
-    outln!("accuracy  {:.4}", r.accuracy);
+    super::print_header(&args.source.model, &model, &src, 10)?;
+    outln!("accuracy  {}", percent(r.accuracy));
     outln!(
-        "{:>5} {:>5} {:>5} {:>12} {:>12} {:>12} {:>12}",
+        "{:>5} {:>5} {:>5} {:>10} {:>10} {:>10} {:>10}",
         "index",
         "label",
         "pred",
@@ -133,17 +151,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let show = r.examples.len().min(20);
     for (i, e) in r.examples.iter().take(show).enumerate() {
-        let att = e
-            .attack_radius
-            .map_or("failed".to_string(), |a| format!("{a:.4e}"));
+        let att = e.attack_radius.map_or("failed".to_string(), num);
         outln!(
-            "{:>5} {:>5} {:>5} {:>12.4e} {:>12.4e} {:>12.4e} {:>12}",
+            "{:>5} {:>5} {:>5} {:>10} {:>10} {:>10} {:>10}",
             i,
             e.label,
             e.predicted,
-            e.score_margin,
-            e.lower_bound,
-            e.certified_bound,
+            num(e.score_margin),
+            num(e.lower_bound),
+            num(e.certified_bound),
             att
         );
     }
@@ -151,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("  ... {} more (--json prints all)", r.examples.len() - show);
     }
     outln!(
-        "{:<16} {:>7} {:>11} {:>11} {:>11} {:>11}",
+        "{:<16} {:>7} {:>10} {:>10} {:>10} {:>10}",
         "summary",
         "count",
         "mean",
@@ -165,19 +181,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("certified bound", &r.certified_bound),
         ("attack radius", &r.attack_radius),
     ] {
+        if s.count == 0 {
+            outln!(
+                "{:<16} {:>7} (no correctly classified example with this value)",
+                name,
+                0
+            );
+            continue;
+        }
         outln!(
-            "{:<16} {:>7} {:>11.4e} {:>11.4e} {:>11.4e} {:>11.4e}",
+            "{:<16} {:>7} {:>10} {:>10} {:>10} {:>10}",
             name,
             s.count,
-            s.mean,
-            s.q10,
-            s.median,
-            s.q90
+            num(s.mean),
+            num(s.q10),
+            num(s.median),
+            num(s.q90)
         );
     }
     outln!(
-        "attack failures {}, lower bound above the attack radius {} (a first-order bound), Lipschitz constant {:.3e}",
-        r.attack_failures, r.bound_violations, r.lipschitz
+        "attack failures {}, lower bound above the attack radius {} (a first-order bound), Lipschitz constant {}",
+        r.attack_failures,
+        r.bound_violations,
+        num(r.lipschitz)
     );
+    if let Some(why) = vacuous(&r.certified_bound, &r.attack_radius, &r.lower_bound) {
+        outln!("note: the certified bound is vacuous: {why}");
+    }
     Ok(())
 }

@@ -17,9 +17,12 @@ macro_rules! outln {
 pub mod bench;
 pub mod data;
 pub mod eval;
+pub mod fmt;
 pub mod hessian;
+pub mod input;
 pub mod lyapunov;
 pub mod margin;
+pub mod progress;
 pub mod regularizer;
 pub mod reproduce;
 pub mod simulate;
@@ -29,19 +32,17 @@ pub mod train;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// The model and the inputs a command runs on: `--model FILE` and either `--inputs FILE`
-/// or `--data NAME` (shared by `eval`, `simulate`, `hessian` and `margin`).
+/// The model and the inputs a command runs on: `--model FILE` and the shared input flags
+/// ([`input::InputArgs`]: `--inputs FILE` or `--data NAME --split ...`), shared by `eval`,
+/// `simulate`, `hessian` and `margin`.
 #[derive(clap::Args, Debug)]
 pub struct ModelInputs {
     /// Model file (`nrnn-model/1` JSON, as written by `nrnn train`).
     #[arg(long)]
     pub model: PathBuf,
-    /// Inputs file (`nrnn-inputs/1` JSON; `hessian` and `margin` need its labels).
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    pub inputs: Option<PathBuf>,
-    /// Named data set instead of an inputs file (see `nrnn data list`).
-    #[arg(long)]
-    pub data: Option<String>,
+    /// The inputs.
+    #[command(flatten)]
+    pub input: input::InputArgs,
 }
 
 impl ModelInputs {
@@ -52,7 +53,7 @@ impl ModelInputs {
             (flag, out),
             &[
                 ("--model", Some(&self.model)),
-                ("--inputs", self.inputs.as_deref()),
+                ("--inputs", self.input.input_path()),
             ],
         )
     }
@@ -209,16 +210,17 @@ pub(crate) fn emit_json(
     Ok(json)
 }
 
-/// The first lines of a readable report: the model file and its shape, the data set.
+/// The first lines of a readable report: the model file and its shape, the data (which
+/// set, which split, how many examples).
 pub(crate) fn print_header(
     model_path: &std::path::Path,
     model: &crate::model::Model,
-    d: &crate::data::Dataset,
+    src: &input::Source,
     width: usize,
 ) -> anyhow::Result<()> {
     let c = &model.config;
     outln!(
-        "{:<width$}{} (hidden {}, input {}, classes {})",
+        "{:<width$}{} (hidden {}, input {}, classes {}; noise off)",
         "model",
         model_path.display(),
         c.hidden,
@@ -226,11 +228,11 @@ pub(crate) fn print_header(
         c.classes
     );
     outln!(
-        "{:<width$}{} ({} examples of {} steps; noise off)",
+        "{:<width$}{} ({} examples of {} steps)",
         "data",
-        d.name,
-        d.len(),
-        d.steps
+        src.describe(),
+        src.dataset.len(),
+        src.dataset.steps
     );
     Ok(())
 }

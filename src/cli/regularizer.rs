@@ -12,7 +12,7 @@
 //! output:
 //!
 //! ```text
-//! {"examples", "loss", "Q", "R", "regularizer": (Q+R)/2, "continuous": {"Q", "R"} | null,
+//! {"data", "split": {..} | null, "examples", "loss", "Q", "R", "regularizer": (Q+R)/2, "continuous": {"Q", "R"} | null,
 //!  "monte_carlo": [{"eps", "gap_over_eps2", "stderr", "ci_low", "ci_high", "regularizer",
 //!                   "remainder", "remainder_stderr"}],
 //!  "remainder_slope", "remainder_slope_stderr", "seconds": {"closed_form", "continuous",
@@ -24,9 +24,11 @@
 //! labels are scored against the deterministic network's own prediction (the arg max of its
 //! logits), so `g` and `H` are those of the loss at the predicted class.
 
-use crate::data::{Dataset, Target};
+use super::fmt::{num, pm, sig};
+use super::input::Source;
+use crate::data::Target;
 use crate::loss::Loss;
-use crate::model::{Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec};
+use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::regularizer::{self, McOptions, Options};
 use anyhow::{bail, Context};
 use serde_json::json;
@@ -39,22 +41,16 @@ pub struct Args {
     /// Model file (`nrnn-model/1` JSON). Required unless `--bench`.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Input sequences (`nrnn-inputs/1` JSON).
-    #[arg(long, conflicts_with = "data")]
-    pub inputs: Option<PathBuf>,
-    /// A data set name instead of an inputs file (see `nrnn data list`).
-    #[arg(long)]
-    pub data: Option<String>,
-    /// Number of examples of `--data` (its first N; synthetic sets are generated with N).
-    #[arg(long)]
-    pub examples: Option<usize>,
+    /// The inputs (`--inputs FILE` or `--data NAME --split ...`).
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Noise levels eps of the Monte Carlo check, comma-separated, each > 0.
     #[arg(long, value_delimiter = ',', default_value = "0.2,0.1,0.05")]
     pub eps: Vec<f64>,
     /// Antithetic pairs per example (0: skip the Monte Carlo check).
     #[arg(long, default_value_t = 1000)]
     pub paths: usize,
-    /// Seed of the Monte Carlo draws (and of synthetic data sets).
+    /// Seed of the Monte Carlo draws (synthetic data sets: `--split-seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Use the second-order pathwise term as a control variate.
@@ -101,20 +97,16 @@ fn parse_loss(s: &str) -> anyhow::Result<Loss> {
 
 /// The data set of the command line (`--inputs` or `--data`), checked against the model;
 /// unlabelled inputs get the deterministic network's predicted classes as labels.
-fn load_data(args: &Args, model: &Model) -> anyhow::Result<Dataset> {
-    let (mut d, labeled) = super::eval::load_inputs(
-        args.inputs.as_deref(),
-        args.data.as_deref(),
-        args.examples,
-        args.seed,
-    )?;
-    super::eval::check_fit(model, &d, labeled)?;
-    if !labeled {
-        let o = model.logits(&d.all(), NoiseSource::Off);
+fn load_data(args: &Args, model: &Model) -> anyhow::Result<Source> {
+    let mut src = args.input.load(None)?;
+    let d = &mut src.dataset;
+    super::eval::check_fit(model, d, src.labeled)?;
+    let o = super::eval::checked_logits(model, d)?;
+    if !src.labeled {
         d.labels = (0..o.ncols()).map(|j| o.column(j).imax()).collect();
     }
     d.classes = model.config.classes.max(d.classes);
-    Ok(d)
+    Ok(src)
 }
 
 /// Run `nrnn regularizer`: closed form (`Q`, `R`, `(Q + R)/2` averaged over the examples),
@@ -167,8 +159,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if nz.sigma1 == 0.0 && nz.sigma2 == 0.0 {
         eprintln!("note: the model's noise has sigma1 = sigma2 = 0, so Q = R = 0");
     }
-    let data = load_data(&args, &model)?;
-    let batch = data.all();
+    let src = load_data(&args, &model)?;
+    let batch = src.dataset.all();
     let loss = match &args.loss {
         Some(s) => parse_loss(s)?,
         None => Loss::for_target(&batch.target),
@@ -176,6 +168,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if loss == Loss::CrossEntropy && matches!(batch.target, Target::Values(_)) {
         bail!("--loss cross-entropy needs class labels; these inputs have real-valued targets");
     }
+    let mut progress = super::progress::Phases::new("regularizer", 3);
+    progress.phase(&format!("closed form Q, R on {} examples", batch.size));
     let t0 = Instant::now();
     let avg = regularizer::dataset(
         &model,
@@ -187,6 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     )?;
     let closed_seconds = t0.elapsed().as_secs_f64();
+    progress.phase("continuous-time limit (RK4)");
     let t1 = Instant::now();
     let cont = if args.ode_substeps > 0 && nz.form != NoiseForm::Code {
         Some(regularizer::continuous::average(
@@ -199,6 +194,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let cont_seconds = t1.elapsed().as_secs_f64();
+    progress.phase(&format!(
+        "Monte Carlo: {} eps x {} antithetic pairs x {} examples",
+        args.eps.len(),
+        args.paths,
+        batch.size
+    ));
     let t2 = Instant::now();
     let mc = if args.paths > 0 {
         let opts = McOptions {
@@ -214,6 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let mc_seconds = t2.elapsed().as_secs_f64();
+    drop(progress);
     let per_step = if args.per_step {
         let k = batch.steps;
         let mut q = vec![0.0; k];
@@ -233,6 +235,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let fit = mc.as_ref().and_then(|m| m.remainder_fit.clone());
     if args.json {
         let out = json!({
+            "data": src.dataset.name,
+            "split": src.split_json(),
             "examples": avg.examples,
             "loss": avg.loss,
             "Q": avg.q,
@@ -256,25 +260,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     outln!(
-        "Explicit regularizer of {} ({} examples, {} steps; noise {} sigma1 {} sigma2 {})",
+        "Explicit regularizer of {} on {} ({} examples, {} steps; noise {} sigma1 {} sigma2 {})",
         path.display(),
+        src.describe(),
         avg.examples,
         batch.steps,
         nz.form.name(),
         nz.sigma1,
         nz.sigma2
     );
-    outln!("  loss l(hbar_K)     {:>14.6e}", avg.loss);
-    outln!("  Q                  {:>14.6e}", avg.q);
-    outln!("  R                  {:>14.6e}", avg.r);
+    outln!("  loss l(hbar_K)     {:>10}", num(avg.loss));
+    outln!("  Q                  {:>10}", num(avg.q));
+    outln!("  R                  {:>10}", num(avg.r));
     outln!(
-        "  (Q + R)/2          {:>14.6e}   ({closed_seconds:.3} s)",
-        avg.value()
+        "  (Q + R)/2          {:>10}   ({} s)",
+        num(avg.value()),
+        sig(closed_seconds, 3)
     );
     match cont {
         Some((q, r)) => outln!(
-            "  continuous Q, R    {q:>14.6e} {r:>14.6e}   (RK4, {} substeps, {cont_seconds:.3} s)",
-            args.ode_substeps
+            "  continuous Q, R    {:>10} {:>10}   (RK4, {} substeps, {} s)",
+            num(q),
+            num(r),
+            args.ode_substeps,
+            sig(cont_seconds, 3)
         ),
         None if nz.form == NoiseForm::Code => {
             outln!("  continuous         none (the code form has no continuous-time limit)")
@@ -283,14 +292,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(m) = &mc {
         outln!(
-            "Monte Carlo: {} antithetic pairs per example, seed {}, {}{:.0}% Student-t intervals ({mc_seconds:.3} s)",
+            "Monte Carlo: {} antithetic pairs per example, seed {}, {}{}% Student-t intervals ({} s)",
             m.paths,
             args.seed,
             if m.control_variate { "control variate, " } else { "" },
-            100.0 * m.confidence
+            sig(100.0 * m.confidence, 3),
+            sig(mc_seconds, 3)
         );
         outln!(
-            "  {:>8} {:>14} {:>12} {:>14} {:>14} {:>14}",
+            "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
             "eps",
             "gap/eps^2",
             "stderr",
@@ -300,20 +310,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         for e in &m.estimates {
             outln!(
-                "  {:>8} {:>14.6e} {:>12.3e} {:>14.6e} {:>14.6e} {:>14.6e}",
-                e.eps,
-                e.gap_over_eps2,
-                e.stderr,
-                e.ci_low,
-                e.ci_high,
-                e.regularizer
+                "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                num(e.eps),
+                num(e.gap_over_eps2),
+                sig(e.stderr, 2),
+                num(e.ci_low),
+                num(e.ci_high),
+                num(e.regularizer)
             );
         }
         match &fit {
             Some(f) => outln!(
-                "  remainder slope    {:.3} +- {:.3} (expected 4)",
-                f.slope,
-                f.stderr
+                "  remainder slope    {} (expected 4)",
+                pm(
+                    f.slope,
+                    Some(f.stderr),
+                    "a line through two points has no residual to estimate it from; give three or more --eps"
+                )
             ),
             None => outln!(
                 "  remainder slope    not available (needs two eps with a non-zero remainder)"
@@ -324,7 +337,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("Per step (mean over examples):");
         outln!("  {:>6} {:>14} {:>14}", "k", "Q_k", "R_k");
         for k in 0..q.len() {
-            outln!("  {:>6} {:>14.6e} {:>14.6e}", k, q[k], r[k]);
+            outln!("  {:>6} {:>10} {:>10}", k, num(q[k]), num(r[k]));
         }
     }
     Ok(())
@@ -334,7 +347,7 @@ fn run_bench(args: &Args) -> anyhow::Result<()> {
     let (model, data) = match &args.model {
         Some(p) => {
             let m = super::eval::load_model(p)?;
-            let d = load_data(args, &m)?;
+            let d = load_data(args, &m)?.dataset;
             (m, d)
         }
         None => {
@@ -374,25 +387,24 @@ fn run_bench(args: &Args) -> anyhow::Result<()> {
         r.steps
     );
     outln!(
-        "  closed form        {:.3} s  ({:.1} GFLOP, {:.2} GFLOP/s)",
-        r.closed_form_seconds,
-        r.closed_form_gflop,
-        r.closed_form_gflop / r.closed_form_seconds
+        "  closed form        {} s  ({} GFLOP, {} GFLOP/s)",
+        sig(r.closed_form_seconds, 3),
+        sig(r.closed_form_gflop, 3),
+        sig(r.closed_form_gflop / r.closed_form_seconds, 3)
     );
-    outln!("  (Q + R)/2          {:.6e}", r.regularizer);
+    outln!("  (Q + R)/2          {}", num(r.regularizer));
     outln!(
-        "  pilot Monte Carlo  {} pairs at eps {} in {:.3} s: gap/eps^2 = {:.6e} +- {:.2e}",
+        "  pilot Monte Carlo  {} pairs at eps {} in {} s: gap/eps^2 = {}",
         r.pilot_pairs,
-        r.eps,
-        r.pilot_seconds,
-        r.estimate,
-        r.stderr
+        num(r.eps),
+        sig(r.pilot_seconds, 3),
+        pm(r.estimate, Some(r.stderr), "too few pairs")
     );
-    outln!("  pairs for 1% rse   {:.0}", r.pairs_for_1pct);
+    outln!("  pairs for 1% rse   {}", sig(r.pairs_for_1pct.ceil(), 3));
     outln!(
-        "  Monte Carlo at 1%  {:.1} s (extrapolated)",
-        r.mc_seconds_for_1pct
+        "  Monte Carlo at 1%  {} s (extrapolated)",
+        sig(r.mc_seconds_for_1pct, 3)
     );
-    outln!("  speed-up           {:.0}x", r.speedup);
+    outln!("  speed-up           {}x", sig(r.speedup, 3));
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! `(path, example, step, unit)`: `path,example,step,unit,h`, steps `0..=K` (`h_0 = 0`),
 //! written atomically.
 
-use super::eval::{check_fit, load_inputs, load_model};
+use super::eval::{check_fit, load_model};
 use crate::model::{forward, NoiseDraw, NoiseForm, NoiseSpec};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -24,13 +24,10 @@ pub struct Args {
     /// The model and its inputs.
     #[command(flatten)]
     pub source: super::ModelInputs,
-    /// Number of examples (the first N; default 1 with --data, all with --inputs).
-    #[arg(long)]
-    pub examples: Option<usize>,
     /// Noisy paths per example.
     #[arg(long, default_value_t = 10)]
     pub paths: usize,
-    /// Seed of the noise (and of synthetic data sets).
+    /// Seed of the noise (synthetic data sets: `--split-seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Noise level eps (default: the model's).
@@ -65,17 +62,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("invalid parameter `paths` = 0: expected at least 1");
     }
     let mut model = load_model(&args.source.model)?;
-    let examples = args.examples.or(if args.source.data.is_some() {
-        Some(1)
-    } else {
-        None
-    });
-    let (d, _) = load_inputs(
-        args.source.inputs.as_deref(),
-        args.source.data.as_deref(),
-        examples,
-        args.seed,
-    )?;
+    // With --data only the first example of the split by default (all of an inputs file).
+    let first = args.source.input.data.is_some().then_some(1);
+    let src = args.source.input.load(first)?;
+    let d = src.dataset;
     check_fit(&model, &d, false)?;
     let spec = model.config.noise;
     let form = match &args.noise {

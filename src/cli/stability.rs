@@ -2,7 +2,7 @@
 //! by side (docs/theory.md section 4).
 //!
 //! ```text
-//! nrnn stability --model M [--inputs X] [--eps E] [--steps N] [--transient N0] [--paths P]
+//! nrnn stability --model M [--inputs X | --data NAME [--split S]] [--eps E] [--steps N] [--transient N0] [--paths P]
 //!                [--seed S] [--h0-scale s] [--json]
 //! ```
 //! Prints `lambda_max(A_sym)`, `||W||_2`, `kappa`, the deterministic verdict (`kappa < 0`:
@@ -12,12 +12,15 @@
 //! one (mean and standard error over `P` paths), plus finite-time exponents of
 //! `|h_t - h'_t|` from pairs of runs sharing input and noise. Noise form, `sigma1`,
 //! `sigma2` come from the model file, `--eps` overrides its `eps`. Input: zero, or the first
-//! example of `--inputs` (cycled).
+//! example of `--inputs` or `--data` (cycled). The default transient is
+//! [`super::lyapunov::DEFAULT_TRANSIENT`] steps, the same as `nrnn lyapunov`'s.
 
+use super::fmt::{num, pm, sig};
 use super::lyapunov::{load, noise_of};
 use crate::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
 };
+use crate::json::finite_or_null;
 use crate::model::NoiseSpec;
 use serde_json::json;
 use std::path::PathBuf;
@@ -28,18 +31,18 @@ pub struct Args {
     /// Model file (`nrnn-model/1` JSON).
     #[arg(long)]
     pub model: PathBuf,
-    /// Input sequences (`nrnn-inputs/1`); the first example drives the dynamics, cycled.
-    /// Default: zero input.
-    #[arg(long)]
-    pub inputs: Option<PathBuf>,
+    /// The driving input: the first example of `--inputs FILE` or of `--data NAME
+    /// --split ...`, cycled. Default: zero input.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Noise level eps, overriding the model file's.
     #[arg(long, allow_hyphen_values = true)]
     pub eps: Option<f64>,
     /// Steps over which exponents are measured.
     #[arg(long, default_value_t = 20_000)]
     pub steps: usize,
-    /// Transient steps, discarded.
-    #[arg(long, default_value_t = 2_000)]
+    /// Transient steps, discarded (the same default as `nrnn lyapunov`; before 0.4: 2000).
+    #[arg(long, default_value_t = super::lyapunov::DEFAULT_TRANSIENT)]
     pub transient: usize,
     /// Noise paths for the noisy exponent (>= 2 for a standard error over paths).
     #[arg(long, default_value_t = 8)]
@@ -56,15 +59,48 @@ pub struct Args {
     pub json: bool,
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or("none".to_string(), |x| format!("{x:.6}"))
+/// The smallest stabilizing `sigma2` of the bound, or `none` and why no level is certified
+/// (see [`Conditions::stabilizing_sigma2`]).
+fn stabilizing(c: &Conditions) -> String {
+    if let Some(s) = c.stabilizing_sigma2 {
+        return if s == 0.0 {
+            "0 (kappa < 0: stable without noise)".to_string()
+        } else {
+            num(s)
+        };
+    }
+    let why = if c.noise.form == crate::model::NoiseForm::Code {
+        "the code form's bound (1 - eps sigma2 / 2) kappa certifies no level while kappa >= 0"
+            .to_string()
+    } else if c.noise.eps == 0.0 {
+        "eps = 0: without noise sigma2 has no effect, and kappa >= 0".to_string()
+    } else if c.noise.form == crate::model::NoiseForm::Scalar {
+        format!(
+            "kappa >= 0 and the bound does not fall as sigma2 grows: for the scalar form that needs the \
+             smallest step rate ({}) above half the largest ({})",
+            num(c.rate_min),
+            num(c.rate_max)
+        )
+    } else {
+        format!(
+            "kappa >= 0 and the bound does not fall as sigma2 grows: for the {} form that needs the \
+             smallest step rate over the {} units ({} / {} = {}) above half the largest ({} / 2)",
+            c.noise.form.name(),
+            c.hidden,
+            num(c.rate_min),
+            c.hidden,
+            num(c.rate_min / c.hidden as f64),
+            num(c.rate_max)
+        )
+    };
+    format!("none: {why}")
 }
 
 /// Run `nrnn stability`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
     let t0 = std::time::Instant::now();
-    let l = load(&args.model, args.inputs.as_deref())?;
+    let l = load(&args.model, &args.input)?;
     let noise = noise_of(&l.model, args.eps)?;
     let c = Conditions::of(&l.model, Some(noise.eps))?;
     let inputs = l.inputs.as_deref();
@@ -74,15 +110,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     o.transient = args.transient;
     o.seed = args.seed;
     o.h0 = super::lyapunov::initial_state(c.hidden, args.h0_scale, args.seed)?;
+    let mut progress = super::progress::Phases::new("stability", 4);
+    progress.phase("deterministic top exponent");
     let sd = spectrum(&det, &o)?;
+    progress.phase(&format!("noisy top exponent ({} paths)", args.paths));
     o.paths = args.paths;
     let sn = spectrum(&sto, &o)?;
     let mut po = PairOptions::new(args.transient + args.steps, 1);
     po.seed = args.seed;
     po.h0_scale = args.h0_scale;
+    progress.phase("deterministic pair separation");
     let pd = pair_separation(&det, &po)?;
+    progress.phase(&format!("noisy pair separation ({} paths)", args.paths));
     po.paths = args.paths;
     let pn = pair_separation(&sto, &po)?;
+    drop(progress);
     let seconds = t0.elapsed().as_secs_f64();
     if args.json {
         let out = json!({
@@ -93,20 +135,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "stochastic_bound": c.stochastic_bound,
             "mean_square_bound": c.mean_square_bound,
             "lyapunov": {
-                "deterministic": sd.exponents[0],
-                "noisy": {"mean": sn.exponents[0], "stderr": sn.stderr[0]},
+                "deterministic": {"mean": sd.exponents[0], "stderr": finite_or_null(sd.stderr[0]), "stderr_method": sd.stderr_method},
+                "noisy": {"mean": sn.exponents[0], "stderr": finite_or_null(sn.stderr[0]), "stderr_method": sn.stderr_method},
             },
             "conditions": c,
             "finite_time_pairs": {
                 "separation": po.separation,
-                "steps": po.steps,
+                "total_steps": po.steps,
                 "deterministic": pd.exponent,
                 "noisy": pn.exponent,
             },
             "lyapunov_details": {
-                "deterministic_stderr": sd.stderr[0],
-                "deterministic_stderr_method": sd.stderr_method,
-                "noisy_stderr_method": sn.stderr_method,
                 "steps": args.steps,
                 "transient": args.transient,
                 "paths": args.paths,
@@ -133,16 +172,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         l.input_note
     );
     let rows: Vec<(&str, String)> = vec![
-        ("lambda_max(A_sym)", format!("{:.6}", c.lambda_max_a_sym)),
-        ("||W||_2", format!("{:.6}", c.w_norm)),
-        (
-            "kappa = lambda_max(A_sym) + L_a ||W||",
-            format!("{:.6}", c.kappa),
-        ),
-        (
-            "kappa in the step-weighted norm",
-            format!("{:.6}", c.kappa_eff),
-        ),
+        ("lambda_max(A_sym)", num(c.lambda_max_a_sym)),
+        ("||W||_2", num(c.w_norm)),
+        ("kappa = lambda_max(A_sym) + L_a ||W||", num(c.kappa)),
+        ("kappa in the step-weighted norm", num(c.kappa_eff)),
         (
             "deterministic verdict",
             if c.deterministic_stable {
@@ -151,50 +184,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "not certified (kappa >= 0)".to_string()
             },
         ),
-        (
-            "stochastic a.s. bound",
-            format!("{:.6}", c.stochastic_bound),
-        ),
-        ("mean-square bound", format!("{:.6}", c.mean_square_bound)),
-        (
-            "smallest stabilizing sigma2 (bound)",
-            opt(c.stabilizing_sigma2),
-        ),
+        ("stochastic a.s. bound", num(c.stochastic_bound)),
+        ("mean-square bound", num(c.mean_square_bound)),
+        ("smallest stabilizing sigma2 (bound)", stabilizing(&c)),
         (
             "||Phi(t, s)|| <=",
             format!(
-                "{:.4} exp({:.4} (t - s))",
-                c.log_phi_norm_bound(0.0).exp(),
-                c.kappa_eff
+                "{} exp({} (t - s))",
+                num(c.log_phi_norm_bound(0.0).exp()),
+                num(c.kappa_eff)
             ),
         ),
         (
             "top exponent, deterministic",
             format!(
-                "{:.6} +- {:.1e} ({})",
-                sd.exponents[0], sd.stderr[0], sd.stderr_method
+                "{} ({})",
+                pm(sd.exponents[0], Some(sd.stderr[0]), "too few batches"),
+                sd.stderr_method
             ),
         ),
         (
             "top exponent, noisy",
             format!(
-                "{:.6} +- {:.1e} ({})",
-                sn.exponents[0], sn.stderr[0], sn.stderr_method
+                "{} ({})",
+                pm(
+                    sn.exponents[0],
+                    Some(sn.stderr[0]),
+                    "too few paths or batches"
+                ),
+                sn.stderr_method
             ),
         ),
         (
             "finite-time |h-h'| exponent, deterministic",
-            format!("{:.6}", pd.exponent.mean),
+            num(pd.exponent.mean),
         ),
         (
             "finite-time |h-h'| exponent, noisy",
-            format!(
-                "{:.6} +- {}",
-                pn.exponent.mean,
-                pn.exponent
-                    .stderr
-                    .map_or("n/a".into(), |e| format!("{e:.1e}"))
-            ),
+            pm(pn.exponent.mean, pn.exponent.stderr, "one path"),
         ),
     ];
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -202,10 +229,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("  {k:<w$}  {v}");
     }
     outln!(
-        "  ({} steps after {} transient; {:.2} s)",
+        "  ({} steps after {} transient; {} s)",
         args.steps,
         args.transient,
-        seconds
+        sig(seconds, 3)
     );
     Ok(())
 }

@@ -29,15 +29,9 @@ pub struct Args {
     /// Use only the first N examples of the data set.
     #[arg(long)]
     pub examples: Option<usize>,
-    /// Validation examples (default 200).
-    #[arg(long)]
-    pub val_count: Option<usize>,
-    /// Test examples (default 400; 0: no test set).
-    #[arg(long)]
-    pub test_count: Option<usize>,
-    /// Seed of the train / validation / test split (default 0).
-    #[arg(long)]
-    pub split_seed: Option<u64>,
+    /// The split: --val-count, --test-count, --split-seed.
+    #[command(flatten)]
+    pub split: super::input::SplitCounts,
     /// Hidden units (default 64).
     #[arg(long)]
     pub hidden: Option<usize>,
@@ -147,10 +141,17 @@ impl Args {
         macro_rules! set_train {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.train.$field = v.clone(); } )* };
         }
-        set!(
-            data, val_count, test_count, split_seed, hidden, dt, learn_dt, beta, gamma, a_term,
-            init_scale, eps, sigma1, sigma2
-        );
+        set!(data, hidden, dt, learn_dt, beta, gamma, a_term, init_scale, eps, sigma1, sigma2);
+        let sp = &self.split;
+        if let Some(v) = sp.val_count {
+            c.val_count = v;
+        }
+        if let Some(v) = sp.test_count {
+            c.test_count = v;
+        }
+        if let Some(v) = sp.split_seed {
+            c.split_seed = v;
+        }
         set_train!(train_noise, epochs, batch, lr, momentum, decay_factor, seed);
         if let Some(n) = self.examples {
             c.examples = Some(n);
@@ -209,16 +210,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(m)?);
         return Ok(());
     }
-    let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a));
+    use super::fmt::{num, percent, sig};
+    // An accuracy is missing for regression, a test accuracy also without a test set.
+    let pct = |a: Option<f64>, examples: usize| match a {
+        Some(a) => percent(a),
+        None if examples == 0 => "n/a (no test set)".to_string(),
+        None => "n/a (regression)".to_string(),
+    };
     outln!(
-        "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {:.1} s -> {}",
+        "{}: test accuracy {} (test loss {}), val accuracy {}, best epoch {} of {}, {} s -> {}",
         m.data.name,
-        pct(m.test_accuracy),
-        m.test_loss.map_or("n/a".to_string(), |l| format!("{l:.4}")),
-        pct(m.val_accuracy),
+        pct(m.test_accuracy, m.data.test),
+        m.test_loss.map_or("n/a".to_string(), num),
+        pct(m.val_accuracy, m.data.val),
         m.best_epoch,
         m.epochs_run,
-        m.wall_seconds,
+        sig(m.wall_seconds, 3),
         args.out.join("model.json").display()
     );
     Ok(())

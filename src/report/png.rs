@@ -1,6 +1,14 @@
-//! A small PNG encoder for 8-bit RGB buffers (the layout of plotters' `BitMapBackend`),
-//! so figures are drawn in memory and written with [`crate::report::write_atomic`].
-//! Compression is zlib (flate2) with an adaptive per-row filter; output is deterministic.
+//! PNG files of 8-bit RGB buffers (the layout of plotters' `BitMapBackend`), so figures
+//! are drawn in memory and written with [`crate::report::write_atomic`].
+//!
+//! The `png` crate writes the file: the signature, the `IHDR`, `IDAT` and `IEND` chunks
+//! and their CRCs. The image data are filtered and compressed here, as the figures
+//! committed under `figures/` were: per row the filter (None, Sub, Up, Average, Paeth)
+//! with the least sum of absolute filtered bytes, the first on a tie, then zlib (flate2)
+//! at level 6, in one `IDAT` chunk. The `png` crate's own adaptive filter tries only
+//! Sub, Up, Average and Paeth and takes the last on a tie, so its bytes differ from the
+//! committed figures (the pixels do not); its data are not used, to keep every figure
+//! byte-identical. Output is deterministic.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -8,48 +16,14 @@ use std::io::Write;
 /// The eight bytes every PNG file starts with.
 pub const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
-    let mut n = 0;
-    while n < 256 {
-        let mut c = n as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[n] = c;
-        n += 1;
-    }
-    table
-}
-
-static CRC_TABLE: [u32; 256] = crc_table();
-
-/// CRC-32 (ISO-HDLC, as used by PNG and zlib's `crc32`) of `bytes`.
+/// CRC-32 (ISO-HDLC, as used by PNG and zlib's `crc32`) of `bytes`, by `crc32fast`
+/// (the implementation the `png` crate uses for its chunks).
 ///
 /// ```
 /// assert_eq!(nrnn::report::png::crc32(b"IEND"), 0xae42_6082);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xffff_ffffu32;
-    for &b in bytes {
-        c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-    }
-    c ^ 0xffff_ffff
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
+    crc32fast::hash(bytes)
 }
 
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
@@ -136,14 +110,15 @@ pub fn encode_rgb(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
         .finish()
         .map_err(|e| Error::Other(format!("png compression: {e}")))?;
 
+    let png_error = |e: png::EncodingError| Error::Other(format!("png encoding: {e}"));
     let mut out = Vec::with_capacity(idat.len() + 64);
-    out.extend_from_slice(&PNG_SIGNATURE);
-    let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit, truecolor RGB, deflate, adaptive, no interlace
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &idat);
-    chunk(&mut out, b"IEND", &[]);
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(png_error)?;
+    writer
+        .write_chunk(png::chunk::IDAT, &idat)
+        .map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
     Ok(out)
 }

@@ -450,7 +450,12 @@ pub fn run_with(cfg: &RunConfig, out: Option<&Path>, start_mode: Start) -> Resul
     let mut manifest = TrainManifest {
         format: MANIFEST_FORMAT.into(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        config: cfg.clone(),
+        config: {
+            // The decay epochs the schedule used, not `null` for the default ones.
+            let mut c = cfg.clone();
+            c.train.decay_epochs = Some(cfg.train.decay_schedule()?.epochs);
+            c
+        },
         data: info,
         seed: cfg.train.seed,
         crate_version: env!("CARGO_PKG_VERSION").into(),

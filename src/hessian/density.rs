@@ -295,7 +295,6 @@ pub fn slq<O: LinearOperator + ?Sized>(op: &O, opts: &SlqOptions) -> Result<Spec
     let n = opts.grid_points.max(needed);
     let h = (g1 - g0) / (n - 1) as f64;
     let grid: Vec<f64> = (0..n).map(|i| g0 + h * i as f64).collect();
-    let pcount = opts.probes as f64;
     let mut values = vec![0.0; n];
     let mut stderr = vec![0.0; n];
     for (i, &t) in grid.iter().enumerate() {
@@ -309,10 +308,9 @@ pub fn slq<O: LinearOperator + ?Sized>(op: &O, opts: &SlqOptions) -> Result<Spec
                     .sum::<f64>()
             })
             .collect();
-        let mean = per.iter().sum::<f64>() / pcount;
-        let var = per.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (pcount - 1.0);
-        values[i] = mean;
-        stderr[i] = (var / pcount).sqrt();
+        let e = crate::stats::Estimate::of(&per);
+        values[i] = e.mean;
+        stderr[i] = e.stderr;
     }
     let trace = TraceEstimate::from_samples(tr, products)?;
     Ok(SpectralDensity {

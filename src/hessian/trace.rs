@@ -51,11 +51,10 @@ impl TraceEstimate {
                 what: "trace probe value".into(),
             });
         }
-        let mean = samples.iter().sum::<f64>() / p as f64;
-        let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (p - 1) as f64;
+        let e = crate::stats::Estimate::of(&samples);
         Ok(TraceEstimate {
-            mean,
-            stderr: (var / p as f64).sqrt(),
+            mean: e.mean,
+            stderr: e.stderr,
             probes: p,
             products,
             samples,

@@ -59,17 +59,19 @@ pub fn load_model(path: &Path) -> anyhow::Result<Model> {
     Model::load(path).context("model file")
 }
 
-/// Load `--inputs FILE` or `--data NAME --examples N`; the flag says whether the examples
-/// carry labels or targets.
+/// Load `--inputs FILE [--labels FILE]` or `--data NAME --examples N`; the flag says
+/// whether the examples carry labels or targets.
 pub(crate) fn load_inputs(
     inputs: Option<&Path>,
+    labels: Option<&Path>,
     data: Option<&str>,
     examples: Option<usize>,
     seed: u64,
 ) -> anyhow::Result<(Dataset, bool)> {
     match (inputs, data) {
         (Some(path), _) => {
-            let inp = crate::data::inputs::read_inputs_file(path).context("inputs file")?;
+            let inp =
+                crate::data::inputs::read_inputs_labeled(path, labels).context("inputs file")?;
             let mut d = inp.dataset;
             if let Some(n) = examples {
                 d = d.head(n);
@@ -224,6 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
         args.source.inputs.as_deref(),
+        args.source.labels.as_deref(),
         args.source.data.as_deref(),
         args.examples,
         args.seed,

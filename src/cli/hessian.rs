@@ -92,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model = load_model(&args.source.model)?;
     let (d, labeled) = load_inputs(
         args.source.inputs.as_deref(),
+        args.source.labels.as_deref(),
         args.source.data.as_deref(),
         args.examples,
         args.seed,

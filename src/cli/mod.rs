@@ -18,6 +18,7 @@ pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod hessian;
+pub mod interop;
 pub mod lyapunov;
 pub mod margin;
 pub mod regularizer;
@@ -36,12 +37,16 @@ pub struct ModelInputs {
     /// Model file (`nrnn-model/1` JSON, as written by `nrnn train`).
     #[arg(long)]
     pub model: PathBuf,
-    /// Inputs file (`nrnn-inputs/1` JSON; `hessian` and `margin` need its labels).
+    /// Inputs file (`nrnn-inputs/1` JSON, or NumPy: `.npy` of examples x steps x input with
+    /// `--labels`, or `.npz` with arrays `x` and `y`; `hessian` and `margin` need labels).
     #[arg(long, conflicts_with = "data", required_unless_present = "data")]
     pub inputs: Option<PathBuf>,
     /// Named data set instead of an inputs file (see `nrnn data list`).
     #[arg(long)]
     pub data: Option<String>,
+    /// Labels of `.npy` inputs: an integer `.npy` with one label per example.
+    #[arg(long, requires = "inputs")]
+    pub labels: Option<PathBuf>,
 }
 
 impl ModelInputs {
@@ -53,6 +58,7 @@ impl ModelInputs {
             &[
                 ("--model", Some(&self.model)),
                 ("--inputs", self.inputs.as_deref()),
+                ("--labels", self.labels.as_deref()),
             ],
         )
     }
@@ -96,6 +102,12 @@ pub enum Command {
     Margin(margin::Args),
     /// Regenerate every figure and table.
     Reproduce(reproduce::Args),
+    /// Import another toolkit's weights (the authors' NoisyRNN) as an nrnn-model/1 file.
+    #[command(subcommand)]
+    Import(interop::ImportCmd),
+    /// Export a model as another toolkit's weights (the authors' NoisyRNN).
+    #[command(subcommand)]
+    Export(interop::ExportCmd),
 }
 
 /// The reader of standard output has closed it (a broken pipe, as in `nrnn ... | head -1`).
@@ -190,6 +202,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hessian(a) => hessian::run(a),
         Command::Margin(a) => margin::run(a),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Import(c) => interop::run_import(c),
+        Command::Export(c) => interop::run_export(c),
     }
 }
 

@@ -39,9 +39,12 @@ pub struct Args {
     /// Model file (`nrnn-model/1` JSON). Required unless `--bench`.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Input sequences (`nrnn-inputs/1` JSON).
+    /// Input sequences (`nrnn-inputs/1` JSON, `.npy` or `.npz`).
     #[arg(long, conflicts_with = "data")]
     pub inputs: Option<PathBuf>,
+    /// Labels of `.npy` inputs: an integer `.npy` with one label per example.
+    #[arg(long, requires = "inputs")]
+    pub labels: Option<PathBuf>,
     /// A data set name instead of an inputs file (see `nrnn data list`).
     #[arg(long)]
     pub data: Option<String>,
@@ -104,6 +107,7 @@ fn parse_loss(s: &str) -> anyhow::Result<Loss> {
 fn load_data(args: &Args, model: &Model) -> anyhow::Result<Dataset> {
     let (mut d, labeled) = super::eval::load_inputs(
         args.inputs.as_deref(),
+        args.labels.as_deref(),
         args.data.as_deref(),
         args.examples,
         args.seed,

@@ -72,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     });
     let (d, _) = load_inputs(
         args.source.inputs.as_deref(),
+        args.source.labels.as_deref(),
         args.source.data.as_deref(),
         examples,
         args.seed,

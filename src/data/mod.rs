@@ -14,6 +14,7 @@ pub mod idx;
 pub mod inputs;
 pub mod mnist;
 pub mod mnist_full;
+pub mod npy;
 pub mod synthetic;
 
 /// Largest number of classes of a data set read from a file (labels are below it): 2^20.

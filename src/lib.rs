@@ -25,6 +25,7 @@ pub mod dynamics;
 pub mod error;
 pub mod experiments;
 pub mod hessian;
+pub mod interop;
 pub mod json;
 pub mod linalg;
 pub mod loss;

@@ -502,3 +502,151 @@ fn seeds_parse_and_hostile_cases_are_refused() {
         parse_ucr(b, "u.tsv")
     });
 }
+
+/// A valid `.npy` of `examples x steps x input` float64 inputs, with the header `header`
+/// (the dict literal; the length field and padding are computed).
+fn npy_with_header(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = header.to_string();
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+fn good_npy() -> Vec<u8> {
+    let mut b = Vec::new();
+    let x: Vec<f64> = (0..12).map(|i| i as f64 * 0.25).collect();
+    nrnn::data::npy::write_npy_f64(&mut b, &[2, 3, 2], &x).unwrap();
+    b
+}
+
+/// Parse `.npy` bytes and build inputs from them (the path of `--inputs x.npy`).
+fn npy(b: &[u8]) {
+    check("npy", b, |b| {
+        let a = nrnn::data::npy::parse_npy(b, "fuzz.npy")?;
+        if matches!(a.data, nrnn::data::npy::NpyData::Int(_)) {
+            return Ok(());
+        }
+        nrnn::data::npy::dataset_from_arrays("fuzz", &a, None, "fuzz.npy").map(|_| ())
+    });
+}
+
+/// A header field replaced by a hostile value.
+fn npy_header_edit() -> impl Strategy<Value = (usize, String)> {
+    let value = prop_oneof![
+        Just("'<f8'".to_string()),
+        Just("'<f4'".to_string()),
+        Just("'>f8'".to_string()),
+        Just("'|u1'".to_string()),
+        Just("'<i8'".to_string()),
+        Just("'<u8'".to_string()),
+        Just("'<c16'".to_string()),
+        Just("'O'".to_string()),
+        Just("[('a', '<f8')]".to_string()),
+        Just("True".to_string()),
+        Just("False".to_string()),
+        Just("()".to_string()),
+        Just("(0,)".to_string()),
+        Just("(2, 3, 2)".to_string()),
+        Just("(12,)".to_string()),
+        Just("(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)".to_string()),
+        Just("(18446744073709551615, 2)".to_string()),
+        Just("(99999999999999999999999,)".to_string()),
+        Just("(4294967296, 4294967296)".to_string()),
+        Just("(-1, 3)".to_string()),
+        Just("'".to_string()),
+        Just("".to_string()),
+        (0usize..3000).prop_map(|n| format!("'{}'", "x".repeat(n))),
+    ];
+    (0usize..3, value)
+}
+
+fn apply_npy_header(&(field, ref v): &(usize, String)) -> Vec<u8> {
+    let mut parts = [
+        "'<f8'".to_string(),
+        "False".to_string(),
+        "(2, 3, 2)".to_string(),
+    ];
+    parts[field] = v.clone();
+    let header = format!(
+        "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
+        parts[0], parts[1], parts[2]
+    );
+    let data = &good_npy()[128..];
+    npy_with_header(&header, data)
+}
+
+fn good_npz() -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("x.npy", opts).unwrap();
+    z.write_all(&good_npy()).unwrap();
+    z.start_file("y.npy", opts).unwrap();
+    let mut y = Vec::new();
+    nrnn::data::npy::write_npy_i64(&mut y, &[2], &[1, 0]).unwrap();
+    z.write_all(&y).unwrap();
+    z.finish().unwrap().into_inner()
+}
+
+fn good_safetensors() -> Vec<u8> {
+    let mut t = nrnn::interop::Tensors::new();
+    for (k, shape) in [("B", vec![2, 2]), ("d", vec![2])] {
+        let len = shape.iter().product();
+        t.insert(
+            k.to_string(),
+            nrnn::interop::Tensor {
+                shape,
+                values: vec![0.5; len],
+            },
+        );
+    }
+    nrnn::interop::safetensors_bytes(&t, nrnn::interop::FloatType::F32, &Default::default())
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn npy_files_never_panic(edits in proptest::collection::vec(byte_edit(), 1..6), h in npy_header_edit()) {
+        npy(&apply_bytes(good_npy(), &edits));
+        npy(&apply_npy_header(&h));
+    }
+
+    #[test]
+    fn npz_and_safetensors_files_never_panic(edits in proptest::collection::vec(byte_edit(), 1..6)) {
+        let z = apply_bytes(good_npz(), &edits);
+        check("npz", &z, |b| nrnn::data::npy::parse_npz(b, "fuzz.npz").map(|_| ()));
+        check("npz inputs", &z, |b| {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("fuzz.npz");
+            std::fs::write(&p, b).unwrap();
+            nrnn::data::npy::read_inputs_npy(&p, None).map(|_| ())
+        });
+        let s = apply_bytes(good_safetensors(), &edits);
+        check("safetensors", &s, |b| {
+            nrnn::interop::parse_safetensors(b, Path::new("fuzz.safetensors")).map(|_| ())
+        });
+    }
+}
+
+/// The NumPy and safetensors seeds parse.
+#[test]
+fn numpy_and_safetensors_seeds_parse() {
+    npy(&good_npy());
+    assert_eq!(
+        nrnn::data::npy::parse_npy(&apply_npy_header(&(2, "(2, 3, 2)".into())), "s")
+            .unwrap()
+            .shape,
+        vec![2, 3, 2]
+    );
+    assert_eq!(
+        nrnn::data::npy::parse_npz(&good_npz(), "s").unwrap().len(),
+        2
+    );
+    let (t, _) = nrnn::interop::parse_safetensors(&good_safetensors(), Path::new("s")).unwrap();
+    assert_eq!(t["B"].values, vec![0.5; 4]);
+}

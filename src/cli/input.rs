@@ -48,9 +48,13 @@ pub const MAX_EXAMPLES: usize = crate::data::fetch::MAX_SYNTHETIC_EXAMPLES;
 /// commands run on zero input without.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Inputs file (`nrnn-inputs/1` JSON; `hessian` and `margin` need its labels).
+    /// Inputs file (`nrnn-inputs/1` JSON, or NumPy: `.npy` of examples x steps x input with
+    /// `--labels`, or `.npz` with arrays `x` and `y`; `hessian` and `margin` need labels).
     #[arg(long, conflicts_with = "data")]
     pub inputs: Option<PathBuf>,
+    /// Labels of `.npy` inputs: an integer `.npy` with one label per example.
+    #[arg(long, requires = "inputs")]
+    pub labels: Option<PathBuf>,
     /// Named data set instead of an inputs file (see `nrnn data list`).
     #[arg(long)]
     pub data: Option<String>,
@@ -182,7 +186,8 @@ impl InputArgs {
         }
         match (&self.inputs, &self.data) {
             (Some(path), _) => {
-                let inp = crate::data::inputs::read_inputs_file(path).context("inputs file")?;
+                let inp = crate::data::inputs::read_inputs_labeled(path, self.labels.as_deref())
+                    .context("inputs file")?;
                 let mut d = inp.dataset;
                 if let Some(n) = examples {
                     d = d.head(n);

@@ -20,6 +20,7 @@ pub mod eval;
 pub mod fmt;
 pub mod hessian;
 pub mod input;
+pub mod interop;
 pub mod lyapunov;
 pub mod margin;
 pub mod progress;
@@ -54,6 +55,7 @@ impl ModelInputs {
             &[
                 ("--model", Some(&self.model)),
                 ("--inputs", self.input.input_path()),
+                ("--labels", self.input.labels.as_deref()),
             ],
         )
     }
@@ -97,6 +99,12 @@ pub enum Command {
     Margin(margin::Args),
     /// Regenerate every figure and table.
     Reproduce(reproduce::Args),
+    /// Import another toolkit's weights (the authors' NoisyRNN) as an nrnn-model/1 file.
+    #[command(subcommand)]
+    Import(interop::ImportCmd),
+    /// Export a model as another toolkit's weights (the authors' NoisyRNN).
+    #[command(subcommand)]
+    Export(interop::ExportCmd),
 }
 
 /// The reader of standard output has closed it (a broken pipe, as in `nrnn ... | head -1`).
@@ -191,6 +199,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hessian(a) => hessian::run(a),
         Command::Margin(a) => margin::run(a),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Import(c) => interop::run_import(c),
+        Command::Export(c) => interop::run_export(c),
     }
 }
 

@@ -38,8 +38,27 @@ pub fn read_inputs(path: &Path) -> Result<Dataset> {
     Ok(read_inputs_file(path)?.dataset)
 }
 
-/// Read an `nrnn-inputs/1` file, keeping whether it was labelled.
+/// Read an `nrnn-inputs/1` file, keeping whether it was labelled. A path ending in `.npy`
+/// or `.npz` is read as NumPy inputs instead (see [`super::npy::read_inputs_npy`]).
 pub fn read_inputs_file(path: &Path) -> Result<Inputs> {
+    read_inputs_labeled(path, None)
+}
+
+/// As [`read_inputs_file`], with the labels of `.npy` inputs in a second `.npy` file
+/// (`--labels FILE`); labels are refused for a JSON inputs file, which carries its own.
+pub fn read_inputs_labeled(path: &Path, labels: Option<&Path>) -> Result<Inputs> {
+    if super::npy::is_numpy_path(path) {
+        return super::npy::read_inputs_npy(path, labels);
+    }
+    if let Some(l) = labels {
+        return Err(err(
+            &path.display().to_string(),
+            format!(
+                "--labels {} is for .npy inputs: an nrnn-inputs/1 file carries its own labels",
+                l.display()
+            ),
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let stem = path
         .file_stem()

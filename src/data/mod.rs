@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod mnist;
 pub mod mnist_full;
 pub mod store;
+pub mod npy;
 pub mod synthetic;
 
 /// Largest number of classes of a data set read from a file (labels are below it): 2^20.

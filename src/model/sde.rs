@@ -20,6 +20,19 @@
 //! `1 - eps sigma2 u` with a fresh uniform `u` per step and adds `eps sigma1 xi` with no
 //! `sqrt(d)` weight, so its size does not shrink with the step and it has no
 //! continuous-time limit.
+//!
+//! ```
+//! use nrnn::model::{sde::NetworkSde, Model, ModelConfig, NoiseForm, NoiseSpec};
+//! use nrnn::sde::{integrate, BrownianPath, Keep, Milstein, Sde};
+//! let mut cfg = ModelConfig::new(4, 1, 2);
+//! cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.5, 1.0, 1.0)?;
+//! let model = Model::init(cfg, 0.3, 1)?;
+//! let sde = NetworkSde::new(&model, &nalgebra::DMatrix::from_element(1, 8, 0.5))?;
+//! let path = BrownianPath::new(sde.horizon(), 10, sde.noise_dim(), 7, 0)?;
+//! let h = integrate(&sde, &Milstein, &nalgebra::DVector::zeros(4), &path, 10, Keep::Final)?;
+//! assert_eq!(h.final_state().len(), 4);
+//! # Ok::<(), nrnn::Error>(())
+//! ```
 
 use super::cell::{drive, Recurrence};
 use super::{Model, NoiseForm, NoiseSpec};

@@ -15,6 +15,7 @@
 //! | classification margins | [`margin`] |
 //! | input perturbations and attacks (robustness) | [`perturb`] |
 //! | figures, CSV, manifests | [`report`], [`experiments`] |
+//! | atomic file writes | [`io`] |
 //! | statistics: estimates, intervals, paired designs, trends, Holm | [`stats`] |
 //! | verdicts on the claims about trained models | [`verdict`] |
 //! | the theory (docs/theory.md): formulas, derivations, corrections | [`theory`] |
@@ -25,6 +26,7 @@ pub mod dynamics;
 pub mod error;
 pub mod experiments;
 pub mod hessian;
+pub mod io;
 pub mod json;
 pub mod linalg;
 pub mod loss;

@@ -230,7 +230,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("invalid --seeds {seeds}: expected an integer in [1, 1000]");
     }
     let out = args.out.clone().unwrap_or_else(default_out);
-    crate::report::create_dir_all(&out)?;
+    crate::io::create_dir_all(&out)?;
     let out = out.canonicalize().map_err(|e| Error::io(&out, e))?;
     let offline = args.offline || offline_from_env();
     let selected: Vec<&experiments::Experiment> = all

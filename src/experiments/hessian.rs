@@ -268,7 +268,7 @@ pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<Trained
                 "setup": s, "eps": eps, "seed": seed, "best_epoch": fitted.best_epoch,
                 "val_accuracy": val_accuracy, "test_accuracy": test_accuracy,
             });
-            crate::report::write_json_atomic(&meta, &m)?;
+            crate::io::write_json_atomic(&meta, &m)?;
             Ok((
                 TrainedModel {
                     eps,

@@ -614,7 +614,7 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
 /// nrnn::experiments::regularizer::run(&Ctx { replot: true, ..ctx }).unwrap();
 /// ```
 pub fn run(ctx: &Ctx) -> Result<()> {
-    crate::report::create_dir_all(&ctx.out)?;
+    crate::io::create_dir_all(&ctx.out)?;
     let sz = sizes(ctx.profile);
     let names = [
         "regularizer_gap",

@@ -816,7 +816,7 @@ fn run_piece(
         theory,
     };
     fitted.model.save(&model_path)?;
-    crate::report::write_json_atomic(&result_path, &r)?;
+    crate::io::write_json_atomic(&result_path, &r)?;
     if let Ok(mut p) = progress.lock() {
         p.mark_piece(&key)?;
     }
@@ -1143,7 +1143,7 @@ fn write_task(
         md.push('\n');
     }
     summary.write(&ctx.out.join(format!("{prefix}_table.csv")))?;
-    crate::report::write_atomic(&ctx.out.join(format!("{prefix}_table.md")), md.as_bytes())?;
+    crate::io::write_atomic(&ctx.out.join(format!("{prefix}_table.md")), md.as_bytes())?;
     // Curves: one PNG per perturbation kind.
     let mut pngs = Vec::new();
     for (kind, list) in &kinds {
@@ -1586,7 +1586,7 @@ fn write_theory(
         }
     }
     tidy.write(&ctx.out.join("robustness_theory.csv"))?;
-    crate::report::write_atomic(&ctx.out.join("robustness_theory.md"), md.as_bytes())?;
+    crate::io::write_atomic(&ctx.out.join("robustness_theory.md"), md.as_bytes())?;
     let over_tasks = |m: &str, sd: u64| -> f64 {
         with.iter()
             .map(|(_, r)| theory_contrast(r, sd, m))
@@ -1823,11 +1823,11 @@ fn write_overview(
 /// ```
 pub fn run(ctx: &Ctx) -> Result<()> {
     let t0 = Instant::now();
-    crate::report::create_dir_all(&ctx.out)?;
+    crate::io::create_dir_all(&ctx.out)?;
     let models_dir = ctx.out.join("models");
-    crate::report::create_dir_all(&models_dir)?;
+    crate::io::create_dir_all(&models_dir)?;
     // The model cache is a by-product of a run, never a figure: keep it out of git.
-    crate::report::write_atomic(&models_dir.join(".gitignore"), b"*\n")?;
+    crate::io::write_atomic(&models_dir.join(".gitignore"), b"*\n")?;
     let progress = Mutex::new(Progress::for_ctx(ctx)?);
     let seeds = ctx.seed_list();
     let specs = models();

@@ -905,7 +905,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
 
 /// Run the experiment (all four figures).
 pub fn run(ctx: &Ctx) -> Result<()> {
-    crate::report::create_dir_all(&ctx.out)?;
+    crate::io::create_dir_all(&ctx.out)?;
     let sz = sizes(ctx.profile);
     let t = Instant::now();
     phase(ctx, &sz)?;

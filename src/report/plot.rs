@@ -3,7 +3,7 @@
 //! lines, shaded Monte Carlo bands, dashed grey reference lines, 1000x700 pixels.
 //!
 //! Every plot kind is a struct of options with a `save(&self, path)` method that draws in
-//! memory, encodes a PNG and writes it atomically ([`super::write_atomic`]):
+//! memory, encodes a PNG and writes it atomically ([`crate::io::write_atomic`]):
 //!
 //! | kind | use |
 //! |---|---|
@@ -1163,7 +1163,7 @@ where
         }
     }
     let png = super::png::encode_rgb(w, h, &buf)?;
-    super::write_atomic(path, &png)
+    crate::io::write_atomic(path, &png)
 }
 
 /// Title and subtitle; returns the area below them.

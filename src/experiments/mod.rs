@@ -1,16 +1,19 @@
-//! Experiments: one file per figure family. Each computes its rows, writes a tidy CSV,
-//! renders PNGs, writes a JSON manifest into the output directory, and adds its entries
-//! to the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
+//! Experiments: one file (or folder) per figure family. A figure computes its rows into a
+//! tidy table, draws its PNGs from the table and judges its claim from the table
+//! ([`figure::Figure`]); one executor ([`figure::execute`]) owns what every figure shares:
+//! the replot from cached CSVs, the CSV and PNG files, the JSON manifest and the entry in
+//! the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
 
+pub mod figure;
 pub mod hessian;
 pub mod margin;
+pub mod models;
 pub mod progress;
 pub mod regularizer;
 pub mod robustness;
 pub mod stability;
 
 use crate::report::index::{update_index, Evidence, FigureEntry, Verdict};
-use crate::report::manifest::Manifest;
 use crate::report::table::Table;
 use crate::verdict::Judgement;
 use std::path::PathBuf;
@@ -118,7 +121,7 @@ impl Ctx {
     }
 
     /// The one writer of this run's index entries.
-    fn entry(
+    pub(crate) fn entry(
         &self,
         name: &str,
         claim: &str,
@@ -153,13 +156,7 @@ impl Ctx {
         summary: serde_json::Value,
         t0: Instant,
     ) -> crate::Result<()> {
-        let mut m = Manifest::new(name, claim, &self.command);
-        m.profile = self.profile.name().to_string();
-        m.seeds = vec![self.seed];
-        m.config = config;
-        m.summary = summary;
-        m.finish(t0);
-        m.write(&self.out.join(format!("{name}.json")))
+        figure::write_manifest(self, name, claim, vec![self.seed], config, summary, t0)
     }
 }
 

@@ -25,6 +25,7 @@
 //! `robustness_theory`; the overview (tasks run and skipped, grids, verdicts) to
 //! `robustness.{csv,json}` and the index entry `robustness`.
 
+use super::models::ModelCache;
 use super::progress::Progress;
 use super::{Ctx, Profile};
 use crate::data::{self, Dataset};
@@ -39,7 +40,6 @@ use crate::train::{fit, TrainConfig};
 use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -613,15 +613,6 @@ pub struct PieceResult {
     pub theory: Option<TheoryRow>,
 }
 
-/// Where a piece's model and results are cached.
-fn piece_paths(ctx: &Ctx, task: &str, model: &str, seed: u64) -> (PathBuf, PathBuf) {
-    let dir = ctx.out.join("models").join(ctx.profile.name()).join(task);
-    (
-        dir.join(format!("{model}-seed{seed}.json")),
-        dir.join(format!("{model}-seed{seed}.result.json")),
-    )
-}
-
 /// Progress key of a piece.
 fn piece_key(task: &str, model: &str, seed: u64) -> String {
     format!("robustness/{task}/{model}/seed{seed}")
@@ -779,15 +770,12 @@ fn run_piece(
     progress: &Mutex<Progress>,
 ) -> Result<PieceResult> {
     let key = piece_key(task.name, spec.name, seed);
-    let (model_path, result_path) = piece_paths(ctx, task.name, spec.name, seed);
+    let cache = ModelCache::new(ctx, task.name);
+    let stem = format!("{}-seed{seed}", spec.name);
     // A replot redraws from the cached results of the last run, whatever build made them.
     let done = ctx.replot || progress.lock().map(|p| p.piece_done(&key)).unwrap_or(false);
     if done {
-        let cached = std::fs::read(&result_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<PieceResult>(&b).ok())
-            .filter(|_| Model::load(&model_path).is_ok());
-        if let Some(r) = cached {
+        if let Some((_, r)) = cache.load::<PieceResult>(&stem, "result") {
             eprintln!("robustness: {key}: cached (finished earlier), skipped");
             return Ok(r);
         }
@@ -815,8 +803,7 @@ fn run_piece(
         rows,
         theory,
     };
-    fitted.model.save(&model_path)?;
-    crate::io::write_json_atomic(&result_path, &r)?;
+    cache.save(&stem, "result", &fitted.model, &r)?;
     if let Ok(mut p) = progress.lock() {
         p.mark_piece(&key)?;
     }
@@ -1824,10 +1811,7 @@ fn write_overview(
 pub fn run(ctx: &Ctx) -> Result<()> {
     let t0 = Instant::now();
     crate::io::create_dir_all(&ctx.out)?;
-    let models_dir = ctx.out.join("models");
-    crate::io::create_dir_all(&models_dir)?;
-    // The model cache is a by-product of a run, never a figure: keep it out of git.
-    crate::io::write_atomic(&models_dir.join(".gitignore"), b"*\n")?;
+    super::models::keep_out_of_git(ctx)?;
     let progress = Mutex::new(Progress::for_ctx(ctx)?);
     let seeds = ctx.seed_list();
     let specs = models();

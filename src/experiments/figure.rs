@@ -168,11 +168,35 @@ pub fn execute(ctx: &Ctx, fig: &dyn Figure, t0: Instant) -> Result<Computed> {
     if replotted && !fig.judges_replot() {
         return Ok(c);
     }
-    let o = fig.verdict(ctx, &c)?;
-    let (seeds, config, summary) = (o.seeds, o.config, o.summary);
-    write_manifest(ctx, fig.name(), fig.claim(), seeds, config, summary, t0)?;
-    ctx.entry(fig.name(), fig.claim(), png, o.shows, o.verdict, o.evidence)?;
+    publish(ctx, fig.name(), fig.claim(), png, fig.verdict(ctx, &c)?, t0)?;
     Ok(c)
+}
+
+/// The table `<name>.csv`: read back when the run replots and the file exists, otherwise
+/// computed by `compute` and written (the table step of [`execute`], for experiments whose
+/// figures share state between their steps).
+pub fn table_or(ctx: &Ctx, name: &str, compute: impl FnOnce() -> Result<Table>) -> Result<Table> {
+    let path = ctx.out.join(format!("{name}.csv"));
+    if ctx.replot && path.exists() {
+        return Table::read(&path);
+    }
+    let t = compute()?;
+    t.write(&path)?;
+    Ok(t)
+}
+
+/// Record a figure's outcome: its manifest `<name>.json` (wall time since `t0`), then its
+/// index entry listing the PNGs `png` (the last step of [`execute`]).
+pub fn publish(
+    ctx: &Ctx,
+    name: &str,
+    claim: &str,
+    png: Vec<String>,
+    o: Outcome,
+    t0: Instant,
+) -> Result<()> {
+    write_manifest(ctx, name, claim, o.seeds, o.config, o.summary, t0)?;
+    ctx.entry(name, claim, png, o.shows, o.verdict, o.evidence)
 }
 
 /// Write the manifest `<name>.json` of a figure: profile, seeds, configuration, summary,

@@ -108,8 +108,8 @@ impl BarChart {
         self
     }
 
-    /// Draw the chart and write it as a PNG to `path`.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// Every series has one mean and one interval per category.
+    fn check_lengths(&self) -> Result<()> {
         let nc = self.categories.len();
         for b in &self.series {
             for (what, v) in [
@@ -126,6 +126,14 @@ impl BarChart {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The value axis: the extent of the means, intervals and horizontal reference lines;
+    /// on a linear axis without a given range, bars start at 0 (included, padded away
+    /// from 0, with room for the value labels).
+    fn y_axis(&self) -> Result<AxisSpec> {
+        let nc = self.categories.len();
         let ys = self.axes.y_scale;
         let mut ey = Extent::new();
         for b in &self.series {
@@ -140,7 +148,7 @@ impl BarChart {
                 ey.add_opt(ys.forward(r.value));
             }
         }
-        let ya = if self.axes.y_range.is_none() && ys == Scale::Linear && !ey.is_empty() {
+        if self.axes.y_range.is_none() && ys == Scale::Linear && !ey.is_empty() {
             // Bars start at 0: include it, pad only away from 0.
             let (mut lo, mut hi) = (ey.lo.min(0.0), ey.hi.max(0.0));
             let span = (hi - lo).max(1e-300);
@@ -151,21 +159,50 @@ impl BarChart {
             if lo < 0.0 {
                 lo -= 0.05 * span;
             }
-            axis_from_plot_range(Scale::Linear, lo, hi)
+            Ok(axis_from_plot_range(Scale::Linear, lo, hi))
         } else {
             if !ey.is_empty() && self.value_labels && self.axes.y_range.is_none() {
                 ey.hi += 0.08 * (ey.hi - ey.lo).max(0.1);
             }
-            AxisSpec::new(ys, self.axes.y_range, ey, "y_range", 0.05)?
-        };
-        let xa = AxisSpec {
+            AxisSpec::new(ys, self.axes.y_range, ey, "y_range", 0.05)
+        }
+    }
+
+    /// The category axis: one bold tick per category at 0, 1, ...
+    fn category_axis(&self) -> AxisSpec {
+        let nc = self.categories.len();
+        AxisSpec {
             scale: Scale::Linear,
             lo: -0.5,
             hi: nc.max(1) as f64 - 0.5,
             bold: (0..nc).map(|k| k as f64).collect(),
             light: vec![],
             decimals: None,
-        };
+        }
+    }
+
+    /// The one number of decimals of the value labels: 3 significant digits of the
+    /// smallest finite nonzero mean (`None`: out of range, [`format_sig`] per label).
+    fn label_decimals(&self) -> Option<i32> {
+        let finite_means = self
+            .series
+            .iter()
+            .flat_map(|b| b.means.iter())
+            .filter(|v| v.is_finite() && **v != 0.0);
+        finite_means
+            .clone()
+            .map(|v| 2 - v.abs().log10().floor() as i32)
+            .max()
+            .filter(|d| (0..=6).contains(d) && finite_means.clone().all(|v| v.abs() < 1e5))
+    }
+
+    /// Draw the chart and write it as a PNG to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.check_lengths()?;
+        let nc = self.categories.len();
+        let ys = self.axes.y_scale;
+        let ya = self.y_axis()?;
+        let xa = self.category_axis();
         let cats = self.categories.clone();
         let x_fmt = move |v: &f64| {
             let k = v.round();
@@ -175,17 +212,7 @@ impl BarChart {
                 String::new()
             }
         };
-        // Value labels share one number of decimals: 3 significant digits of the smallest.
-        let finite_means = self
-            .series
-            .iter()
-            .flat_map(|b| b.means.iter())
-            .filter(|v| v.is_finite() && **v != 0.0);
-        let label_decimals = finite_means
-            .clone()
-            .map(|v| 2 - v.abs().log10().floor() as i32)
-            .max()
-            .filter(|d| (0..=6).contains(d) && finite_means.clone().all(|v| v.abs() < 1e5));
+        let label_decimals = self.label_decimals();
         let value_label = |v: f64| match label_decimals {
             Some(d) => format!("{:.*}", d as usize, v),
             None => format_sig(v, 3),

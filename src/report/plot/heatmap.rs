@@ -198,9 +198,9 @@ impl Heatmap {
         })
     }
 
-    /// Draw the heatmap and write it as a PNG to `path`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        self.check()?;
+    /// The cell centres in plot coordinates (log10 on a log axis), refused when a centre
+    /// is not positive on a log axis.
+    fn plot_centres(&self) -> Result<(Vec<f64>, Vec<f64>)> {
         let (xs, ys) = (self.axes.x_scale, self.axes.y_scale);
         let txs: Vec<Option<f64>> = self.x.iter().map(|&v| xs.forward(v)).collect();
         let tys: Vec<Option<f64>> = self.y.iter().map(|&v| ys.forward(v)).collect();
@@ -211,8 +211,17 @@ impl Heatmap {
                 "positive cell centres on a log axis",
             ));
         }
-        let txs: Vec<f64> = txs.into_iter().flatten().collect();
-        let tys: Vec<f64> = tys.into_iter().flatten().collect();
+        Ok((
+            txs.into_iter().flatten().collect(),
+            tys.into_iter().flatten().collect(),
+        ))
+    }
+
+    /// Draw the heatmap and write it as a PNG to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.check()?;
+        let (xs, ys) = (self.axes.x_scale, self.axes.y_scale);
+        let (txs, tys) = self.plot_centres()?;
         let (xe, ye) = (cell_edges(&txs), cell_edges(&tys));
         let (mut ex, mut ey) = (Extent::new(), Extent::new());
         xe.iter().for_each(|&v| ex.add(v));

@@ -139,3 +139,75 @@ pub(super) fn curve_charts(
     }
     Ok(pngs)
 }
+
+/// The theory charts of a task: the positive measures relative to the Lipschitz RNN in one
+/// chart, kappa and the top Lyapunov exponent (which can be negative) one chart each;
+/// returns the file names.
+pub(super) fn theory_charts(
+    ctx: &Ctx,
+    task: &TaskSpec,
+    results: &[PieceResult],
+    seeds: &[u64],
+    measures: &[&str],
+) -> Result<Vec<String>> {
+    use crate::report::plot::{BarChart, Bars, RefLine};
+    let mut pngs = Vec::new();
+    // Relative measures (positive ones), each divided by the Lipschitz RNN's mean.
+    let rel: Vec<&str> = measures
+        .iter()
+        .copied()
+        .filter(|m| !matches!(*m, "kappa" | "lyapunov_top"))
+        .collect();
+    let mut chart = BarChart::new(
+        Axes::new(&format!("{}: theory measures relative to the Lipschitz RNN", task.title), "", "value / Lipschitz RNN mean")
+            .subtitle(&format!("mean ± 1 std over {} seeds; lower is predicted for the first three, higher for the margins", seeds.len())),
+        &rel,
+    )
+    .ref_line(RefLine::horizontal(1.0, "Lipschitz RNN"));
+    for (i, s) in models().iter().enumerate() {
+        let (mut mu, mut sd) = (Vec::new(), Vec::new());
+        for m in &rel {
+            let base = mean_std(&theory_values(results, "lipschitz", m)).0;
+            let (a, b) = mean_std(&theory_values(results, s.name, m));
+            let ok = base.is_finite() && base > 0.0;
+            mu.push(if ok { a / base } else { f64::NAN });
+            sd.push(if ok && b.is_finite() { b / base } else { 0.0 });
+        }
+        chart = chart.bars(Bars::symmetric(s.label, &mu, &sd).color(i));
+    }
+    let file = format!("robustness_theory_{}_relative.png", task.name);
+    chart.save(&ctx.out.join(&file))?;
+    pngs.push(file);
+    // Stability rates can be negative: one chart each, absolute values.
+    for (m, title) in [
+        (
+            "kappa",
+            "kappa = lambda_max(A_sym) + ||W||_2 (bound on every exponent)",
+        ),
+        ("lyapunov_top", "top Lyapunov exponent (deterministic)"),
+    ] {
+        let mut chart = BarChart::new(
+            Axes::new(
+                &format!("{}: {title}", task.title),
+                "",
+                "rate (per unit time)",
+            )
+            .subtitle(&format!(
+                "mean ± 1 std over {} seeds; lower is predicted for noise training",
+                seeds.len()
+            )),
+            &[m],
+        )
+        .ref_line(RefLine::horizontal(0.0, ""));
+        for (i, s) in models().iter().enumerate() {
+            let (mu, sd) = mean_std(&theory_values(results, s.name, m));
+            chart = chart.bars(
+                Bars::symmetric(s.label, &[mu], &[if sd.is_finite() { sd } else { 0.0 }]).color(i),
+            );
+        }
+        let file = format!("robustness_theory_{}_{}.png", task.name, m);
+        chart.save(&ctx.out.join(&file))?;
+        pngs.push(file);
+    }
+    Ok(pngs)
+}

@@ -406,7 +406,6 @@ pub(super) fn write_theory(
     seeds: &[u64],
     wall: f64,
 ) -> Result<()> {
-    use crate::report::plot::{BarChart, Bars, RefLine};
     let specs = models();
     let with: Vec<&(TaskSpec, Vec<PieceResult>)> =
         ran.iter().filter(|(t, _)| t.theory_examples > 0).collect();
@@ -415,157 +414,20 @@ pub(super) fn write_theory(
     }
     let measures: Vec<&str> = THEORY_MEASURES.iter().map(|m| m.0).collect();
     let mut tidy = Table::new(&["task", "model", "seed", "measure", "value"]);
-    let mut md = format!(
-        "# Theory on the trained models\n\nMean ± standard deviation over {} seed(s), noise off, on the first training \
-         examples of each task. Measures:\n\n",
-        seeds.len()
-    );
-    for (m, about) in THEORY_MEASURES {
-        md.push_str(&format!(
-            "- `{m}`: {about}; prediction for noise-trained models: {}\n",
-            if predicted_sign(m) > 0.0 {
-                "larger"
-            } else {
-                "smaller"
-            }
-        ));
-    }
+    let mut md = theory_md_header(seeds);
     let mut pngs = Vec::new();
     let mut findings = Vec::new();
     let (mut agree, mut total) = (0, 0);
     let mut summary = serde_json::Map::new();
     for (task, results) in &with {
-        for r in results.iter() {
-            if let Some(t) = &r.theory {
-                for (n, v) in &t.values {
-                    tidy.push(crate::table_row![
-                        task.name,
-                        &r.model,
-                        r.seed,
-                        n.as_str(),
-                        *v
-                    ])?;
-                }
-            }
-        }
-        md.push_str(&format!(
-            "\n## {} ({} training examples)\n\n| model |",
-            task.title, task.theory_examples
-        ));
-        for m in &measures {
-            md.push_str(&format!(" {m} |"));
-        }
-        md.push_str("\n|---|");
-        md.push_str(&"---|".repeat(measures.len()));
-        md.push('\n');
-        for s in &specs {
-            md.push_str(&format!("| {} |", s.label));
-            for m in &measures {
-                let (mu, sd) = mean_std(&theory_values(results, s.name, m));
-                md.push_str(&format!(
-                    " {} |",
-                    if sd.is_finite() {
-                        format!("{} ± {}", format_sig(mu, 3), format_sig(sd, 2))
-                    } else {
-                        format_sig(mu, 3)
-                    }
-                ));
-            }
-            md.push('\n');
-        }
-        // Direction of each measure: NRNN mean (5 noisy models) against the Lipschitz RNN.
-        let mut task_json = serde_json::Map::new();
-        let mut dirs = Vec::new();
-        for m in &measures {
-            let lip = mean_std(&theory_values(results, "lipschitz", m)).0;
-            let noisy: Vec<f64> = specs
-                .iter()
-                .filter(|s| s.noisy())
-                .map(|s| mean_std(&theory_values(results, s.name, m)).0)
-                .collect();
-            let nm = noisy.iter().sum::<f64>() / noisy.len() as f64;
-            let ok = (nm - lip) * predicted_sign(m) > 0.0;
-            if nm.is_finite() && lip.is_finite() {
-                total += 1;
-                if ok {
-                    agree += 1;
-                }
-            }
-            dirs.push(format!(
-                "{m} {} (NRNN {} vs Lipschitz {})",
-                if ok {
-                    "as predicted"
-                } else {
-                    "NOT as predicted"
-                },
-                format_sig(nm, 3),
-                format_sig(lip, 3)
-            ));
-            task_json.insert(
-                m.to_string(),
-                serde_json::json!({"nrnn_mean": nm, "lipschitz": lip, "as_predicted": ok}),
-            );
-        }
+        push_theory_rows(&mut tidy, task, results)?;
+        md.push_str(&theory_md_table(task, results, &measures));
+        let (task_agree, task_total, dirs, task_json) = theory_directions(results, &measures);
+        agree += task_agree;
+        total += task_total;
         findings.push(format!("{}: {}", task.title, dirs.join("; ")));
         summary.insert(task.name.to_string(), serde_json::Value::Object(task_json));
-        // Relative measures (positive ones), each divided by the Lipschitz RNN's mean.
-        let rel: Vec<&str> = measures
-            .iter()
-            .copied()
-            .filter(|m| !matches!(*m, "kappa" | "lyapunov_top"))
-            .collect();
-        let mut chart = BarChart::new(
-            Axes::new(&format!("{}: theory measures relative to the Lipschitz RNN", task.title), "", "value / Lipschitz RNN mean")
-                .subtitle(&format!("mean ± 1 std over {} seeds; lower is predicted for the first three, higher for the margins", seeds.len())),
-            &rel,
-        )
-        .ref_line(RefLine::horizontal(1.0, "Lipschitz RNN"));
-        for (i, s) in specs.iter().enumerate() {
-            let (mut mu, mut sd) = (Vec::new(), Vec::new());
-            for m in &rel {
-                let base = mean_std(&theory_values(results, "lipschitz", m)).0;
-                let (a, b) = mean_std(&theory_values(results, s.name, m));
-                let ok = base.is_finite() && base > 0.0;
-                mu.push(if ok { a / base } else { f64::NAN });
-                sd.push(if ok && b.is_finite() { b / base } else { 0.0 });
-            }
-            chart = chart.bars(Bars::symmetric(s.label, &mu, &sd).color(i));
-        }
-        let file = format!("robustness_theory_{}_relative.png", task.name);
-        chart.save(&ctx.out.join(&file))?;
-        pngs.push(file);
-        // Stability rates can be negative: one chart each, absolute values.
-        for (m, title) in [
-            (
-                "kappa",
-                "kappa = lambda_max(A_sym) + ||W||_2 (bound on every exponent)",
-            ),
-            ("lyapunov_top", "top Lyapunov exponent (deterministic)"),
-        ] {
-            let mut chart = BarChart::new(
-                Axes::new(
-                    &format!("{}: {title}", task.title),
-                    "",
-                    "rate (per unit time)",
-                )
-                .subtitle(&format!(
-                    "mean ± 1 std over {} seeds; lower is predicted for noise training",
-                    seeds.len()
-                )),
-                &[m],
-            )
-            .ref_line(RefLine::horizontal(0.0, ""));
-            for (i, s) in specs.iter().enumerate() {
-                let (mu, sd) = mean_std(&theory_values(results, s.name, m));
-                chart = chart.bars(
-                    Bars::symmetric(s.label, &[mu], &[if sd.is_finite() { sd } else { 0.0 }])
-                        .color(i),
-                );
-            }
-            let file = format!("robustness_theory_{}_{}.png", task.name, m);
-            chart.save(&ctx.out.join(&file))?;
-            pngs.push(file);
-        }
+        pngs.extend(theory_charts(ctx, task, results, seeds, &measures)?);
     }
     tidy.write(&ctx.out.join("robustness_theory.csv"))?;
     crate::io::write_atomic(&ctx.out.join("robustness_theory.md"), md.as_bytes())?;
@@ -642,6 +504,123 @@ pub(super) fn write_theory(
     man.wall_seconds = wall;
     man.write(&ctx.out.join("robustness_theory.json"))?;
     ctx.judged_entry("robustness_theory", THEORY_CLAIM, pngs, shows, &primary)
+}
+
+/// The head of `robustness_theory.md`: what the measures are and their predicted direction.
+fn theory_md_header(seeds: &[u64]) -> String {
+    let mut md = format!(
+        "# Theory on the trained models\n\nMean ± standard deviation over {} seed(s), noise off, on the first training \
+         examples of each task. Measures:\n\n",
+        seeds.len()
+    );
+    for (m, about) in THEORY_MEASURES {
+        md.push_str(&format!(
+            "- `{m}`: {about}; prediction for noise-trained models: {}\n",
+            if predicted_sign(m) > 0.0 {
+                "larger"
+            } else {
+                "smaller"
+            }
+        ));
+    }
+    md
+}
+
+/// The theory measures of a task's pieces as tidy rows `(task, model, seed, measure, value)`.
+fn push_theory_rows(tidy: &mut Table, task: &TaskSpec, results: &[PieceResult]) -> Result<()> {
+    for r in results.iter() {
+        if let Some(t) = &r.theory {
+            for (n, v) in &t.values {
+                tidy.push(crate::table_row![
+                    task.name,
+                    &r.model,
+                    r.seed,
+                    n.as_str(),
+                    *v
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The section of a task in `robustness_theory.md`: mean ± std of every measure per model.
+fn theory_md_table(task: &TaskSpec, results: &[PieceResult], measures: &[&str]) -> String {
+    let mut md = String::new();
+    md.push_str(&format!(
+        "\n## {} ({} training examples)\n\n| model |",
+        task.title, task.theory_examples
+    ));
+    for m in measures {
+        md.push_str(&format!(" {m} |"));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(measures.len()));
+    md.push('\n');
+    for s in &models() {
+        md.push_str(&format!("| {} |", s.label));
+        for m in measures {
+            let (mu, sd) = mean_std(&theory_values(results, s.name, m));
+            md.push_str(&format!(
+                " {} |",
+                if sd.is_finite() {
+                    format!("{} ± {}", format_sig(mu, 3), format_sig(sd, 2))
+                } else {
+                    format_sig(mu, 3)
+                }
+            ));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// Per measure, whether the noise-trained mean (the 5 noisy models) lies on the predicted
+/// side of the Lipschitz RNN's: `(as predicted, comparable, sentences, numbers)`.
+fn theory_directions(
+    results: &[PieceResult],
+    measures: &[&str],
+) -> (
+    usize,
+    usize,
+    Vec<String>,
+    serde_json::Map<String, serde_json::Value>,
+) {
+    let (mut agree, mut total) = (0, 0);
+    // Direction of each measure: NRNN mean (5 noisy models) against the Lipschitz RNN.
+    let mut task_json = serde_json::Map::new();
+    let mut dirs = Vec::new();
+    for m in measures {
+        let lip = mean_std(&theory_values(results, "lipschitz", m)).0;
+        let noisy: Vec<f64> = models()
+            .iter()
+            .filter(|s| s.noisy())
+            .map(|s| mean_std(&theory_values(results, s.name, m)).0)
+            .collect();
+        let nm = noisy.iter().sum::<f64>() / noisy.len() as f64;
+        let ok = (nm - lip) * predicted_sign(m) > 0.0;
+        if nm.is_finite() && lip.is_finite() {
+            total += 1;
+            if ok {
+                agree += 1;
+            }
+        }
+        dirs.push(format!(
+            "{m} {} (NRNN {} vs Lipschitz {})",
+            if ok {
+                "as predicted"
+            } else {
+                "NOT as predicted"
+            },
+            format_sig(nm, 3),
+            format_sig(lip, 3)
+        ));
+        task_json.insert(
+            m.to_string(),
+            serde_json::json!({"nrnn_mean": nm, "lipschitz": lip, "as_predicted": ok}),
+        );
+    }
+    (agree, total, dirs, task_json)
 }
 
 /// Write the overview entry `robustness`: tasks run and skipped, models, grids, and the

@@ -17,7 +17,6 @@ use crate::report::index::{update_index, Evidence, FigureEntry, Verdict};
 use crate::report::table::Table;
 use crate::verdict::Judgement;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
 /// committed figures, at most about an hour on 2 cores), `full` (the paper's scale).
@@ -107,19 +106,6 @@ impl Ctx {
         self.entry(name, claim, png, shows, j.verdict, Some(Evidence::of(j)))
     }
 
-    /// Add (or replace) the index entry of figure `name`, whose CSV and manifest are
-    /// `<name>.csv` and `<name>.json` in the output directory.
-    pub fn index_entry(
-        &self,
-        name: &str,
-        claim: &str,
-        png: Vec<String>,
-        shows: String,
-        verdict: Verdict,
-    ) -> crate::Result<()> {
-        self.entry(name, claim, png, shows, verdict, None)
-    }
-
     /// The one writer of this run's index entries.
     pub(crate) fn entry(
         &self,
@@ -144,19 +130,6 @@ impl Ctx {
                 evidence,
             },
         )
-    }
-
-    /// Write the manifest `<name>.json` of one figure made from the base seed: profile,
-    /// configuration, the numbers it shows, and the wall time since `t0`.
-    pub fn write_manifest(
-        &self,
-        name: &str,
-        claim: &str,
-        config: serde_json::Value,
-        summary: serde_json::Value,
-        t0: Instant,
-    ) -> crate::Result<()> {
-        figure::write_manifest(self, name, claim, vec![self.seed], config, summary, t0)
     }
 }
 

@@ -87,14 +87,8 @@ pub(super) fn contrast_chart(
 
 /// The accuracy curves of a task, one PNG `<prefix>_<kind>.png` per perturbation kind
 /// (mean over seeds per model against the strength); returns the file names.
-pub(super) fn curve_charts(
-    ctx: &Ctx,
-    task: &TaskSpec,
-    d: &TaskData,
-    results: &[PieceResult],
-    seeds: &[u64],
-    prefix: &str,
-) -> Result<Vec<String>> {
+pub(super) fn curve_charts(run: &TaskRun) -> Result<Vec<String>> {
+    let (ctx, task, d, results, seeds, prefix) = run.parts();
     let specs = models();
     let kinds = task.grids.perturbations();
     let mut pngs = Vec::new();

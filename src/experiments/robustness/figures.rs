@@ -15,6 +15,48 @@ pub(super) fn profile_note(ctx: &Ctx) -> String {
     }
 }
 
+/// What the steps of one task's figure are given: the run, the task and its data, the
+/// results of its pieces, the seeds, and the file prefix `robustness_<task>`.
+#[derive(Clone, Copy)]
+pub(super) struct TaskRun<'a> {
+    /// The run.
+    pub(super) ctx: &'a Ctx,
+    /// The task.
+    pub(super) task: &'a TaskSpec,
+    /// Its data.
+    pub(super) d: &'a TaskData,
+    /// One result per (model, seed).
+    pub(super) results: &'a [PieceResult],
+    /// The seeds.
+    pub(super) seeds: &'a [u64],
+    /// `robustness_<task>`.
+    pub(super) prefix: &'a str,
+}
+
+impl<'a> TaskRun<'a> {
+    /// The fields, in declaration order.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn parts(
+        &self,
+    ) -> (
+        &'a Ctx,
+        &'a TaskSpec,
+        &'a TaskData,
+        &'a [PieceResult],
+        &'a [u64],
+        &'a str,
+    ) {
+        (
+            self.ctx,
+            self.task,
+            self.d,
+            self.results,
+            self.seeds,
+            self.prefix,
+        )
+    }
+}
+
 /// Figure `robustness_<task>`: the tidy CSV, the summary table, the curves and the
 /// contrast chart, the verdict, the manifest and the index entry of one task.
 pub(super) fn write_task(
@@ -27,11 +69,19 @@ pub(super) fn write_task(
 ) -> Result<()> {
     let specs = models();
     let prefix = format!("robustness_{}", task.name);
+    let run = TaskRun {
+        ctx,
+        task,
+        d,
+        results,
+        seeds,
+        prefix: &prefix,
+    };
     tidy_table(task, results)?.write(&ctx.out.join(format!("{prefix}.csv")))?;
-    write_summary(ctx, task, d, results, seeds, &prefix)?;
-    let mut pngs = curve_charts(ctx, task, d, results, seeds, &prefix)?;
+    write_summary(&run)?;
+    let mut pngs = curve_charts(&run)?;
     pngs.insert(0, contrast_chart(ctx, task, results, seeds, &prefix)?);
-    let (shows, summary, primary) = task_outcome(ctx, task, d, results, seeds, &prefix)?;
+    let (shows, summary, primary) = task_outcome(&run)?;
     let mut man = Manifest::new(&prefix, CLAIM, &ctx.command);
     man.profile = ctx.profile.name().into();
     man.seeds = seeds.to_vec();
@@ -81,14 +131,8 @@ fn tidy_table(task: &TaskSpec, results: &[PieceResult]) -> Result<Table> {
 
 /// The summary table of a task, mean and standard deviation over seeds per model and
 /// perturbation: `<prefix>_table.csv` and the same as Markdown, `<prefix>_table.md`.
-fn write_summary(
-    ctx: &Ctx,
-    task: &TaskSpec,
-    d: &TaskData,
-    results: &[PieceResult],
-    seeds: &[u64],
-    prefix: &str,
-) -> Result<()> {
+fn write_summary(run: &TaskRun) -> Result<()> {
+    let (ctx, task, d, results, seeds, prefix) = run.parts();
     let specs = models();
     let kinds = task.grids.perturbations();
     let mut summary = Table::new(&[
@@ -171,14 +215,8 @@ fn write_summary(
 }
 
 /// The verdict of a task, the text of its index entry and the summary of its manifest.
-fn task_outcome(
-    ctx: &Ctx,
-    task: &TaskSpec,
-    d: &TaskData,
-    results: &[PieceResult],
-    seeds: &[u64],
-    prefix: &str,
-) -> Result<(String, serde_json::Value, Judgement)> {
+fn task_outcome(run: &TaskRun) -> Result<(String, serde_json::Value, Judgement)> {
+    let (ctx, task, d, results, seeds, prefix) = run.parts();
     let specs = models();
     let kinds = task.grids.perturbations();
     // The noise-trained models against the deterministic Lipschitz RNN.

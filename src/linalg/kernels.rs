@@ -8,7 +8,8 @@ use num_dual::Dual64;
 
 /// The product of [`gemm`] after its shape checks (non-empty `c`): small f64 products
 /// without transposes, `alpha = 1` and `beta` 0 or 1 go to [`gemm_small`], the others to
-/// [`gemm_general`].
+/// [`gemm_general`]. Inlined into [`gemm`], whose body it was: the split adds no call.
+#[inline(always)]
 pub(super) fn gemm_dispatch<T, SA, SB, SC>(
     alpha: T,
     a: &Matrix<T, Dyn, Dyn, SA>,
@@ -63,7 +64,8 @@ pub(super) fn gemm_dispatch<T, SA, SB, SC>(
 
 /// The input drive `c <- b 1^T + a x` of [`super::affine`] for f64 and at most four
 /// inputs (`a` with `k <= 4` columns): per column, `s_i = sum_l a_il x_lj` fused from 0 in
-/// the order of `l`, then `b_i + s_i`.
+/// the order of `l`, then `b_i + s_i`. Inlined into [`super::affine`], whose body it was.
+#[inline(always)]
 pub(super) fn affine_narrow<T, SX>(
     a: &DMatrix<T>,
     x: &Matrix<f64, Dyn, Dyn, SX>,

@@ -15,6 +15,8 @@
 //! | classification margins | [`margin`] |
 //! | input perturbations and attacks (robustness) | [`perturb`] |
 //! | figures, CSV, manifests | [`report`], [`experiments`] |
+//! | atomic file writes | [`io`] |
+//! | dense linear algebra; fast `tanh`, `ln`, `sin`, `cos` | [`linalg`], [`elementary`] |
 //! | statistics: estimates, intervals, paired designs, trends, Holm | [`stats`] |
 //! | verdicts on the claims about trained models | [`verdict`] |
 //! | the theory (docs/theory.md): formulas, derivations, corrections | [`theory`] |
@@ -22,10 +24,12 @@
 pub mod cli;
 pub mod data;
 pub mod dynamics;
+pub mod elementary;
 pub mod error;
 pub mod experiments;
 pub mod hessian;
 pub mod interop;
+pub mod io;
 pub mod json;
 pub mod linalg;
 pub mod loss;

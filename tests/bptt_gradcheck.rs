@@ -2,6 +2,9 @@
 //! over random small models, every noise form, both smooth activations, fixed and
 //! learnable steps, and the gradient with respect to the inputs.
 
+mod common;
+
+use common::{acts, forms, proptest_config};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -9,8 +12,6 @@ use nrnn::model::{Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSou
 use nrnn::prec::{FD_ROUNDOFF_SAFETY, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
 use nrnn::rng::stream;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
-use proptest::test_runner::RngSeed;
 use rand::RngExt;
 
 struct Case {
@@ -171,28 +172,8 @@ fn check_inputs(c: &Case) -> f64 {
     grad_err(dx.as_slice(), &fd, fd_resolution(lg.loss, &lg.logits))
 }
 
-fn forms() -> impl Strategy<Value = NoiseForm> {
-    prop_oneof![
-        Just(NoiseForm::Diag),
-        Just(NoiseForm::Scalar),
-        Just(NoiseForm::Code)
-    ]
-}
-fn acts() -> impl Strategy<Value = Activation> {
-    prop_oneof![Just(Activation::Tanh), Just(Activation::Identity)]
-}
-
-/// Fixed seed of the property tests: every run draws the same random cases, so a
-/// failure reproduces and CI does not depend on luck.
-const PROPTEST_SEED: u64 = 20211206;
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 48,
-        rng_seed: RngSeed::Fixed(PROPTEST_SEED),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/bptt_gradcheck.proptest-regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(proptest_config(48))]
 
     #[test]
     fn parameter_gradient_matches_central_differences(

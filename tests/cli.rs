@@ -175,58 +175,30 @@ fn train_refuses_invalid_flags_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = out.to_str().unwrap();
-    refused(
-        &["train", "--eps", "-1", "--out", o],
-        &out,
-        &["eps", "[0, "],
-    );
-    refused(&["train", "--eps", "nan", "--out", o], &out, &["eps"]);
-    refused(&["train", "--lr", "0", "--out", o], &out, &["lr", "(0, "]);
-    refused(
-        &["train", "--batch", "0", "--out", o],
-        &out,
-        &["batch", "[1, 65536]"],
-    );
-    refused(
-        &["train", "--beta", "2", "--out", o],
-        &out,
-        &["beta", "[0, 1]"],
-    );
-    refused(
-        &["train", "--noise", "gaussian", "--out", o],
-        &out,
-        &["noise", "diag"],
-    );
-    refused(
-        &["train", "--optimizer", "lbfgs", "--out", o],
-        &out,
-        &["optimizer", "adam"],
-    );
-    refused(
-        &["train", "--activation", "sigmoid", "--out", o],
-        &out,
-        &["activation"],
-    );
-    refused(
-        &["train", "--data", "no-such-set", "--out", o],
-        &out,
-        &["no-such-set"],
-    );
-    refused(
-        &["train", "--val-count", "5000", "--out", o],
-        &out,
-        &["val_count"],
-    );
-    refused(
-        &["train", "--config", "/no/such/config.json", "--out", o],
-        &out,
-        &["/no/such/config.json"],
-    );
-    refused(
-        &["train", "--resume", "--out", o],
-        &out,
-        &["checkpoint.json"],
-    );
+    // (flags, what the error names)
+    let cases: [(&[&str], &[&str]); 12] = [
+        (&["--eps", "-1"], &["eps", "[0, "]),
+        (&["--eps", "nan"], &["eps"]),
+        (&["--lr", "0"], &["lr", "(0, "]),
+        (&["--batch", "0"], &["batch", "[1, 65536]"]),
+        (&["--beta", "2"], &["beta", "[0, 1]"]),
+        (&["--noise", "gaussian"], &["noise", "diag"]),
+        (&["--optimizer", "lbfgs"], &["optimizer", "adam"]),
+        (&["--activation", "sigmoid"], &["activation"]),
+        (&["--data", "no-such-set"], &["no-such-set"]),
+        (&["--val-count", "5000"], &["val_count"]),
+        (
+            &["--config", "/no/such/config.json"],
+            &["/no/such/config.json"],
+        ),
+        (&["--resume"], &["checkpoint.json"]),
+    ];
+    for (flags, needles) in cases {
+        let mut args = vec!["train"];
+        args.extend_from_slice(flags);
+        args.extend(["--out", o]);
+        refused(&args, &out, needles);
+    }
 }
 
 /// The first `n` examples of the digits as a `nrnn-inputs/1` file.

@@ -13,30 +13,24 @@
 //! Bounded: [`CASES`] cases per mutation kind and parser, a few seconds in all, with the
 //! fixed seed of the crate's other property tests (a failure reproduces).
 
+mod common;
+
 use nrnn::data::ecg::parse_ucr;
 use nrnn::data::idx::{self, Idx};
 use nrnn::data::inputs::read_inputs_file;
 use nrnn::model::Model;
 use nrnn::train::RunConfig;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Fixed seed of the property tests (as in `tests/bptt_gradcheck.rs`).
-const PROPTEST_SEED: u64 = 20211206;
 /// Cases per mutation kind and parser.
 const CASES: u32 = 128;
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: CASES,
-        rng_seed: RngSeed::Fixed(PROPTEST_SEED),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::proptest_config(CASES)
 }
 
 fn corpus(rel: &str) -> Vec<u8> {

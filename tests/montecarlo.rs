@@ -6,6 +6,9 @@
 //!
 //! The long statistical runs are `#[ignore]`d: `cargo test --test montecarlo -- --ignored`.
 
+mod common;
+
+use common::{proptest_config, SmallCase};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -14,13 +17,10 @@ use nrnn::prec::{
     EXACT_REL_TOL, MC_SIGMAS, REG_REMAINDER_FACTOR, REG_REMAINDER_SLOPE_TOL, REL_FLOOR,
 };
 use nrnn::regularizer::{closed_form, monte_carlo, McOptions, MonteCarlo, Options};
-use nrnn::rng::stream;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
-use rand::RngExt;
 
 /// A random small model (n units, K steps, step 0.1, recurrent weights at scale 1) and one
-/// example with a random input in [-1, 1].
+/// example with a random input in [-1, 1] ([`common::SmallCase`], stream 0xC1).
 #[allow(clippy::too_many_arguments)]
 fn case(
     n: usize,
@@ -32,32 +32,20 @@ fn case(
     regression: bool,
     seed: u64,
 ) -> (Model, Batch, Loss) {
-    let mut rng = stream(seed, &[0xC1]);
-    let p = 2;
-    let classes = 3;
-    let mut cfg = ModelConfig::new(n, p, classes);
-    cfg.activation = act;
-    cfg.noise = NoiseSpec::new(form, 0.1, s1, s2).unwrap();
-    let model = Model::init_scaled(cfg, 0.1, 1.0, seed).unwrap();
-    let x = DMatrix::from_fn(p, k, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, 1, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes(vec![rng.random_range(0..classes)])
-    };
-    let loss = Loss::for_target(&target);
-    (
-        model,
-        Batch {
-            x,
-            steps: k,
-            size: 1,
-            target,
-        },
-        loss,
-    )
+    let varied = None;
+    let tag = 0xC1;
+    SmallCase {
+        n,
+        k,
+        form,
+        act,
+        s1,
+        s2,
+        regression,
+        varied,
+        tag,
+    }
+    .build(seed)
 }
 
 fn mean_se(v: &[f64]) -> (f64, f64) {
@@ -111,12 +99,8 @@ fn check_gap(
     mc
 }
 
-/// Fixed seed of the property tests: every run draws the same random cases, so a
-/// failure reproduces and CI does not depend on luck.
-const PROPTEST_SEED: u64 = 20211206;
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, rng_seed: RngSeed::Fixed(PROPTEST_SEED), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(12))]
 
     /// A linear model (identity activation) with additive noise and squared error:
     /// `h_K = hbar_K + eps h1` exactly and the loss is quadratic, so

@@ -5,6 +5,9 @@
 //!
 //! Monte Carlo checks are in `tests/montecarlo.rs`.
 
+mod common;
+
+use common::{form_of, proptest_config, SmallCase};
 use nalgebra::{DMatrix, DVector};
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -16,12 +19,11 @@ use nrnn::regularizer::{
 };
 use nrnn::rng::stream;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use rand::RngExt;
 
-/// A random small model and one example. `classes = 3`; step per unit in [0.05, 0.3];
-/// recurrent weights at scale 1 (`M ~ N(0, (1/n)^2)`), so the tanh is well inside its
-/// curved range.
+/// A random small model and one example ([`common::SmallCase`], stream 0xE1). `classes = 3`;
+/// step per unit in [0.05, 0.3]; recurrent weights at scale 1 (`M ~ N(0, (1/n)^2)`), so
+/// the tanh is well inside its curved range.
 #[allow(clippy::too_many_arguments)]
 fn case(
     n: usize,
@@ -34,45 +36,20 @@ fn case(
     regression: bool,
     seed: u64,
 ) -> (Model, Batch, Loss) {
-    let mut rng = stream(seed, &[0xE1]);
-    let p = 2;
-    let classes = 3;
-    let mut cfg = ModelConfig::new(n, p, classes);
-    cfg.activation = act;
-    cfg.a_term = a_term;
-    cfg.beta = rng.random_range(0.0..1.0);
-    cfg.noise = NoiseSpec::new(form, 0.1, s1, s2).unwrap();
-    let mut model = Model::init_scaled(cfg, 0.1, 1.0, seed).unwrap();
-    for d in model.params.dt.iter_mut() {
-        *d = rng.random_range(0.05..0.3);
+    let varied = Some(a_term);
+    let tag = 0xE1;
+    SmallCase {
+        n,
+        k,
+        form,
+        act,
+        s1,
+        s2,
+        regression,
+        varied,
+        tag,
     }
-    let x = DMatrix::from_fn(p, k, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, 1, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes(vec![rng.random_range(0..classes)])
-    };
-    let loss = Loss::for_target(&target);
-    (
-        model,
-        Batch {
-            x,
-            steps: k,
-            size: 1,
-            target,
-        },
-        loss,
-    )
-}
-
-fn form_of(i: u8) -> NoiseForm {
-    match i % 3 {
-        0 => NoiseForm::Diag,
-        1 => NoiseForm::Scalar,
-        _ => NoiseForm::Code,
-    }
+    .build(seed)
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -98,12 +75,8 @@ fn naive(lin: &Linearization) -> (f64, f64) {
     (2.0 * lin.g.dot(&m), (&lin.hess * &c).trace())
 }
 
-/// Fixed seed of the property tests: every run draws the same random cases, so a
-/// failure reproduces and CI does not depend on luck.
-const PROPTEST_SEED: u64 = 20211206;
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, rng_seed: RngSeed::Fixed(PROPTEST_SEED), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(48))]
 
     /// A linear drift has no curvature, so v_k = 0 and Q = 0 exactly (every noise form).
     #[test]

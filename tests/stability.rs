@@ -10,6 +10,9 @@
 //!
 //! Everything here runs in a few seconds.
 
+mod common;
+
+use common::proptest_config;
 use nalgebra::DMatrix;
 use nrnn::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
@@ -18,7 +21,6 @@ use nrnn::experiments::stability::{random_skew, shifted_skew_model};
 use nrnn::model::{Activation, Model, ModelConfig, NoiseForm, NoiseSpec};
 use nrnn::prec::{EM_BIAS_FACTOR, EXACT_REL_TOL, LYAP_ROUND_TOL, LYAP_SIGMAS};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 
 fn noise(form: NoiseForm, eps: f64, s1: f64, s2: f64) -> NoiseSpec {
     NoiseSpec::new(form, eps, s1, s2).unwrap()
@@ -242,7 +244,7 @@ fn build(c: &Case) -> (Model, Option<Vec<f64>>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, rng_seed: RngSeed::Fixed(20210211), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(24))]
 
     #[test]
     fn measured_exponent_below_the_bounds(c in case()) {

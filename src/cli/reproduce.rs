@@ -198,6 +198,53 @@ fn fetch_data(names: &[&str], offline: bool) -> Vec<String> {
     warnings
 }
 
+/// The replication run of `--replicate`: the training-based experiments among `selected`
+/// on the replication seeds (base seed + [`crate::verdict::REPLICATION_OFFSET`]) into
+/// `<out>/replication/`, then each verdict's replication recorded in the index; returns
+/// the failures.
+fn replicate(
+    args: &Args,
+    selected: &[&experiments::Experiment],
+    ctx: &Ctx,
+    seeds: usize,
+) -> Result<Vec<String>> {
+    let rep_out = ctx.out.join(REPLICATION_DIR);
+    std::fs::create_dir_all(&rep_out).map_err(|e| Error::io(&rep_out, e))?;
+    let rep = Ctx {
+        out: rep_out.clone(),
+        seed: args.seed + crate::verdict::REPLICATION_OFFSET,
+        ..ctx.clone()
+    };
+    let trained: Vec<&experiments::Experiment> = selected
+        .iter()
+        .copied()
+        .filter(|e| TRAINED.contains(&e.name))
+        .collect();
+    eprintln!(
+        "reproduce: replication of {} experiment(s) on seeds {}..{} into {}",
+        trained.len(),
+        rep.seed,
+        rep.seed + seeds as u64 - 1,
+        rep_out.display()
+    );
+    let mut rep_progress = Progress::begin(&rep_out, args.profile, seeds, rep.seed, args.fresh)?;
+    let failed = run_experiments(
+        &trained,
+        &rep,
+        &mut rep_progress,
+        args.replot,
+        "replication ",
+    )?;
+    let missing = crate::report::index::attach_replications(&ctx.out, &rep_out)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "reproduce: no replication for: {} (not run in this invocation)",
+            missing.join(", ")
+        );
+    }
+    Ok(failed)
+}
+
 /// Run `nrnn reproduce`: fetch the data the selected experiments need (unless offline),
 /// run each experiment not finished earlier in this run (see [`Progress`]) with progress
 /// lines on stderr, then print each index entry and its verdict on stdout. Failing
@@ -230,7 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("invalid --seeds {seeds}: expected an integer in [1, 1000]");
     }
     let out = args.out.clone().unwrap_or_else(default_out);
-    crate::report::create_dir_all(&out)?;
+    crate::io::create_dir_all(&out)?;
     let out = out.canonicalize().map_err(|e| Error::io(&out, e))?;
     let offline = args.offline || offline_from_env();
     let selected: Vec<&experiments::Experiment> = all
@@ -275,41 +322,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut failed = run_experiments(&selected, &ctx, &mut progress, args.replot, "")?;
     if args.replicate {
-        let rep_out = out.join(REPLICATION_DIR);
-        std::fs::create_dir_all(&rep_out).map_err(|e| Error::io(&rep_out, e))?;
-        let rep = Ctx {
-            out: rep_out.clone(),
-            seed: args.seed + crate::verdict::REPLICATION_OFFSET,
-            ..ctx.clone()
-        };
-        let trained: Vec<&experiments::Experiment> = selected
-            .iter()
-            .copied()
-            .filter(|e| TRAINED.contains(&e.name))
-            .collect();
-        eprintln!(
-            "reproduce: replication of {} experiment(s) on seeds {}..{} into {}",
-            trained.len(),
-            rep.seed,
-            rep.seed + seeds as u64 - 1,
-            rep_out.display()
-        );
-        let mut rep_progress =
-            Progress::begin(&rep_out, args.profile, seeds, rep.seed, args.fresh)?;
-        failed.extend(run_experiments(
-            &trained,
-            &rep,
-            &mut rep_progress,
-            args.replot,
-            "replication ",
-        )?);
-        let missing = crate::report::index::attach_replications(&out, &rep_out)?;
-        if !missing.is_empty() {
-            eprintln!(
-                "reproduce: no replication for: {} (not run in this invocation)",
-                missing.join(", ")
-            );
-        }
+        failed.extend(replicate(&args, &selected, &ctx, seeds)?);
     }
     eprintln!(
         "reproduce: {} experiment(s) in {:.1} s; index: {}",

@@ -23,6 +23,8 @@
 //! `hessian_density` and `hessian_vs_noise`. `--replot` redraws the PNGs from the CSVs.
 //! Prediction: more training noise, smaller top eigenvalue and trace.
 
+use super::figure::{execute, Computed, Figure, Outcome};
+use super::models::ModelCache;
 use super::progress::Progress;
 use super::{per_seed_contrast, per_seed_slope, secondary_slopes, Ctx, Profile};
 use crate::data::Dataset;
@@ -30,7 +32,6 @@ use crate::error::{Error, Result};
 use crate::hessian::{analyze, HessianOptions, SlqOptions};
 use crate::loss::Loss;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
-use crate::report::manifest::Manifest;
 use crate::report::plot::{format_sig, Axes, LegendPos, LinePlot, Series};
 use crate::report::table::Table;
 use crate::stats::{linear_fit, Fit};
@@ -39,7 +40,6 @@ use crate::train::{fit, split_dataset, Split, TrainConfig};
 use crate::verdict::{judge, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// The claim of the Hessian figures (docs/theory.md 3 and 6, claim 3).
@@ -175,17 +175,26 @@ pub fn eps_name(eps: f64) -> String {
     format!("eps{eps:.3}")
 }
 
-fn model_paths(ctx: &Ctx, eps: f64, seed: u64) -> (PathBuf, PathBuf) {
-    let dir = ctx
-        .out
-        .join("models")
-        .join(ctx.profile.name())
-        .join("flatness");
-    let stem = format!("{}-seed{seed}", eps_name(eps));
-    (
-        dir.join(format!("{stem}.json")),
-        dir.join(format!("{stem}.meta.json")),
+/// The file of the cached model of `(eps, seed)`, relative to the output directory.
+pub(crate) fn model_file(profile: Profile, eps: f64, seed: u64) -> String {
+    format!(
+        "models/{}/{FAMILY}/{}.json",
+        profile.name(),
+        model_stem(eps, seed)
     )
+}
+
+/// The cache family of the models of the noise-level grid.
+const FAMILY: &str = "flatness";
+
+/// The cache of the models of the noise-level grid (`<out>/models/<profile>/flatness/`).
+fn cache(ctx: &Ctx) -> ModelCache {
+    ModelCache::new(ctx, FAMILY)
+}
+
+/// The cache stem of the model of `(eps, seed)`.
+fn model_stem(eps: f64, seed: u64) -> String {
+    format!("{}-seed{seed}", eps_name(eps))
 }
 
 fn piece_key(eps: f64, seed: u64) -> String {
@@ -215,12 +224,10 @@ fn load_cached(
     if !progress.piece_done(&piece_key(eps, seed)) {
         return None;
     }
-    let (mp, meta) = model_paths(ctx, eps, seed);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).ok()?).ok()?;
+    let (model, m): (Model, serde_json::Value) = cache(ctx).load(&model_stem(eps, seed), "meta")?;
     if m["setup"] != serde_json::to_value(s).ok()? {
         return None;
     }
-    let model = Model::load(&mp).ok()?;
     Some(TrainedModel {
         eps,
         seed,
@@ -262,13 +269,11 @@ pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<Trained
             let model = fitted.model;
             let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
             let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
-            let (mp, meta) = model_paths(ctx, eps, seed);
-            model.save(&mp)?;
             let m = serde_json::json!({
                 "setup": s, "eps": eps, "seed": seed, "best_epoch": fitted.best_epoch,
                 "val_accuracy": val_accuracy, "test_accuracy": test_accuracy,
             });
-            crate::report::write_json_atomic(&meta, &m)?;
+            cache(ctx).save(&model_stem(eps, seed), "meta", &model, &m)?;
             Ok((
                 TrainedModel {
                     eps,
@@ -528,23 +533,69 @@ fn subtitle(s: &Setup, seeds: usize) -> String {
     )
 }
 
-/// Run the experiment (see the module docs).
-pub fn run(ctx: &Ctx) -> Result<()> {
-    let t0 = Instant::now();
-    let s = setup(ctx.profile);
-    let sub = subtitle(&s, ctx.seeds.max(1));
-    let csv_noise = ctx.out.join("hessian_vs_noise.csv");
-    let csv_density = ctx.out.join("hessian_density.csv");
-    if ctx.replot && csv_noise.is_file() && csv_density.is_file() {
-        draw_vs_noise(ctx, &Table::read(&csv_noise)?, &sub)?;
-        draw_density(ctx, &Table::read(&csv_density)?, &sub)?;
-        return Ok(());
+/// The digits split and the trained models of a run, trained (or loaded from the cache) on
+/// first use: the figures of a replot never ask for them.
+pub(crate) struct Trained<'a> {
+    ctx: &'a Ctx,
+    s: &'a Setup,
+    cell: std::cell::OnceCell<(Split, Vec<TrainedModel>)>,
+}
+
+impl<'a> Trained<'a> {
+    /// Nothing trained yet.
+    pub(crate) fn new(ctx: &'a Ctx, s: &'a Setup) -> Trained<'a> {
+        Trained {
+            ctx,
+            s,
+            cell: std::cell::OnceCell::new(),
+        }
     }
-    let split = data(&s)?;
-    let models = trained_models(ctx, &s, &split)?;
+
+    /// The split and the models ([`data`], [`trained_models`]).
+    pub(crate) fn get(&self) -> Result<&(Split, Vec<TrainedModel>)> {
+        if self.cell.get().is_none() {
+            let split = data(self.s)?;
+            let models = trained_models(self.ctx, self.s, &split)?;
+            let _ = self.cell.set((split, models));
+        }
+        Ok(self.cell.get().expect("set above"))
+    }
+}
+
+/// Figure `hessian_vs_noise`: top eigenvalue and trace of both Hessians per model.
+struct VsNoise<'a> {
+    s: &'a Setup,
+    sub: String,
+    trained: &'a Trained<'a>,
+}
+
+impl Figure for VsNoise<'_> {
+    fn name(&self) -> &str {
+        "hessian_vs_noise"
+    }
+    fn claim(&self) -> &str {
+        CLAIM
+    }
+    fn compute(&self, ctx: &Ctx) -> Result<Computed> {
+        let (split, models) = self.trained.get()?;
+        Ok(Computed::of(vs_noise_rows(ctx, self.s, split, models)?))
+    }
+    fn render(&self, ctx: &Ctx, c: &Computed) -> Result<Vec<String>> {
+        draw_vs_noise(ctx, c.table(), &self.sub)
+    }
+    fn verdict(&self, ctx: &Ctx, c: &Computed) -> Result<Outcome> {
+        vs_noise_outcome(ctx, self.s, c.table())
+    }
+    fn judges_replot(&self) -> bool {
+        false
+    }
+}
+
+/// The per-model Hessian measures: rows `(eps, seed, measure, value, stderr)`.
+fn vs_noise_rows(ctx: &Ctx, s: &Setup, split: &Split, models: &[TrainedModel]) -> Result<Table> {
     let batch = split.train.head(s.hessian_examples).all();
     let mut t = Table::new(&["eps", "seed", "measure", "value", "stderr"]);
-    for tm in &models {
+    for tm in models {
         let mut o = HessianOptions::new(s.top_k.min(tm.model.n_flat()), s.trace_probes, ctx.seed);
         o.lanczos_max_iter = s.lanczos_max_iter;
         o.lanczos_tol = s.lanczos_tol;
@@ -580,23 +631,19 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         push("val_accuracy", tm.val_accuracy, 0.0)?;
         push("test_accuracy", tm.test_accuracy, 0.0)?;
     }
-    t.write(&csv_noise)?;
-    let pngs = draw_vs_noise(ctx, &t, &sub)?;
+    Ok(t)
+}
 
-    // Densities: seed ctx.seed of the deterministic and of the noisiest model.
-    let emax = s.eps_levels.iter().copied().fold(0.0, f64::max);
-    let pick = |e: f64| models.iter().find(|m| m.eps == e && m.seed == ctx.seed);
-    let pair: Vec<&TrainedModel> = [pick(0.0), pick(emax)].into_iter().flatten().collect();
-    if pair.len() < 2 {
-        return Err(Error::Other(
-            "hessian experiment: the deterministic and the noisiest model are needed".into(),
-        ));
-    }
-    let (dt, dsum) = density_rows(ctx, &s, &split, &pair)?;
-    dt.write(&csv_density)?;
-    let dpng = draw_density(ctx, &dt, &sub)?;
+/// `eps: mean` pairs of a by-eps summary, for the index text.
+pub(crate) fn fmt_levels(rows: &[(f64, f64, f64)]) -> String {
+    rows.iter()
+        .map(|r| format!("{}: {}", format_sig(r.0, 3), format_sig(r.1, 3)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
-    // Summaries, verdicts, manifests and index entries.
+/// The verdict, index text and manifest of `hessian_vs_noise` from its table.
+fn vs_noise_outcome(ctx: &Ctx, s: &Setup, t: &Table) -> Result<Outcome> {
     let measures = [
         "top_eigenvalue",
         "trace",
@@ -608,23 +655,19 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     for m in measures {
         means.insert(
             m.into(),
-            serde_json::to_value(by_eps(&t, m)?).map_err(|e| Error::Other(e.to_string()))?,
+            serde_json::to_value(by_eps(t, m)?).map_err(|e| Error::Other(e.to_string()))?,
         );
     }
-    let fits: Vec<Fit> = ["top_eigenvalue", "trace"]
+    let fits: Vec<Fit> = ["top_eigenvalue", "trace", "hidden_top", "hidden_trace"]
         .iter()
-        .map(|m| trend(&t, m))
-        .collect::<Result<_>>()?;
-    let hfits: Vec<Fit> = ["hidden_top", "hidden_trace"]
-        .iter()
-        .map(|m| trend(&t, m))
+        .map(|m| trend(t, m))
         .collect::<Result<_>>()?;
     let primary = ctx.judged(judge(
         &vs_noise_test(),
-        &per_seed_slope(&t, "top_eigenvalue")?,
+        &per_seed_slope(t, "top_eigenvalue")?,
     ));
     let sec = secondary_slopes(
-        &t,
+        t,
         &[
             ("trace", "trace of the parameter Hessian"),
             ("hidden_top", "top eigenvalue of the hidden-state Hessian"),
@@ -632,18 +675,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         ],
         Direction::Decrease,
     )?;
-    let verdict = primary.verdict;
     let seeds = ctx.seed_list();
-    let config = serde_json::json!({"setup": s, "data": "digits (embedded)", "loss": "cross-entropy, noise off"});
-    let top = by_eps(&t, "top_eigenvalue")?;
-    let tr = by_eps(&t, "trace")?;
-    let acc = by_eps(&t, "test_accuracy")?;
-    let fmt_row = |rows: &[(f64, f64, f64)]| -> String {
-        rows.iter()
-            .map(|r| format!("{}: {}", format_sig(r.0, 3), format_sig(r.1, 3)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let f3 = |v: f64| format_sig(v, 3);
     let shows = format!(
         "Mean over {} seeds against the training noise eps. Top eigenvalue: {}. Trace: {}. Test accuracy: {}. \
@@ -652,54 +684,126 @@ pub fn run(ctx: &Ctx) -> Result<()> {
          Design: within a seed every model shares the data split, the initialization draw and the batch order, \
          and the Hessian probes are the same for every model.",
         seeds.len(),
-        fmt_row(&top),
-        fmt_row(&tr),
-        fmt_row(&acc),
+        fmt_levels(&by_eps(t, "top_eigenvalue")?),
+        fmt_levels(&by_eps(t, "trace")?),
+        fmt_levels(&by_eps(t, "test_accuracy")?),
         primary.sentence(f3),
         secondary_text(&sec, &["trace", "hidden-state top", "hidden-state trace"], f3),
     );
-    let mut man = Manifest::new("hessian_vs_noise", CLAIM, &ctx.command);
-    man.profile = ctx.profile.name().into();
-    man.seeds = seeds.clone();
-    man.config = config.clone();
-    man.summary = serde_json::json!({"by_eps": means, "fits": {"top_eigenvalue": fits[0], "trace": fits[1],
-        "hidden_top": hfits[0], "hidden_trace": hfits[1]}, "verdict": verdict.as_str(),
+    let summary = serde_json::json!({"by_eps": means, "fits": {"top_eigenvalue": fits[0], "trace": fits[1],
+        "hidden_top": fits[2], "hidden_trace": fits[3]}, "verdict": primary.verdict.as_str(),
         "primary": primary, "secondary": sec});
-    man.finish(t0);
-    man.write(&ctx.out.join("hessian_vs_noise.json"))?;
-    ctx.judged_entry("hessian_vs_noise", CLAIM, pngs, shows, &primary)?;
+    Ok(Outcome::judged(&primary, shows, seeds, config(s), summary))
+}
 
-    let dv = |e: f64| top.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.1);
-    let dprimary = ctx.judged(judge(
-        &Test::new(
-            format!(
-                "per-seed difference of the top Hessian eigenvalue, model trained at eps {} minus the deterministic model",
-                format_sig(emax, 3)
+/// The manifest configuration of both Hessian figures.
+fn config(s: &Setup) -> serde_json::Value {
+    serde_json::json!({"setup": s, "data": "digits (embedded)", "loss": "cross-entropy, noise off"})
+}
+
+/// Figure `hessian_density`: the spectral densities of the deterministic and the noisiest
+/// model of the base seed, judged on the paired top-eigenvalue contrast of `hessian_vs_noise`.
+struct Density<'a> {
+    s: &'a Setup,
+    sub: String,
+    trained: &'a Trained<'a>,
+    /// The table of `hessian_vs_noise`.
+    vs_noise: &'a Table,
+}
+
+impl Density<'_> {
+    /// The noisiest training level.
+    fn emax(&self) -> f64 {
+        self.s.eps_levels.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+impl Figure for Density<'_> {
+    fn name(&self) -> &str {
+        "hessian_density"
+    }
+    fn claim(&self) -> &str {
+        CLAIM
+    }
+    fn compute(&self, ctx: &Ctx) -> Result<Computed> {
+        let (split, models) = self.trained.get()?;
+        let pick = |e: f64| models.iter().find(|m| m.eps == e && m.seed == ctx.seed);
+        let pair: Vec<&TrainedModel> = [pick(0.0), pick(self.emax())]
+            .into_iter()
+            .flatten()
+            .collect();
+        if pair.len() < 2 {
+            return Err(Error::Other(
+                "hessian experiment: the deterministic and the noisiest model are needed".into(),
+            ));
+        }
+        let (dt, dsum) = density_rows(ctx, self.s, split, &pair)?;
+        Ok(Computed {
+            tables: vec![dt],
+            extra: dsum,
+        })
+    }
+    fn render(&self, ctx: &Ctx, c: &Computed) -> Result<Vec<String>> {
+        Ok(vec![draw_density(ctx, c.table(), &self.sub)?])
+    }
+    fn verdict(&self, ctx: &Ctx, c: &Computed) -> Result<Outcome> {
+        let (s, emax, dsum) = (self.s, self.emax(), &c.extra);
+        let top = by_eps(self.vs_noise, "top_eigenvalue")?;
+        let dv = |e: f64| top.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.1);
+        let dprimary = ctx.judged(judge(
+            &Test::new(
+                format!(
+                    "per-seed difference of the top Hessian eigenvalue, model trained at eps {} minus the deterministic model",
+                    format_sig(emax, 3)
+                ),
+                Direction::Decrease,
             ),
-            Direction::Decrease,
-        ),
-        &per_seed_contrast(&t, "top_eigenvalue", emax, 0.0)?,
-    ));
-    let dshows = format!(
-        "Spectral density (stochastic Lanczos quadrature, {} probes x {} steps, Gaussian width {} common to both) \
-         of the training-loss Hessian of the deterministic model and of the model trained with eps {} (seed {}). \
-         Mean top eigenvalue over seeds: {} (deterministic) vs {} (noisy). Primary statistic (pre-registered): {}.",
-        s.density_probes,
-        s.density_steps,
-        format_sig(dsum["sigma"].as_f64().unwrap_or(f64::NAN), 3),
-        format_sig(emax, 3),
-        ctx.seed,
-        format_sig(dv(0.0), 4),
-        format_sig(dv(emax), 4),
-        dprimary.sentence(|v| format_sig(v, 3)),
-    );
-    let mut dman = Manifest::new("hessian_density", CLAIM, &ctx.command);
-    dman.profile = ctx.profile.name().into();
-    dman.seeds = vec![ctx.seed];
-    dman.config = config;
-    dman.summary = dsum;
-    dman.finish(t0);
-    dman.write(&ctx.out.join("hessian_density.json"))?;
-    ctx.judged_entry("hessian_density", CLAIM, vec![dpng], dshows, &dprimary)?;
+            &per_seed_contrast(self.vs_noise, "top_eigenvalue", emax, 0.0)?,
+        ));
+        let dshows = format!(
+            "Spectral density (stochastic Lanczos quadrature, {} probes x {} steps, Gaussian width {} common to both) \
+             of the training-loss Hessian of the deterministic model and of the model trained with eps {} (seed {}). \
+             Mean top eigenvalue over seeds: {} (deterministic) vs {} (noisy). Primary statistic (pre-registered): {}.",
+            s.density_probes,
+            s.density_steps,
+            format_sig(dsum["sigma"].as_f64().unwrap_or(f64::NAN), 3),
+            format_sig(emax, 3),
+            ctx.seed,
+            format_sig(dv(0.0), 4),
+            format_sig(dv(emax), 4),
+            dprimary.sentence(|v| format_sig(v, 3)),
+        );
+        Ok(Outcome::judged(
+            &dprimary,
+            dshows,
+            vec![ctx.seed],
+            config(s),
+            dsum.clone(),
+        ))
+    }
+    fn judges_replot(&self) -> bool {
+        false
+    }
+}
+
+/// Run the experiment (see the module docs).
+pub fn run(ctx: &Ctx) -> Result<()> {
+    let t0 = Instant::now();
+    let s = setup(ctx.profile);
+    let sub = subtitle(&s, ctx.seeds.max(1));
+    let trained = Trained::new(ctx, &s);
+    let vs = VsNoise {
+        s: &s,
+        sub: sub.clone(),
+        trained: &trained,
+    };
+    let c = execute(ctx, &vs, t0)?;
+    let density = Density {
+        s: &s,
+        sub,
+        trained: &trained,
+        vs_noise: c.table(),
+    };
+    execute(ctx, &density, t0)?;
     Ok(())
 }

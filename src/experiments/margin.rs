@@ -20,15 +20,18 @@
 //! `--replot` redraws the PNGs from the CSVs. Prediction: margins grow with the training
 //! noise (at small eps).
 
-use super::hessian::{by_eps, data, eps_name, setup, trained_models, trend, vs_noise_plot};
+use super::figure::{execute, Computed, Figure, Outcome};
+use super::hessian::{
+    by_eps, fmt_levels, model_file, setup, trend, vs_noise_plot, Setup, Trained, TrainedModel,
+};
 use super::{per_seed_slope, secondary_slopes, Ctx};
 use crate::error::Result;
 use crate::margin::{margins, AttackOptions, Summary};
-use crate::report::manifest::Manifest;
 use crate::report::plot::{format_sig, Axes, Histogram, LegendPos, Series};
 use crate::report::table::Table;
 use crate::stats::Fit;
 use crate::table_row;
+use crate::train::Split;
 use crate::verdict::{judge, secondary_text, Direction, Test};
 use std::time::Instant;
 
@@ -165,25 +168,45 @@ pub fn margin_test() -> Test {
     )
 }
 
-/// Run the experiment (see the module docs).
-pub fn run(ctx: &Ctx) -> Result<()> {
-    let t0 = Instant::now();
-    let s = setup(ctx.profile);
-    let sub = format!(
-        "digits, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; {} test examples; {} seed(s)",
-        s.hidden,
-        s.epochs,
-        s.margin_examples.min(s.test),
-        ctx.seeds.max(1)
-    );
-    let csv_per = ctx.out.join("margin_vs_noise.csv");
-    let csv_ex = ctx.out.join("margin_examples.csv");
-    if ctx.replot && csv_per.is_file() && csv_ex.is_file() {
-        draw(ctx, &Table::read(&csv_per)?, &Table::read(&csv_ex)?, &sub)?;
-        return Ok(());
+/// Figure `margin_vs_noise` (with the per-example table `margin_examples`).
+struct MarginVsNoise<'a> {
+    s: &'a Setup,
+    sub: String,
+    trained: Trained<'a>,
+}
+
+impl Figure for MarginVsNoise<'_> {
+    fn name(&self) -> &str {
+        "margin_vs_noise"
     }
-    let split = data(&s)?;
-    let models = trained_models(ctx, &s, &split)?;
+    fn claim(&self) -> &str {
+        CLAIM
+    }
+    fn tables(&self) -> Vec<String> {
+        vec!["margin_vs_noise".into(), "margin_examples".into()]
+    }
+    fn compute(&self, _ctx: &Ctx) -> Result<Computed> {
+        let (split, models) = self.trained.get()?;
+        let (per, ex) = margin_rows(self.s, split, models)?;
+        Ok(Computed {
+            tables: vec![per, ex],
+            extra: serde_json::Value::Null,
+        })
+    }
+    fn render(&self, ctx: &Ctx, c: &Computed) -> Result<Vec<String>> {
+        draw(ctx, &c.tables[0], &c.tables[1], &self.sub)
+    }
+    fn verdict(&self, ctx: &Ctx, c: &Computed) -> Result<Outcome> {
+        outcome(ctx, self.s, c.table())
+    }
+    fn judges_replot(&self) -> bool {
+        false
+    }
+}
+
+/// The margins of every model: the per-model summary `(eps, seed, measure, value)` and the
+/// per-example rows.
+fn margin_rows(s: &Setup, split: &Split, models: &[TrainedModel]) -> Result<(Table, Table)> {
     let test = split.test.head(s.margin_examples);
     let opts = AttackOptions::default();
     let mut ex = Table::new(&[
@@ -200,7 +223,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         "attack_steps",
     ]);
     let mut per = Table::new(&["eps", "seed", "measure", "value"]);
-    for tm in &models {
+    for tm in models {
         let r = margins(&tm.model, &test, &opts)?;
         for (i, e) in r.examples.iter().enumerate() {
             ex.push(table_row![
@@ -243,55 +266,43 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         push("lipschitz", r.lipschitz)?;
         push("test_accuracy_full", tm.test_accuracy)?;
     }
-    per.write(&csv_per)?;
-    ex.write(&csv_ex)?;
-    let pngs = draw(ctx, &per, &ex, &sub)?;
+    Ok((per, ex))
+}
 
+/// The sum over models of the values of `measure`.
+fn total(per: &Table, measure: &str) -> Result<f64> {
+    Ok(per
+        .filter_eq("measure", measure)?
+        .column_f64("value")?
+        .iter()
+        .sum())
+}
+
+/// The verdict, index text and manifest of `margin_vs_noise` from its per-model table.
+fn outcome(ctx: &Ctx, s: &Setup, per: &Table) -> Result<Outcome> {
     let names = [
         "median_attack_radius",
         "median_lower_bound",
         "median_score_margin",
     ];
-    let fits: Vec<Fit> = names
-        .iter()
-        .map(|m| trend(&per, m))
-        .collect::<Result<_>>()?;
+    let fits: Vec<Fit> = names.iter().map(|m| trend(per, m)).collect::<Result<_>>()?;
     let primary = ctx.judged(judge(
         &margin_test(),
-        &per_seed_slope(&per, "median_attack_radius")?,
+        &per_seed_slope(per, "median_attack_radius")?,
     ));
     let sec = secondary_slopes(
-        &per,
+        per,
         &[
             ("median_lower_bound", "median Jacobian margin estimate"),
             ("median_score_margin", "median score margin"),
         ],
         Direction::Increase,
     )?;
-    let verdict = primary.verdict;
     let f3 = |v: f64| format_sig(v, 3);
-    let fmt_row = |m: &str| -> Result<String> {
-        Ok(by_eps(&per, m)?
-            .iter()
-            .map(|r| format!("{}: {}", format_sig(r.0, 3), format_sig(r.1, 3)))
-            .collect::<Vec<_>>()
-            .join(", "))
-    };
-    let violations: f64 = per
-        .filter_eq("measure", "bound_violations")?
-        .column_f64("value")?
-        .iter()
-        .sum();
-    let correct: f64 = per
-        .filter_eq("measure", "correct")?
-        .column_f64("value")?
-        .iter()
-        .sum();
-    let failures: f64 = per
-        .filter_eq("measure", "attack_failures")?
-        .column_f64("value")?
-        .iter()
-        .sum();
+    let fmt_row = |m: &str| -> Result<String> { Ok(fmt_levels(&by_eps(per, m)?)) };
+    let violations = total(per, "bound_violations")?;
+    let correct = total(per, "correct")?;
+    let failures = total(per, "attack_failures")?;
     let seeds = ctx.seed_list();
     let shows = format!(
         "Medians over the correctly classified test examples, mean over {} seed(s), against the training noise eps. \
@@ -318,14 +329,15 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         failures,
         correct,
         violations,
-        format_sig(by_eps(&per, "median_certified_bound")?.first().map_or(f64::NAN, |r| r.1), 2),
+        format_sig(by_eps(per, "median_certified_bound")?.first().map_or(f64::NAN, |r| r.1), 2),
     );
-    let mut man = Manifest::new("margin_vs_noise", CLAIM, &ctx.command);
-    man.profile = ctx.profile.name().into();
-    man.seeds = seeds;
-    man.config = serde_json::json!({"setup": s, "attack": opts, "models": models.iter().map(|m| {
-        format!("models/{}/flatness/{}-seed{}.json", ctx.profile.name(), eps_name(m.eps), m.seed)
-    }).collect::<Vec<_>>()});
+    let models: Vec<String> = s
+        .eps_levels
+        .iter()
+        .flat_map(|&e| seeds.iter().map(move |&sd| model_file(ctx.profile, e, sd)))
+        .collect();
+    let config =
+        serde_json::json!({"setup": s, "attack": AttackOptions::default(), "models": models});
     let mut by = serde_json::Map::new();
     for m in [
         "accuracy",
@@ -336,16 +348,34 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     ] {
         by.insert(
             m.into(),
-            serde_json::to_value(by_eps(&per, m)?).unwrap_or_default(),
+            serde_json::to_value(by_eps(per, m)?).unwrap_or_default(),
         );
     }
-    man.summary = serde_json::json!({
+    let summary = serde_json::json!({
         "by_eps": by,
         "fits": {"median_attack_radius": fits[0], "median_lower_bound": fits[1], "median_score_margin": fits[2]},
         "attack_failures": failures, "bound_violations": violations, "correct_examples": correct,
-        "verdict": verdict.as_str(), "primary": primary, "secondary": sec,
+        "verdict": primary.verdict.as_str(), "primary": primary, "secondary": sec,
     });
-    man.finish(t0);
-    man.write(&ctx.out.join("margin_vs_noise.json"))?;
-    ctx.judged_entry("margin_vs_noise", CLAIM, pngs, shows, &primary)
+    Ok(Outcome::judged(&primary, shows, seeds, config, summary))
+}
+
+/// Run the experiment (see the module docs).
+pub fn run(ctx: &Ctx) -> Result<()> {
+    let t0 = Instant::now();
+    let s = setup(ctx.profile);
+    let sub = format!(
+        "digits, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; {} test examples; {} seed(s)",
+        s.hidden,
+        s.epochs,
+        s.margin_examples.min(s.test),
+        ctx.seeds.max(1)
+    );
+    let fig = MarginVsNoise {
+        s: &s,
+        sub,
+        trained: Trained::new(ctx, &s),
+    };
+    execute(ctx, &fig, t0)?;
+    Ok(())
 }

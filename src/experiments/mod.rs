@@ -1,20 +1,22 @@
-//! Experiments: one file per figure family. Each computes its rows, writes a tidy CSV,
-//! renders PNGs, writes a JSON manifest into the output directory, and adds its entries
-//! to the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
+//! Experiments: one file (or folder) per figure family. A figure computes its rows into a
+//! tidy table, draws its PNGs from the table and judges its claim from the table
+//! ([`figure::Figure`]); one executor ([`figure::execute`]) owns what every figure shares:
+//! the replot from cached CSVs, the CSV and PNG files, the JSON manifest and the entry in
+//! the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
 
+pub mod figure;
 pub mod hessian;
 pub mod margin;
+pub mod models;
 pub mod progress;
 pub mod regularizer;
 pub mod robustness;
 pub mod stability;
 
 use crate::report::index::{update_index, Evidence, FigureEntry, Verdict};
-use crate::report::manifest::Manifest;
 use crate::report::table::Table;
 use crate::verdict::Judgement;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
 /// committed figures, at most about an hour on 2 cores), `full` (the paper's scale).
@@ -104,21 +106,8 @@ impl Ctx {
         self.entry(name, claim, png, shows, j.verdict, Some(Evidence::of(j)))
     }
 
-    /// Add (or replace) the index entry of figure `name`, whose CSV and manifest are
-    /// `<name>.csv` and `<name>.json` in the output directory.
-    pub fn index_entry(
-        &self,
-        name: &str,
-        claim: &str,
-        png: Vec<String>,
-        shows: String,
-        verdict: Verdict,
-    ) -> crate::Result<()> {
-        self.entry(name, claim, png, shows, verdict, None)
-    }
-
     /// The one writer of this run's index entries.
-    fn entry(
+    pub(crate) fn entry(
         &self,
         name: &str,
         claim: &str,
@@ -141,25 +130,6 @@ impl Ctx {
                 evidence,
             },
         )
-    }
-
-    /// Write the manifest `<name>.json` of one figure made from the base seed: profile,
-    /// configuration, the numbers it shows, and the wall time since `t0`.
-    pub fn write_manifest(
-        &self,
-        name: &str,
-        claim: &str,
-        config: serde_json::Value,
-        summary: serde_json::Value,
-        t0: Instant,
-    ) -> crate::Result<()> {
-        let mut m = Manifest::new(name, claim, &self.command);
-        m.profile = self.profile.name().to_string();
-        m.seeds = vec![self.seed];
-        m.config = config;
-        m.summary = summary;
-        m.finish(t0);
-        m.write(&self.out.join(format!("{name}.json")))
     }
 }
 

@@ -139,7 +139,7 @@ impl Progress {
     }
 
     fn write(&self) -> Result<()> {
-        crate::report::write_json_atomic(&self.path, self)
+        crate::io::write_json_atomic(&self.path, self)
     }
 
     /// Whether the experiment `name` is finished.

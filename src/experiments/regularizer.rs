@@ -26,6 +26,7 @@
 //!
 //! `--replot` redraws every figure from its CSV.
 
+use super::figure::{publish, table_or, Outcome};
 use super::{Ctx, Profile};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -93,20 +94,6 @@ fn sizes(p: Profile) -> Sizes {
         ),
         ode_substeps: p.pick(2, 4, 8),
     }
-}
-
-fn entry(ctx: &Ctx, name: &str, png: Vec<String>, shows: String, verdict: Verdict) -> Result<()> {
-    ctx.index_entry(name, CLAIM, png, shows, verdict)
-}
-
-fn manifest(
-    ctx: &Ctx,
-    name: &str,
-    config: serde_json::Value,
-    summary: serde_json::Value,
-    t0: Instant,
-) -> Result<()> {
-    ctx.write_manifest(name, CLAIM, config, summary, t0)
 }
 
 /// The two models and the evaluation examples.
@@ -203,11 +190,8 @@ fn colv(t: &Table, rows: &[&Vec<crate::report::table::Cell>], name: &str) -> Res
 /// Figures `regularizer_gap` and `regularizer_remainder` (one Monte Carlo run per model).
 fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
     let t0 = Instant::now();
-    let path = ctx.out.join("regularizer_gap.csv");
     let mut info = serde_json::Map::new();
-    let table = if ctx.replot && path.exists() {
-        Table::read(&path)?
-    } else {
+    let table = table_or(ctx, "regularizer_gap", || {
         let m = models.ok_or_else(|| Error::Other("regularizer: models were not built".into()))?;
         let batch = m.eval.all();
         let mut t = Table::new(&GAP_HEADER);
@@ -227,9 +211,8 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
                 serde_json::json!({"pathwise_T2": mc.pathwise, "seconds": mc.seconds_paths}),
             );
         }
-        t.write(&path)?;
-        t
-    };
+        Ok(t)
+    })?;
     let mut summary = serde_json::Map::new();
     let mut pngs = Vec::new();
     let mut verdict = Verdict::Agrees;
@@ -314,15 +297,21 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
         acc.map_or("n/a".to_string(), |a| format_sig(a, 3)),
         shows.join("; ")
     );
-    manifest(
+    publish(
         ctx,
         "regularizer_gap",
-        serde_json::json!({"hidden": sz.hidden, "examples": sz.examples, "paths": sz.paths, "eps": sz.eps,
+        CLAIM,
+        pngs,
+        Outcome::plain(
+            ctx,
+            shows_gap,
+            verdict,
+            serde_json::json!({"hidden": sz.hidden, "examples": sz.examples, "paths": sz.paths, "eps": sz.eps,
             "noise": noise(), "step": STEP, "epochs": sz.epochs, "confidence": 0.95}),
-        serde_json::json!({"models": summary, "runs": info, "trained_accuracy": acc}),
+            serde_json::json!({"models": summary, "runs": info, "trained_accuracy": acc}),
+        ),
         t0,
     )?;
-    entry(ctx, "regularizer_gap", pngs, shows_gap, verdict)?;
 
     // Remainder slopes from the control-variate estimates.
     let t1 = Instant::now();
@@ -378,24 +367,24 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
         format_pm(fits[1].slope, fits[1].slope_stderr),
         format_sig(fit_hi, 3)
     );
-    manifest(
+    publish(
         ctx,
         "regularizer_remainder",
-        serde_json::json!({"source": "regularizer_gap.csv", "estimator": "control variate", "fit_eps_max": fit_hi}),
-        serde_json::json!({"random_slope": fits[0].slope, "random_slope_stderr": fits[0].slope_stderr,
-            "trained_slope": fits[1].slope, "trained_slope_stderr": fits[1].slope_stderr}),
-        t1,
-    )?;
-    entry(
-        ctx,
-        "regularizer_remainder",
+        CLAIM,
         vec!["regularizer_remainder.png".into()],
-        shows_rem,
-        if ok {
-            Verdict::Agrees
-        } else {
-            Verdict::Partial
-        },
+        Outcome::plain(
+            ctx,
+            shows_rem,
+            if ok {
+                Verdict::Agrees
+            } else {
+                Verdict::Partial
+            },
+            serde_json::json!({"source": "regularizer_gap.csv", "estimator": "control variate", "fit_eps_max": fit_hi}),
+            serde_json::json!({"random_slope": fits[0].slope, "random_slope_stderr": fits[0].slope_stderr,
+            "trained_slope": fits[1].slope, "trained_slope_stderr": fits[1].slope_stderr}),
+        ),
+        t1,
     )
 }
 
@@ -404,10 +393,7 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
 fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
     let t0 = Instant::now();
     let name = "regularizer_convergence";
-    let path = ctx.out.join(format!("{name}.csv"));
-    let table = if ctx.replot && path.exists() {
-        Table::read(&path)?
-    } else {
+    let table = table_or(ctx, name, || {
         let m = models.ok_or_else(|| Error::Other("regularizer: models were not built".into()))?;
         let batch = m.eval.all().columns(0, 1);
         let mut t = Table::new(&[
@@ -441,9 +427,8 @@ fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
                 ])?;
             }
         }
-        t.write(&path)?;
-        t
-    };
+        Ok(t)
+    })?;
     let forms = table.column_str("form")?;
     let dt = table.column_f64("dt")?;
     let err = table.column_f64("error")?;
@@ -479,24 +464,24 @@ fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
         format_pm(fits[0].slope, fits[0].slope_stderr),
         format_pm(fits[1].slope, fits[1].slope_stderr)
     );
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"refine": sz.refine, "ode_substeps": sz.ode_substeps, "step": STEP, "hidden": sz.hidden}),
-        serde_json::json!({"diag_slope": fits[0].slope, "scalar_slope": fits[1].slope,
-            "diag_slope_stderr": fits[0].slope_stderr, "scalar_slope_stderr": fits[1].slope_stderr}),
-        t0,
-    )?;
-    entry(
-        ctx,
-        name,
+        CLAIM,
         vec![format!("{name}.png")],
-        shows,
-        if ok {
-            Verdict::Agrees
-        } else {
-            Verdict::Partial
-        },
+        Outcome::plain(
+            ctx,
+            shows,
+            if ok {
+                Verdict::Agrees
+            } else {
+                Verdict::Partial
+            },
+            serde_json::json!({"refine": sz.refine, "ode_substeps": sz.ode_substeps, "step": STEP, "hidden": sz.hidden}),
+            serde_json::json!({"diag_slope": fits[0].slope, "scalar_slope": fits[1].slope,
+            "diag_slope_stderr": fits[0].slope_stderr, "scalar_slope_stderr": fits[1].slope_stderr}),
+        ),
+        t0,
     )
 }
 
@@ -504,11 +489,8 @@ fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
 fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
     let t0 = Instant::now();
     let name = "regularizer_per_step";
-    let path = ctx.out.join(format!("{name}.csv"));
     let mut totals = serde_json::Map::new();
-    let table = if ctx.replot && path.exists() {
-        Table::read(&path)?
-    } else {
+    let table = table_or(ctx, name, || {
         let m = models.ok_or_else(|| Error::Other("regularizer: models were not built".into()))?;
         let batch = m.eval.all().columns(0, 1);
         let mut t = Table::new(&["model", "step", "Q_k", "R_k"]);
@@ -532,9 +514,8 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
             }
             totals.insert(mname.to_string(), serde_json::json!({"Q": r.q, "R": r.r}));
         }
-        t.write(&path)?;
-        t
-    };
+        Ok(t)
+    })?;
     let models_col = table.column_str("model")?;
     let step = table.column_f64("step")?;
     let q = table.column_f64("Q_k")?;
@@ -583,20 +564,20 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
         format_sig(100.0 * sums[0].2, 3),
         format_sig(100.0 * sums[1].2, 3)
     );
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"example": 0, "step": STEP}),
-        serde_json::json!({"random": {"Q": sums[0].0, "R": sums[0].1, "R_share_last_quarter": sums[0].2},
-            "trained": {"Q": sums[1].0, "R": sums[1].1, "R_share_last_quarter": sums[1].2}, "closed_form": totals}),
-        t0,
-    )?;
-    entry(
-        ctx,
-        name,
+        CLAIM,
         vec![format!("{name}.png")],
-        shows,
-        Verdict::NotChecked,
+        Outcome::plain(
+            ctx,
+            shows,
+            Verdict::NotChecked,
+            serde_json::json!({"example": 0, "step": STEP}),
+            serde_json::json!({"random": {"Q": sums[0].0, "R": sums[0].1, "R_share_last_quarter": sums[0].2},
+            "trained": {"Q": sums[1].0, "R": sums[1].1, "R_share_last_quarter": sums[1].2}, "closed_form": totals}),
+        ),
+        t0,
     )
 }
 
@@ -614,7 +595,7 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
 /// nrnn::experiments::regularizer::run(&Ctx { replot: true, ..ctx }).unwrap();
 /// ```
 pub fn run(ctx: &Ctx) -> Result<()> {
-    crate::report::create_dir_all(&ctx.out)?;
+    crate::io::create_dir_all(&ctx.out)?;
     let sz = sizes(ctx.profile);
     let names = [
         "regularizer_gap",

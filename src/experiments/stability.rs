@@ -21,6 +21,7 @@
 //!
 //! `--replot` redraws every figure from its CSV.
 
+use super::figure::{publish, table_or, Outcome};
 use super::{Ctx, Profile};
 use crate::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
@@ -149,30 +150,6 @@ pub const PHASE_OMEGA: f64 = 1.0;
 /// Hidden size of the phase diagram and the counterexample (docs/theory.md section 4: n = 4).
 pub const SKEW_N: usize = 4;
 
-fn entry(ctx: &Ctx, name: &str, png: Vec<String>, shows: String, verdict: Verdict) -> Result<()> {
-    ctx.index_entry(name, CLAIM, png, shows, verdict)
-}
-
-fn manifest(
-    ctx: &Ctx,
-    name: &str,
-    config: serde_json::Value,
-    summary: serde_json::Value,
-    t0: Instant,
-) -> Result<()> {
-    ctx.write_manifest(name, CLAIM, config, summary, t0)
-}
-
-fn load_or(ctx: &Ctx, name: &str, compute: impl FnOnce() -> Result<Table>) -> Result<Table> {
-    let path = ctx.out.join(format!("{name}.csv"));
-    if ctx.replot && path.exists() {
-        return Table::read(&path);
-    }
-    let t = compute()?;
-    t.write(&path)?;
-    Ok(t)
-}
-
 fn col(t: &Table, name: &str) -> Result<Vec<f64>> {
     t.column_f64(name)
 }
@@ -190,7 +167,7 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let name = "stability_phase";
     let skew = random_skew(SKEW_N, ctx.seed);
     let forms = [NoiseForm::Scalar, NoiseForm::Diag];
-    let table = load_or(ctx, name, || {
+    let table = table_or(ctx, name, || {
         let cells: Vec<(NoiseForm, f64, f64)> = forms
             .iter()
             .flat_map(|&f| {
@@ -347,24 +324,24 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let ok = s_sc["measured_stable_cells"].as_u64() > s_dg["measured_stable_cells"].as_u64()
         && s_sc["violations_beyond_3se_and_euler_allowance"] == 0
         && s_dg["violations_beyond_3se_and_euler_allowance"] == 0;
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"n": SKEW_N, "omega": PHASE_OMEGA, "mu": xu, "eps_sigma2": yu, "step": sz.phase_d,
-            "steps": sz.phase_steps, "transient": sz.phase_steps / 10, "paths": sz.phase_paths, "skew_seed": ctx.seed}),
-        serde_json::Value::Object(summary),
-        t0,
-    )?;
-    entry(
-        ctx,
-        name,
+        CLAIM,
         pngs,
-        shows,
-        if ok {
-            Verdict::Agrees
-        } else {
-            Verdict::Disagrees
-        },
+        Outcome::plain(
+            ctx,
+            shows,
+            if ok {
+                Verdict::Agrees
+            } else {
+                Verdict::Disagrees
+            },
+            serde_json::json!({"n": SKEW_N, "omega": PHASE_OMEGA, "mu": xu, "eps_sigma2": yu, "step": sz.phase_d,
+            "steps": sz.phase_steps, "transient": sz.phase_steps / 10, "paths": sz.phase_paths, "skew_seed": ctx.seed}),
+            serde_json::Value::Object(summary),
+        ),
+        t0,
     )
 }
 
@@ -381,7 +358,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let skew = random_skew(SKEW_N, ctx.seed);
     let s = 2f64.sqrt();
     let forms = [NoiseForm::Scalar, NoiseForm::Diag];
-    let table = load_or(ctx, name, || {
+    let table = table_or(ctx, name, || {
         let cells: Vec<(NoiseForm, f64)> = forms
             .iter()
             .flat_map(|&f| sz.ce_omegas.iter().map(move |&w| (f, w)))
@@ -510,24 +487,24 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         crate::report::plot::format_pm(dg, dg_se),
         format_sig(sz.ce_d * sz.ce_omegas.last().unwrap_or(&0.0).powi(2) / 2.0, 2),
     );
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"n": SKEW_N, "mu": CE_MU, "eps_sigma2": s, "omegas": sz.ce_omegas, "step": sz.ce_d,
-            "steps": sz.ce_steps, "transient": sz.ce_steps / 10, "paths": sz.ce_paths, "skew_seed": ctx.seed}),
-        serde_json::Value::Object(summary),
-        t0,
-    )?;
-    entry(
-        ctx,
-        name,
+        CLAIM,
         vec![file],
-        shows,
-        if diag_fails && scalar_stable {
-            Verdict::Agrees
-        } else {
-            Verdict::Disagrees
-        },
+        Outcome::plain(
+            ctx,
+            shows,
+            if diag_fails && scalar_stable {
+                Verdict::Agrees
+            } else {
+                Verdict::Disagrees
+            },
+            serde_json::json!({"n": SKEW_N, "mu": CE_MU, "eps_sigma2": s, "omegas": sz.ce_omegas, "step": sz.ce_d,
+            "steps": sz.ce_steps, "transient": sz.ce_steps / 10, "paths": sz.ce_paths, "skew_seed": ctx.seed}),
+            serde_json::Value::Object(summary),
+        ),
+        t0,
     )
 }
 
@@ -580,7 +557,7 @@ fn random_model(i: u64, seed: u64) -> Result<(Model, Option<Vec<f64>>, &'static 
 fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_bound";
-    let table = load_or(ctx, name, || {
+    let table = table_or(ctx, name, || {
         let rows: Vec<Result<Vec<Cell>>> = (0..sz.rm_models as u64)
             .into_par_iter()
             .map(|i| {
@@ -704,25 +681,25 @@ fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         format_sig(max_excess, 3),
         format_sig(max_excess_se, 2),
     );
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"models": sz.rm_models, "steps": sz.rm_steps, "transient": sz.rm_steps / 10,
-            "paths": sz.rm_paths, "step": 0.01, "model_seed": ctx.seed}),
-        serde_json::json!({"violations": violations, "max_measured_minus_bound": max_excess,
-            "stderr_at_max": max_excess_se}),
-        t0,
-    )?;
-    entry(
-        ctx,
-        name,
+        CLAIM,
         vec![file],
-        shows,
-        if violations.is_empty() {
-            Verdict::Agrees
-        } else {
-            Verdict::Disagrees
-        },
+        Outcome::plain(
+            ctx,
+            shows,
+            if violations.is_empty() {
+                Verdict::Agrees
+            } else {
+                Verdict::Disagrees
+            },
+            serde_json::json!({"models": sz.rm_models, "steps": sz.rm_steps, "transient": sz.rm_steps / 10,
+            "paths": sz.rm_paths, "step": 0.01, "model_seed": ctx.seed}),
+            serde_json::json!({"violations": violations, "max_measured_minus_bound": max_excess,
+            "stderr_at_max": max_excess_se}),
+        ),
+        t0,
     )
 }
 
@@ -769,7 +746,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     // Start on the attractor's scale: h = 0 is an (unstable) fixed point of the noise-free net.
     let mut h0 = vec![0.0; n];
     fill_normal(&mut stream(ctx.seed, &[0x4830]), &mut h0);
-    let table = load_or(ctx, name, || {
+    let table = table_or(ctx, name, || {
         let mut t = Table::new(&["run", "index", "step", "time", "mean", "stderr"]);
         let record = (sz.conv_steps / 200).max(1);
         for (run, spec) in [("deterministic", NoiseSpec::off()), ("noisy", noise)] {
@@ -892,20 +869,26 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         crate::report::plot::format_pm(get("noisy_lambda_1"), gse("noisy_lambda_1")),
         format_sig(get("deterministic_lambda_1"), 4),
     );
-    manifest(
+    publish(
         ctx,
         name,
-        serde_json::json!({"hidden": n, "gain": CONV_GAIN, "noise": noise, "step": 0.01, "steps": sz.conv_steps,
+        CLAIM,
+        vec![file],
+        Outcome::plain(
+            ctx,
+            shows,
+            Verdict::Agrees,
+            serde_json::json!({"hidden": n, "gain": CONV_GAIN, "noise": noise, "step": 0.01, "steps": sz.conv_steps,
             "transient": sz.conv_steps / 10, "paths": sz.conv_paths, "model_seed": ctx.seed, "k": CONV_K}),
-        serde_json::json!({"final": finals, "kappa": c.kappa, "stochastic_bound": c.stochastic_bound}),
+            serde_json::json!({"final": finals, "kappa": c.kappa, "stochastic_bound": c.stochastic_bound}),
+        ),
         t0,
-    )?;
-    entry(ctx, name, vec![file], shows, Verdict::Agrees)
+    )
 }
 
 /// Run the experiment (all four figures).
 pub fn run(ctx: &Ctx) -> Result<()> {
-    crate::report::create_dir_all(&ctx.out)?;
+    crate::io::create_dir_all(&ctx.out)?;
     let sz = sizes(ctx.profile);
     let t = Instant::now();
     phase(ctx, &sz)?;

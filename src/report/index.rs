@@ -295,8 +295,8 @@ fn render_evidence(ev: &Evidence) -> String {
 pub fn write_index(dir: &Path, entries: &[FigureEntry]) -> Result<()> {
     let mut sorted = entries.to_vec();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    super::write_json_atomic(&dir.join("index.json"), &sorted)?;
-    super::write_atomic(&dir.join("README.md"), render_markdown(&sorted).as_bytes())
+    crate::io::write_json_atomic(&dir.join("index.json"), &sorted)?;
+    crate::io::write_atomic(&dir.join("README.md"), render_markdown(&sorted).as_bytes())
 }
 
 /// The entries stored in `<dir>/index.json` (empty when the file does not exist).

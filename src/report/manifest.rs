@@ -76,7 +76,7 @@ impl Manifest {
 
     /// Write the manifest atomically as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<()> {
-        super::write_json_atomic(path, self)
+        crate::io::write_json_atomic(path, self)
     }
 
     /// Read a manifest written by [`Manifest::write`].

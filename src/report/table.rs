@@ -295,7 +295,7 @@ impl Table {
 
     /// Write the table atomically to `path` (parent directories are created).
     pub fn write(&self, path: &Path) -> Result<()> {
-        super::write_atomic(path, &self.to_csv_bytes()?)
+        crate::io::write_atomic(path, &self.to_csv_bytes()?)
     }
 
     /// Parse CSV text with a header line. Cell types are inferred per cell (see

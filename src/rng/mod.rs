@@ -28,6 +28,9 @@
 ))]
 mod avx512;
 
+use crate::elementary::{
+    angle, radius, COS_C, LN2_HI, LN2_LO, LOG_C, MANTISSA, ONE_BITS, SIN_C, SQRT_HALF_BITS,
+};
 use std::convert::Infallible;
 
 /// Number of xoshiro256++ generators a [`Stream`] steps together (one 512-bit vector of
@@ -201,133 +204,6 @@ impl rand::TryRng for Stream {
     }
 }
 
-/// `ln 2` split so that `e LN2_HI` is exact for the exponents met here (fdlibm's split).
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-/// `ln 2 - LN2_HI`.
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-/// Bits of `sqrt(1/2)` (rounded): mantissas are reduced to `[sqrt(1/2), sqrt(2))`.
-const SQRT_HALF_BITS: u64 = 0x3FE6_A09E_667F_3BCD;
-/// Bits of `1.0`.
-const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
-/// The 52 mantissa bits of an f64.
-const MANTISSA: u64 = 0x000F_FFFF_FFFF_FFFF;
-
-/// `c_k = 1 / (2k + 3)`, `k = 0..9`: `ln f = 2s + 2s z sum_k c_k z^k` with
-/// `s = (f - 1)/(f + 1)`, `z = s^2 <= 0.0295` on `[sqrt(1/2), sqrt(2))`; the first term
-/// left out, `z^9 / 21 < 2.3e-16 z`, is below half an ulp of the sum.
-const LOG_C: [f64; 9] = {
-    let mut c = [0.0; 9];
-    let mut k = 0;
-    while k < 9 {
-        c[k] = 1.0 / (2 * k + 3) as f64;
-        k += 1;
-    }
-    c
-};
-
-/// `(-1)^k / (2k+1)!`, `k = 0..8`: `sin psi = psi sum_k s_k psi^2k` on `[0, pi/4]`; the
-/// first term left out, `(pi/4)^17 / 17! < 4.6e-17`, is below half an ulp of `sin psi`.
-const SIN_C: [f64; 8] = taylor::<8>(1);
-
-/// `(-1)^k / (2k)!`, `k = 0..9`: `cos psi = sum_k c_k psi^2k` on `[0, pi/4]`; the first
-/// term left out, `(pi/4)^18 / 18! < 2.1e-18`, is far below half an ulp.
-const COS_C: [f64; 9] = taylor::<9>(0);
-
-/// `(-1)^k / (2k + first)!` for `k = 0..N`.
-const fn taylor<const N: usize>(first: usize) -> [f64; N] {
-    let mut c = [0.0; N];
-    let mut f = 1.0;
-    let mut j = 1;
-    while j <= first {
-        f *= j as f64;
-        j += 1;
-    }
-    let mut k = 0;
-    while k < N {
-        c[k] = if k % 2 == 0 { 1.0 / f } else { -1.0 / f };
-        f *= ((2 * k + first + 1) * (2 * k + first + 2)) as f64;
-        k += 1;
-    }
-    c
-}
-
-/// `sum_k c_k z^k` for nine coefficients by Estrin's scheme (`z2 = z^2`, `z4 = z^4`); the
-/// vector kernel evaluates the same operations in the same order.
-#[inline(always)]
-fn poly9(c: &[f64; 9], z: f64, z2: f64, z4: f64) -> f64 {
-    let q0 = c[1].mul_add(z, c[0]);
-    let q1 = c[3].mul_add(z, c[2]);
-    let q2 = c[5].mul_add(z, c[4]);
-    let q3 = c[7].mul_add(z, c[6]);
-    let lo = q1.mul_add(z2, q0);
-    let hi = c[8].mul_add(z4, q3.mul_add(z2, q2));
-    hi.mul_add(z4, lo)
-}
-
-/// `sum_k c_k z^k` for eight coefficients by Estrin's scheme.
-#[inline(always)]
-fn poly8(c: &[f64; 8], z: f64, z2: f64, z4: f64) -> f64 {
-    let q0 = c[1].mul_add(z, c[0]);
-    let q1 = c[3].mul_add(z, c[2]);
-    let q2 = c[5].mul_add(z, c[4]);
-    let q3 = c[7].mul_add(z, c[6]);
-    q3.mul_add(z2, q2).mul_add(z4, q1.mul_add(z2, q0))
-}
-
-/// `u = (floor(w / 2^11) + 1) 2^-53` in `[2^-53, 1]` and `ln u`: `u = 2^e f` with `f` in
-/// `[sqrt(1/2), sqrt(2))` by integer operations on its bits, then `ln u = e ln 2 + ln f`,
-/// `ln f` by the series of [`LOG_C`] (a few ulp).
-#[inline(always)]
-fn log_uniform(w: u64) -> (f64, f64) {
-    let u = ((w >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64);
-    let ix = u.to_bits() + (ONE_BITS - SQRT_HALF_BITS);
-    let e = ((ix >> 52) as i64 - 0x3FF) as f64;
-    let f = f64::from_bits((ix & MANTISSA) + SQRT_HALF_BITS);
-    let s = (f - 1.0) / (f + 1.0);
-    let z = s * s;
-    let (z2, s2) = (z * z, 2.0 * s);
-    let p = poly9(&LOG_C, z, z2, z2 * z2);
-    let ln_f = (s2 * z).mul_add(p, s2);
-    (u, e.mul_add(LN2_HI, e.mul_add(LN2_LO, ln_f)))
-}
-
-/// The Box-Muller radius of the word `w`: `sqrt(-2 ln u)` with `u` and `ln u` from
-/// [`log_uniform`], so `0 <= r <= 8.58`.
-#[inline(always)]
-fn radius(w: u64) -> f64 {
-    (-2.0 * log_uniform(w).1).sqrt()
-}
-
-/// `(cos theta, sin theta)` for the Box-Muller angle of the word `w`: bits 63..61 name the
-/// octant `o` of `theta = 2 pi v`, bits 60..9 the position `t = m + 1/2` (`m` a 52-bit
-/// integer) inside it, so `v = (o + t 2^-52) / 8`. With `psi = (pi/4) t 2^-52` (even `o`)
-/// or `(pi/4)(1 - t 2^-52)` (odd `o`: reflected) in `[0, pi/4]`, `sin psi` and `cos psi`
-/// are short Taylor sums ([`SIN_C`], [`COS_C`]); swaps and sign flips by the octant give
-/// the angle's cosine and sine without a branch.
-#[inline(always)]
-fn angle(w: u64) -> (f64, f64) {
-    let odd = (w >> 61) & 1 == 1;
-    let swap = (w >> 62) & 1 == 1;
-    let neg_c = ((w << 1) ^ w) & (1 << 63);
-    let neg_s = w & (1 << 63);
-    let t = ((w << 3) >> 12) as f64 + 0.5;
-    let t = if odd { (1u64 << 52) as f64 - t } else { t };
-    let psi = t * (std::f64::consts::FRAC_PI_4 / (1u64 << 52) as f64);
-    let z = psi * psi;
-    let z2 = z * z;
-    let z4 = z2 * z2;
-    let s = poly8(&SIN_C, z, z2, z4) * psi;
-    let c = poly9(&COS_C, z, z2, z4);
-    // Octant 2q + 1 is the reflection of octant 2q about pi/4 (q = 0..3).
-    let (ca, sa) = if odd { (s, c) } else { (c, s) };
-    // Quadrant q rotates (cos, sin) by q pi/2.
-    let (cq, sq) = if swap { (sa, ca) } else { (ca, sa) };
-    (
-        f64::from_bits(cq.to_bits() ^ neg_c),
-        f64::from_bits(sq.to_bits() ^ neg_s),
-    )
-}
-
 /// Fill `out` with independent standard normal draws from `rng`, sixteen at a time by
 /// [`Stream::normals`] (about 1.3 ns a draw with AVX-512). A length that is not a multiple
 /// of sixteen uses the first values of one more call, so a fill always starts on fresh
@@ -437,52 +313,6 @@ mod tests {
             assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits));
         }
         assert_eq!(fast, slow);
-    }
-
-    /// Bound on the relative error of [`log_uniform`]'s `ln` and on the absolute error of
-    /// [`angle`]'s cosine and sine, against the standard library (itself within 1 ulp):
-    /// a few ulp of the series, its coefficients and the reductions.
-    const LN_REL_ERR: f64 = 4.0 * f64::EPSILON;
-    const TRIG_ABS_ERR: f64 = 4.0 * f64::EPSILON;
-
-    /// The radius and angle functions are accurate to a few ulp over random words and at
-    /// the ends of their ranges (`u = 1`, `u = 2^-53`; octant edges).
-    #[test]
-    fn radius_and_angle_are_accurate() {
-        let mut r = stream(13, &[]);
-        let mut words: Vec<u64> = (0..200_000).map(|_| r.next_u64()).collect();
-        words.extend([0, u64::MAX, 1 << 11, u64::MAX >> 1, 1 << 63, (1 << 61) - 1]);
-        let (mut worst, mut worst_ln): (f64, f64) = (0.0, 0.0);
-        for w in words {
-            let (u, ln_u) = log_uniform(w);
-            assert_eq!(u, ((w >> 11) + 1) as f64 / (1u64 << 53) as f64);
-            let err = (ln_u - u.ln()).abs();
-            worst_ln = worst_ln.max(err / u.ln().abs().max(f64::MIN_POSITIVE));
-            assert!(
-                err <= LN_REL_ERR * u.ln().abs(),
-                "ln of {u:e}: {ln_u:e} vs {:e}",
-                u.ln()
-            );
-            // The reference angle reduced to its quadrant q (exact rotation by q pi/2),
-            // alpha = (pi/2) (position in the quadrant), so its own error stays ~1 ulp.
-            let q = w >> 62;
-            let pos = (((w << 2) >> 9) as f64 + 0.5) / (1u64 << 55) as f64;
-            let alpha = std::f64::consts::FRAC_PI_2 * pos;
-            let (ca, sa) = (alpha.cos(), alpha.sin());
-            let (cw, sw) = [(ca, sa), (-sa, ca), (-ca, -sa), (sa, -ca)][q as usize];
-            let (c, s) = angle(w);
-            worst = worst.max((c - cw).abs()).max((s - sw).abs());
-            assert!((c - cw).abs() < TRIG_ABS_ERR, "cos of {w:#x}: {c} vs {cw}");
-            assert!((s - sw).abs() < TRIG_ABS_ERR, "sin of {w:#x}: {s} vs {sw}");
-        }
-        // Measured when written: 3.3e-16 (trig, absolute) and 3.2e-16 (ln, relative).
-        assert!(worst > 0.0 && worst_ln > 0.0, "the comparison ran");
-        assert_eq!(radius(u64::MAX), 0.0);
-        assert!((radius(0) - (106.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-15);
-        // fdlibm's split of ln 2: the high part has 21 trailing zero bits (32 significant
-        // bits, so e LN2_HI is exact for |e| < 2^21) and the two parts add to ln 2.
-        assert_eq!(LN2_HI.to_bits() & 0x1F_FFFF, 0);
-        assert_eq!(LN2_HI + LN2_LO, std::f64::consts::LN_2);
     }
 
     /// Kolmogorov-Smirnov statistic of 10^6 draws against N(0, 1): below the 99.9% critical

@@ -1,0 +1,125 @@
+//! Fixtures shared by the integration tests: the small random case (a small model and one
+//! example), the proptest strategies, and the one proptest configuration (fixed seed,
+//! failing cases persisted beside the test file).
+//!
+//! A test file uses it with `mod common;`; not every file uses every item.
+#![allow(dead_code)]
+
+use nalgebra::DMatrix;
+use nrnn::data::{Batch, Target};
+use nrnn::loss::Loss;
+use nrnn::model::{Activation, Model, ModelConfig, NoiseForm, NoiseSpec};
+use nrnn::rng::stream;
+use proptest::prelude::*;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
+use rand::RngExt;
+
+/// Fixed seed of the property tests: every run draws the same random cases, so a
+/// failure reproduces and CI does not depend on luck.
+pub const PROPTEST_SEED: u64 = 20211206;
+
+/// The configuration of every proptest block: `cases` cases drawn from
+/// [`PROPTEST_SEED`]; a failing case is written to `tests/<file>.proptest-regressions`
+/// and replayed first by later runs.
+pub fn proptest_config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(PROPTEST_SEED),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// The noise forms, uniformly.
+pub fn forms() -> impl Strategy<Value = NoiseForm> {
+    prop_oneof![
+        Just(NoiseForm::Diag),
+        Just(NoiseForm::Scalar),
+        Just(NoiseForm::Code)
+    ]
+}
+
+/// The activations with an exact derivative: tanh and the identity.
+pub fn acts() -> impl Strategy<Value = Activation> {
+    prop_oneof![Just(Activation::Tanh), Just(Activation::Identity)]
+}
+
+/// The noise form numbered `i` (mod 3): diag, scalar, code.
+pub fn form_of(i: u8) -> NoiseForm {
+    match i % 3 {
+        0 => NoiseForm::Diag,
+        1 => NoiseForm::Scalar,
+        _ => NoiseForm::Code,
+    }
+}
+
+/// A small random case: a model with `n` units on 2 inputs and 3 outputs, step 0.1,
+/// recurrent weights at scale 1, noise `form` at eps 0.1 with levels `s1`, `s2`, and one
+/// example of `k` steps with inputs in [-1, 1] and a class (or, `regression`, three target
+/// values in [-1, 1]).
+#[derive(Clone, Copy, Debug)]
+pub struct SmallCase {
+    /// Hidden units.
+    pub n: usize,
+    /// Steps.
+    pub k: usize,
+    /// Noise form.
+    pub form: NoiseForm,
+    /// Activation.
+    pub act: Activation,
+    /// Additive noise level sigma1.
+    pub s1: f64,
+    /// Multiplicative noise level sigma2.
+    pub s2: f64,
+    /// Squared error on values instead of cross-entropy on a class.
+    pub regression: bool,
+    /// `Some(a_term)`: also draw `beta` in [0, 1) and per-unit steps in [0.05, 0.3), with
+    /// the `A h` term on or off; `None`: the configuration's defaults.
+    pub varied: Option<bool>,
+    /// Index of the case's random stream (`stream(seed, &[tag])`), so that two test files
+    /// draw different cases from one seed.
+    pub tag: u64,
+}
+
+impl SmallCase {
+    /// The model, the example and its loss for `seed`.
+    pub fn build(&self, seed: u64) -> (Model, Batch, Loss) {
+        let mut rng = stream(seed, &[self.tag]);
+        let (p, classes) = (2, 3);
+        let mut cfg = ModelConfig::new(self.n, p, classes);
+        cfg.activation = self.act;
+        if let Some(a_term) = self.varied {
+            cfg.a_term = a_term;
+            cfg.beta = rng.random_range(0.0..1.0);
+        }
+        cfg.noise = NoiseSpec::new(self.form, 0.1, self.s1, self.s2).unwrap();
+        let mut model = Model::init_scaled(cfg, 0.1, 1.0, seed).unwrap();
+        if self.varied.is_some() {
+            for d in model.params.dt.iter_mut() {
+                *d = rng.random_range(0.05..0.3);
+            }
+        }
+        let x = DMatrix::from_fn(p, self.k, |_, _| rng.random_range(-1.0..1.0));
+        let target = if self.regression {
+            Target::Values(DMatrix::from_fn(classes, 1, |_, _| {
+                rng.random_range(-1.0..1.0)
+            }))
+        } else {
+            Target::Classes(vec![rng.random_range(0..classes)])
+        };
+        let loss = Loss::for_target(&target);
+        let steps = self.k;
+        (
+            model,
+            Batch {
+                x,
+                steps,
+                size: 1,
+                target,
+            },
+            loss,
+        )
+    }
+}

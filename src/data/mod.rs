@@ -14,8 +14,8 @@ pub mod idx;
 pub mod inputs;
 pub mod mnist;
 pub mod mnist_full;
-pub mod store;
 pub mod npy;
+pub mod store;
 pub mod synthetic;
 
 /// Largest number of classes of a data set read from a file (labels are below it): 2^20.

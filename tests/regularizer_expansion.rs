@@ -52,8 +52,10 @@ fn case(
     .build(seed)
 }
 
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / a.abs().max(b.abs()).max(REL_FLOOR)
+/// `a` and `b` agree to the relative tolerance `tol` (absolute `tol REL_FLOOR` near zero),
+/// through `approx::relative_eq!`.
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    approx::relative_eq!(a, b, epsilon = tol * REL_FLOOR, max_relative = tol)
 }
 
 /// The recursions of docs/theory.md section 2 written naively with explicit dense matrices:
@@ -113,7 +115,7 @@ proptest! {
         let (m, b, loss) = case(n, k, form_of(f), act, true, s1, 0.0, reg, seed);
         let ra = r_additive(&m, &b, 0, loss).unwrap();
         let r = closed_form(&m, &b, 0, loss, Options::default()).unwrap().r;
-        prop_assert!(rel(ra, r) < EXACT_REL_TOL, "additive {ra} vs general {r}");
+        prop_assert!(close(ra, r, EXACT_REL_TOL), "additive {ra} vs general {r}");
     }
 
     /// The unrolled form: sum_k tr(Ŝ_k^T Phi^T H Phi Ŝ_k) (backward matrix sweep) equals
@@ -124,8 +126,8 @@ proptest! {
         let r = closed_form(&m, &b, 0, loss, Options { per_step: true, code_eps: 0.0 }).unwrap();
         let ps = r.per_step.as_ref().unwrap();
         prop_assert_eq!(ps.r.len(), k);
-        prop_assert!(rel(ps.r.iter().sum::<f64>(), r.r) < EXACT_REL_TOL);
-        prop_assert!(rel(ps.q.iter().sum::<f64>(), r.q) < EXACT_REL_TOL);
+        prop_assert!(close(ps.r.iter().sum::<f64>(), r.r, EXACT_REL_TOL));
+        prop_assert!(close(ps.q.iter().sum::<f64>(), r.q, EXACT_REL_TOL));
     }
 
     /// The library's Q (backward sweep) and R (forward sweep with the stacked products)
@@ -254,7 +256,7 @@ fn code_form_treatment() {
     // Mean-factor path: with code_eps = 0.5, sigma2 = 0.4, the linearization's step is 0.9 d.
     let lin = Linearization::new(&m, &b, 0, loss, 0.5).unwrap();
     for i in 0..4 {
-        assert!(rel(lin.d[i], 0.9 * m.params.dt[i]) < 1e-15);
+        assert!(close(lin.d[i], 0.9 * m.params.dt[i], 1e-15));
     }
     // With sigma2 = 0 the code form is additive noise sigma1 per step (no sqrt(d)): R equals
     // the diag form's R with sigma1 / sqrt(d) when d is uniform.
@@ -274,7 +276,7 @@ fn code_form_treatment() {
     md.config.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 0.5 / 0.2f64.sqrt(), 0.0).unwrap();
     let rc = closed_form(&mc, &b, 0, loss, Options::default()).unwrap();
     let rd = closed_form(&md, &b, 0, loss, Options::default()).unwrap();
-    assert!(rel(rc.r, rd.r) < EXACT_REL_TOL && rel(rc.q, rd.q) < EXACT_REL_TOL);
+    assert!(close(rc.r, rd.r, EXACT_REL_TOL) && close(rc.q, rd.q, EXACT_REL_TOL));
 }
 
 /// Bad input is refused with an error that names the field.

@@ -213,21 +213,35 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
         }
         Ok(t)
     })?;
+    gap_figure(ctx, sz, models, &table, info, t0)?;
+    remainder_figure(ctx, &table)
+}
+
+/// Figure `regularizer_gap`: per model, the Monte Carlo gap over eps^2 with and without the
+/// control variate against the closed form, judged at the smallest eps.
+fn gap_figure(
+    ctx: &Ctx,
+    sz: &Sizes,
+    models: Option<&Models>,
+    table: &Table,
+    info: serde_json::Map<String, serde_json::Value>,
+    t0: Instant,
+) -> Result<()> {
     let mut summary = serde_json::Map::new();
     let mut pngs = Vec::new();
     let mut verdict = Verdict::Agrees;
     let mut shows = Vec::new();
     for (i, name) in ["random", "trained"].iter().enumerate() {
-        let plain = rows_of(&table, name, "plain")?;
-        let cvr = rows_of(&table, name, "control variate")?;
-        let eps = colv(&table, &plain, "eps")?;
-        let y = colv(&table, &plain, "gap_over_eps2")?;
-        let se = colv(&table, &plain, "stderr")?;
-        let reg = colv(&table, &plain, "regularizer")?
+        let plain = rows_of(table, name, "plain")?;
+        let cvr = rows_of(table, name, "control variate")?;
+        let eps = colv(table, &plain, "eps")?;
+        let y = colv(table, &plain, "gap_over_eps2")?;
+        let se = colv(table, &plain, "stderr")?;
+        let reg = colv(table, &plain, "regularizer")?
             .first()
             .copied()
             .unwrap_or(f64::NAN);
-        let yc = colv(&table, &cvr, "gap_over_eps2")?;
+        let yc = colv(table, &cvr, "gap_over_eps2")?;
         // Agreement at the smallest eps with the O(eps^2) allowance of prec.rs (the next
         // eps up is 2 eps).
         let j = eps.len().saturating_sub(1);
@@ -253,10 +267,7 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
             format_sig(yc[j], 5)
         ));
         let band = |rows: &[&Vec<crate::report::table::Cell>]| -> Result<(Vec<f64>, Vec<f64>)> {
-            Ok((
-                colv(&table, rows, "ci_low")?,
-                colv(&table, rows, "ci_high")?,
-            ))
+            Ok((colv(table, rows, "ci_low")?, colv(table, rows, "ci_high")?))
         };
         let (lo, hi) = band(&plain)?;
         let (clo, chi) = band(&cvr)?;
@@ -311,9 +322,12 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
             serde_json::json!({"models": summary, "runs": info, "trained_accuracy": acc}),
         ),
         t0,
-    )?;
+    )
+}
 
-    // Remainder slopes from the control-variate estimates.
+/// Figure `regularizer_remainder`: the remainder slopes from the control-variate estimates
+/// of the `regularizer_gap` table.
+fn remainder_figure(ctx: &Ctx, table: &Table) -> Result<()> {
     let t1 = Instant::now();
     let mut rem = Table::new(&["model", "eps", "remainder", "remainder_stderr"]);
     let mut plot = LogLogFit::new(
@@ -330,11 +344,11 @@ fn gap_and_remainder(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<(
     // assumed by REG_REMAINDER_FACTOR); every point is drawn.
     let mut fit_hi = f64::INFINITY;
     for (i, name) in ["random", "trained"].iter().enumerate() {
-        let cvr = rows_of(&table, name, "control variate")?;
-        let eps = colv(&table, &cvr, "eps")?;
-        let r = colv(&table, &cvr, "remainder")?;
-        let rs = colv(&table, &cvr, "remainder_stderr")?;
-        let reg = colv(&table, &cvr, "regularizer")?;
+        let cvr = rows_of(table, name, "control variate")?;
+        let eps = colv(table, &cvr, "eps")?;
+        let r = colv(table, &cvr, "remainder")?;
+        let rs = colv(table, &cvr, "remainder_stderr")?;
+        let reg = colv(table, &cvr, "regularizer")?;
         let mut hi = 0.0f64;
         for k in 0..eps.len() {
             rem.push(crate::table_row![*name, eps[k], r[k], rs[k]])?;

@@ -162,63 +162,68 @@ fn forms_of(t: &Table) -> Result<Vec<String>> {
 // Phase diagram
 // ---------------------------------------------------------------------------------------
 
+/// The table of `stability_phase`: per form and cell `(mu, eps sigma2)`, the measured top
+/// exponent of `A = mu I + omega S` with its standard error, the a.s. bound, kappa and the
+/// Euler allowance.
+fn phase_table(ctx: &Ctx, sz: &Sizes, skew: &DMatrix<f64>, forms: &[NoiseForm]) -> Result<Table> {
+    let cells: Vec<(NoiseForm, f64, f64)> = forms
+        .iter()
+        .flat_map(|&f| {
+            sz.phase_s
+                .iter()
+                .flat_map(move |&s| sz.phase_mu.iter().map(move |&mu| (f, mu, s)))
+        })
+        .collect();
+    let rows: Vec<Result<Vec<Cell>>> = cells
+        .par_iter()
+        .map(|&(form, mu, s)| {
+            let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
+            let m = shifted_skew_model(mu, PHASE_OMEGA, skew, noise, sz.phase_d)?;
+            let sys = Dynamics::new(&m, None, noise)?;
+            let o = LyapunovOptions {
+                paths: sz.phase_paths,
+                seed: ctx.seed,
+                transient: sz.phase_steps / 10,
+                ..LyapunovOptions::new(1, sz.phase_steps)
+            };
+            let sp = spectrum(&sys, &o)?;
+            let c = Conditions::of(&m, None)?;
+            Ok(crate::table_row![
+                form.name(),
+                mu,
+                s,
+                sp.exponents[0],
+                sp.stderr[0],
+                c.stochastic_bound,
+                c.kappa,
+                c.discretization_allowance().unwrap_or(0.0),
+                sz.phase_d
+            ])
+        })
+        .collect();
+    let mut t = Table::new(&[
+        "form",
+        "mu",
+        "eps_sigma2",
+        "exponent",
+        "stderr",
+        "bound",
+        "kappa",
+        "euler_allowance",
+        "step",
+    ]);
+    for r in rows {
+        t.push(r?)?;
+    }
+    Ok(t)
+}
+
 fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_phase";
     let skew = random_skew(SKEW_N, ctx.seed);
     let forms = [NoiseForm::Scalar, NoiseForm::Diag];
-    let table = table_or(ctx, name, || {
-        let cells: Vec<(NoiseForm, f64, f64)> = forms
-            .iter()
-            .flat_map(|&f| {
-                sz.phase_s
-                    .iter()
-                    .flat_map(move |&s| sz.phase_mu.iter().map(move |&mu| (f, mu, s)))
-            })
-            .collect();
-        let rows: Vec<Result<Vec<Cell>>> = cells
-            .par_iter()
-            .map(|&(form, mu, s)| {
-                let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
-                let m = shifted_skew_model(mu, PHASE_OMEGA, &skew, noise, sz.phase_d)?;
-                let sys = Dynamics::new(&m, None, noise)?;
-                let o = LyapunovOptions {
-                    paths: sz.phase_paths,
-                    seed: ctx.seed,
-                    transient: sz.phase_steps / 10,
-                    ..LyapunovOptions::new(1, sz.phase_steps)
-                };
-                let sp = spectrum(&sys, &o)?;
-                let c = Conditions::of(&m, None)?;
-                Ok(crate::table_row![
-                    form.name(),
-                    mu,
-                    s,
-                    sp.exponents[0],
-                    sp.stderr[0],
-                    c.stochastic_bound,
-                    c.kappa,
-                    c.discretization_allowance().unwrap_or(0.0),
-                    sz.phase_d
-                ])
-            })
-            .collect();
-        let mut t = Table::new(&[
-            "form",
-            "mu",
-            "eps_sigma2",
-            "exponent",
-            "stderr",
-            "bound",
-            "kappa",
-            "euler_allowance",
-            "step",
-        ]);
-        for r in rows {
-            t.push(r?)?;
-        }
-        Ok(t)
-    })?;
+    let table = table_or(ctx, name, || phase_table(ctx, sz, &skew, &forms))?;
     let forms_col = forms_of(&table)?;
     let (mus, ss, ex, se, bd, al) = (
         col(&table, "mu")?,
@@ -237,67 +242,21 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let (xu, yu) = (uniq(&mus), uniq(&ss));
     let mut pngs = Vec::new();
     let mut summary = serde_json::Map::new();
-    let n = SKEW_N as f64;
+    let cols = PhaseColumns {
+        forms: forms_col,
+        mus,
+        ss,
+        ex,
+        se,
+        bd,
+        al,
+        xu: xu.clone(),
+        yu: yu.clone(),
+    };
     for form in ["scalar", "diag"] {
-        let mut z = vec![vec![f64::NAN; xu.len()]; yu.len()];
-        let (mut stab_meas, mut stab_bound, mut cells, mut max_excess, mut violations) =
-            (0, 0, 0, f64::NEG_INFINITY, 0);
-        for i in 0..mus.len() {
-            if forms_col[i] != form {
-                continue;
-            }
-            let xi = xu.iter().position(|&v| v == mus[i]).unwrap_or(0);
-            let yi = yu.iter().position(|&v| v == ss[i]).unwrap_or(0);
-            z[yi][xi] = ex[i];
-            cells += 1;
-            stab_meas += (ex[i] + LYAP_SIGMAS * se[i] < 0.0) as usize;
-            stab_bound += (bd[i] < 0.0) as usize;
-            max_excess = max_excess.max(ex[i] - bd[i]);
-            violations += (ex[i] > bd[i] + LYAP_SIGMAS * se[i] + EM_BIAS_FACTOR * al[i]) as usize;
-        }
-        // The bound's zero line in the (mu, s) plane.
-        let line: Vec<(f64, f64)> = grid(0.0, *yu.last().unwrap_or(&2.0), 101)
-            .into_iter()
-            .map(|s| match form {
-                "scalar" => (s * s / 2.0, s),
-                _ => (-s * s * (0.5 - 1.0 / n), s),
-            })
-            .filter(|&(m, _)| m >= xu[0] && m <= *xu.last().unwrap())
-            .collect();
-        let file = format!("{name}_{form}.png");
-        Heatmap::new(
-            Axes::new(
-                &format!("Top Lyapunov exponent, {form} noise"),
-                "mu  (A = mu I + S, S skew, ||S|| = 1)",
-                "eps sigma2",
-            )
-            .subtitle(&format!(
-                "n = {SKEW_N}, W = 0, step {}; black: measured exponent = 0",
-                sz.phase_d
-            )),
-            &xu,
-            &yu,
-            z,
-        )
-        .z_label("exponent")
-        .contour(0.0, "measured = 0")
-        .curve(
-            Series::from_points("a.s. bound = 0", &line)
-                .dashed()
-                .color(3),
-        )
-        .save(&ctx.out.join(&file))?;
+        let (file, sum) = phase_form(ctx, sz, name, form, &cols)?;
         pngs.push(file);
-        summary.insert(
-            form.to_string(),
-            serde_json::json!({
-                "cells": cells,
-                "measured_stable_cells": stab_meas,
-                "bound_certified_cells": stab_bound,
-                "max_measured_minus_bound": max_excess,
-                "violations_beyond_3se_and_euler_allowance": violations,
-            }),
-        );
+        summary.insert(form.to_string(), sum);
     }
     let s_sc = &summary["scalar"];
     let s_dg = &summary["diag"];
@@ -343,6 +302,89 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         ),
         t0,
     )
+}
+
+/// The columns of the `stability_phase` table and its grid axes.
+struct PhaseColumns {
+    forms: Vec<String>,
+    mus: Vec<f64>,
+    ss: Vec<f64>,
+    ex: Vec<f64>,
+    se: Vec<f64>,
+    bd: Vec<f64>,
+    al: Vec<f64>,
+    xu: Vec<f64>,
+    yu: Vec<f64>,
+}
+
+/// One form's heatmap of the measured exponent over `(mu, eps sigma2)` with the bound's zero
+/// line, and its cell counts.
+fn phase_form(
+    ctx: &Ctx,
+    sz: &Sizes,
+    name: &str,
+    form: &str,
+    cols: &PhaseColumns,
+) -> Result<(String, serde_json::Value)> {
+    let n = SKEW_N as f64;
+    let mut z = vec![vec![f64::NAN; cols.xu.len()]; cols.yu.len()];
+    let (mut stab_meas, mut stab_bound, mut cells, mut max_excess, mut violations) =
+        (0, 0, 0, f64::NEG_INFINITY, 0);
+    for i in 0..cols.mus.len() {
+        if cols.forms[i] != form {
+            continue;
+        }
+        let xi = cols.xu.iter().position(|&v| v == cols.mus[i]).unwrap_or(0);
+        let yi = cols.yu.iter().position(|&v| v == cols.ss[i]).unwrap_or(0);
+        z[yi][xi] = cols.ex[i];
+        cells += 1;
+        stab_meas += (cols.ex[i] + LYAP_SIGMAS * cols.se[i] < 0.0) as usize;
+        stab_bound += (cols.bd[i] < 0.0) as usize;
+        max_excess = max_excess.max(cols.ex[i] - cols.bd[i]);
+        violations += (cols.ex[i]
+            > cols.bd[i] + LYAP_SIGMAS * cols.se[i] + EM_BIAS_FACTOR * cols.al[i])
+            as usize;
+    }
+    // The bound's zero line in the (mu, s) plane.
+    let line: Vec<(f64, f64)> = grid(0.0, *cols.yu.last().unwrap_or(&2.0), 101)
+        .into_iter()
+        .map(|s| match form {
+            "scalar" => (s * s / 2.0, s),
+            _ => (-s * s * (0.5 - 1.0 / n), s),
+        })
+        .filter(|&(m, _)| m >= cols.xu[0] && m <= *cols.xu.last().unwrap())
+        .collect();
+    let file = format!("{name}_{form}.png");
+    Heatmap::new(
+        Axes::new(
+            &format!("Top Lyapunov exponent, {form} noise"),
+            "mu  (A = mu I + S, S skew, ||S|| = 1)",
+            "eps sigma2",
+        )
+        .subtitle(&format!(
+            "n = {SKEW_N}, W = 0, step {}; black: measured exponent = 0",
+            sz.phase_d
+        )),
+        &cols.xu,
+        &cols.yu,
+        z,
+    )
+    .z_label("exponent")
+    .contour(0.0, "measured = 0")
+    .curve(
+        Series::from_points("a.s. bound = 0", &line)
+            .dashed()
+            .color(3),
+    )
+    .save(&ctx.out.join(&file))?;
+    let counts = serde_json::json!({
+        "cells": cells,
+        "measured_stable_cells": stab_meas,
+        "bound_certified_cells": stab_bound,
+        "max_measured_minus_bound": max_excess,
+        "violations_beyond_3se_and_euler_allowance": violations,
+    });
+    Ok((file, counts))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -394,6 +394,62 @@ fn phase_form(
 /// `mu` of the counterexample (docs/theory.md 4).
 pub const CE_MU: f64 = 0.5;
 
+/// The table of `stability_counterexample`: per form and skew strength omega, the measured
+/// spectrum's top and mean exponent of `A = mu I + omega S` and the a.s. bound.
+fn counterexample_table(
+    ctx: &Ctx,
+    sz: &Sizes,
+    skew: &DMatrix<f64>,
+    forms: &[NoiseForm],
+    s: f64,
+) -> Result<Table> {
+    let cells: Vec<(NoiseForm, f64)> = forms
+        .iter()
+        .flat_map(|&f| sz.ce_omegas.iter().map(move |&w| (f, w)))
+        .collect();
+    let rows: Vec<Result<Vec<Cell>>> = cells
+        .par_iter()
+        .map(|&(form, omega)| {
+            let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
+            let m = shifted_skew_model(CE_MU, omega, skew, noise, sz.ce_d)?;
+            let sys = Dynamics::new(&m, None, noise)?;
+            let o = LyapunovOptions {
+                paths: sz.ce_paths,
+                seed: ctx.seed,
+                transient: sz.ce_steps / 10,
+                ..LyapunovOptions::new(SKEW_N, sz.ce_steps)
+            };
+            let sp = spectrum(&sys, &o)?;
+            let c = Conditions::of(&m, None)?;
+            // Euler bias of the skew part alone: |1 + i d omega|, +d omega^2/2 at most.
+            Ok(crate::table_row![
+                form.name(),
+                omega,
+                sp.exponents[0],
+                sp.stderr[0],
+                sp.exponents.iter().sum::<f64>() / SKEW_N as f64,
+                c.stochastic_bound,
+                sz.ce_d * omega * omega / 2.0,
+                sz.ce_d
+            ])
+        })
+        .collect();
+    let mut t = Table::new(&[
+        "form",
+        "omega",
+        "exponent",
+        "stderr",
+        "mean_exponent",
+        "bound",
+        "euler_skew_bias_max",
+        "step",
+    ]);
+    for r in rows {
+        t.push(r?)?;
+    }
+    Ok(t)
+}
+
 fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_counterexample";
@@ -401,51 +457,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let s = 2f64.sqrt();
     let forms = [NoiseForm::Scalar, NoiseForm::Diag];
     let table = table_or(ctx, name, || {
-        let cells: Vec<(NoiseForm, f64)> = forms
-            .iter()
-            .flat_map(|&f| sz.ce_omegas.iter().map(move |&w| (f, w)))
-            .collect();
-        let rows: Vec<Result<Vec<Cell>>> = cells
-            .par_iter()
-            .map(|&(form, omega)| {
-                let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
-                let m = shifted_skew_model(CE_MU, omega, &skew, noise, sz.ce_d)?;
-                let sys = Dynamics::new(&m, None, noise)?;
-                let o = LyapunovOptions {
-                    paths: sz.ce_paths,
-                    seed: ctx.seed,
-                    transient: sz.ce_steps / 10,
-                    ..LyapunovOptions::new(SKEW_N, sz.ce_steps)
-                };
-                let sp = spectrum(&sys, &o)?;
-                let c = Conditions::of(&m, None)?;
-                // Euler bias of the skew part alone: |1 + i d omega|, +d omega^2/2 at most.
-                Ok(crate::table_row![
-                    form.name(),
-                    omega,
-                    sp.exponents[0],
-                    sp.stderr[0],
-                    sp.exponents.iter().sum::<f64>() / SKEW_N as f64,
-                    c.stochastic_bound,
-                    sz.ce_d * omega * omega / 2.0,
-                    sz.ce_d
-                ])
-            })
-            .collect();
-        let mut t = Table::new(&[
-            "form",
-            "omega",
-            "exponent",
-            "stderr",
-            "mean_exponent",
-            "bound",
-            "euler_skew_bias_max",
-            "step",
-        ]);
-        for r in rows {
-            t.push(r?)?;
-        }
-        Ok(t)
+        counterexample_table(ctx, sz, &skew, &forms, s)
     })?;
     let forms_col = forms_of(&table)?;
     let (om, ex, se, bd) = (
@@ -596,67 +608,70 @@ fn random_model(i: u64, seed: u64) -> Result<(Model, Option<Vec<f64>>, &'static 
     Ok((m, inputs, "Lipschitz RNN (tanh)"))
 }
 
+/// The table of `stability_bound`: per random model, its conditions and measured exponents.
+fn bound_table(ctx: &Ctx, sz: &Sizes) -> Result<Table> {
+    let rows: Vec<Result<Vec<Cell>>> = (0..sz.rm_models as u64)
+        .into_par_iter()
+        .map(|i| {
+            let (m, inputs, kind) = random_model(i, ctx.seed)?;
+            let c = Conditions::of(&m, None)?;
+            let o = LyapunovOptions {
+                paths: sz.rm_paths,
+                seed: ctx.seed,
+                transient: sz.rm_steps / 10,
+                ..LyapunovOptions::new(1, sz.rm_steps)
+            };
+            let sto = spectrum(&Dynamics::new(&m, inputs.as_deref(), m.config.noise)?, &o)?;
+            let det = spectrum(
+                &Dynamics::new(&m, inputs.as_deref(), NoiseSpec::off())?,
+                &LyapunovOptions { paths: 1, ..o },
+            )?;
+            let allowance = c.discretization_allowance().unwrap_or(0.0);
+            let nz = m.config.noise;
+            Ok(crate::table_row![
+                i,
+                kind,
+                nz.form.name(),
+                m.config.hidden,
+                nz.eps * nz.sigma2,
+                nz.sigma1,
+                inputs.is_some(),
+                c.kappa,
+                c.stochastic_bound,
+                allowance,
+                det.exponents[0],
+                det.stderr[0],
+                sto.exponents[0],
+                sto.stderr[0]
+            ])
+        })
+        .collect();
+    let mut t = Table::new(&[
+        "model",
+        "kind",
+        "form",
+        "hidden",
+        "eps_sigma2",
+        "sigma1",
+        "input",
+        "kappa",
+        "bound",
+        "euler_allowance",
+        "det_exponent",
+        "det_stderr",
+        "noisy_exponent",
+        "noisy_stderr",
+    ]);
+    for r in rows {
+        t.push(r?)?;
+    }
+    Ok(t)
+}
+
 fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_bound";
-    let table = table_or(ctx, name, || {
-        let rows: Vec<Result<Vec<Cell>>> = (0..sz.rm_models as u64)
-            .into_par_iter()
-            .map(|i| {
-                let (m, inputs, kind) = random_model(i, ctx.seed)?;
-                let c = Conditions::of(&m, None)?;
-                let o = LyapunovOptions {
-                    paths: sz.rm_paths,
-                    seed: ctx.seed,
-                    transient: sz.rm_steps / 10,
-                    ..LyapunovOptions::new(1, sz.rm_steps)
-                };
-                let sto = spectrum(&Dynamics::new(&m, inputs.as_deref(), m.config.noise)?, &o)?;
-                let det = spectrum(
-                    &Dynamics::new(&m, inputs.as_deref(), NoiseSpec::off())?,
-                    &LyapunovOptions { paths: 1, ..o },
-                )?;
-                let allowance = c.discretization_allowance().unwrap_or(0.0);
-                let nz = m.config.noise;
-                Ok(crate::table_row![
-                    i,
-                    kind,
-                    nz.form.name(),
-                    m.config.hidden,
-                    nz.eps * nz.sigma2,
-                    nz.sigma1,
-                    inputs.is_some(),
-                    c.kappa,
-                    c.stochastic_bound,
-                    allowance,
-                    det.exponents[0],
-                    det.stderr[0],
-                    sto.exponents[0],
-                    sto.stderr[0]
-                ])
-            })
-            .collect();
-        let mut t = Table::new(&[
-            "model",
-            "kind",
-            "form",
-            "hidden",
-            "eps_sigma2",
-            "sigma1",
-            "input",
-            "kappa",
-            "bound",
-            "euler_allowance",
-            "det_exponent",
-            "det_stderr",
-            "noisy_exponent",
-            "noisy_stderr",
-        ]);
-        for r in rows {
-            t.push(r?)?;
-        }
-        Ok(t)
-    })?;
+    let table = table_or(ctx, name, || bound_table(ctx, sz))?;
     let forms = forms_of(&table)?;
     let kinds = table.column_str("kind")?;
     let (kappa, bound, allow, dex, dse, nex, nse) = (
@@ -778,6 +793,56 @@ pub fn chaotic_network(n: usize, gain: f64, noise: NoiseSpec, seed: u64) -> Resu
     Ok(m)
 }
 
+/// The table of `stability_convergence`: running Lyapunov estimates and pair-separation
+/// rates of the deterministic and the noisy network.
+fn convergence_table(
+    ctx: &Ctx,
+    sz: &Sizes,
+    m: &Model,
+    noise: NoiseSpec,
+    h0: &[f64],
+) -> Result<Table> {
+    let mut t = Table::new(&["run", "index", "step", "time", "mean", "stderr"]);
+    let record = (sz.conv_steps / 200).max(1);
+    for (run, spec) in [("deterministic", NoiseSpec::off()), ("noisy", noise)] {
+        let sys = Dynamics::new(m, None, spec)?;
+        let o = LyapunovOptions {
+            paths: sz.conv_paths,
+            seed: ctx.seed,
+            transient: sz.conv_steps / 10,
+            record_every: record,
+            h0: Some(h0.to_vec()),
+            ..LyapunovOptions::new(CONV_K, sz.conv_steps)
+        };
+        let sp = spectrum(&sys, &o)?;
+        for p in &sp.running {
+            for i in 0..CONV_K {
+                let se = p.stderr.as_ref().map_or(0.0, |e| e[i]);
+                t.push(crate::table_row![run, i + 1, p.step, p.time, p.mean[i], se])?;
+            }
+        }
+        let mut po = PairOptions::new(sz.conv_steps, sz.conv_paths);
+        po.seed = ctx.seed;
+        po.separation = 1e-9;
+        po.record_every = record;
+        let pr = pair_separation(&sys, &po)?;
+        for (r, (&st, &tm)) in pr.steps.iter().zip(&pr.times).enumerate() {
+            let v: Vec<f64> = pr.log_ratio.iter().map(|row| row[r] / tm).collect();
+            let e = crate::stats::Estimate::of(&v);
+            let (mean, sd) = (e.mean, e.sd_or_zero());
+            t.push(crate::table_row![
+                format!("{run} pairs"),
+                0,
+                st,
+                tm,
+                mean,
+                sd / (v.len() as f64).sqrt()
+            ])?;
+        }
+    }
+    Ok(t)
+}
+
 fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_convergence";
@@ -788,49 +853,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     // Start on the attractor's scale: h = 0 is an (unstable) fixed point of the noise-free net.
     let mut h0 = vec![0.0; n];
     fill_normal(&mut stream(ctx.seed, &[0x4830]), &mut h0);
-    let table = table_or(ctx, name, || {
-        let mut t = Table::new(&["run", "index", "step", "time", "mean", "stderr"]);
-        let record = (sz.conv_steps / 200).max(1);
-        for (run, spec) in [("deterministic", NoiseSpec::off()), ("noisy", noise)] {
-            let sys = Dynamics::new(&m, None, spec)?;
-            let o = LyapunovOptions {
-                paths: sz.conv_paths,
-                seed: ctx.seed,
-                transient: sz.conv_steps / 10,
-                record_every: record,
-                h0: Some(h0.clone()),
-                ..LyapunovOptions::new(CONV_K, sz.conv_steps)
-            };
-            let sp = spectrum(&sys, &o)?;
-            for p in &sp.running {
-                for i in 0..CONV_K {
-                    let se = p.stderr.as_ref().map_or(0.0, |e| e[i]);
-                    t.push(crate::table_row![run, i + 1, p.step, p.time, p.mean[i], se])?;
-                }
-            }
-            let mut po = PairOptions::new(sz.conv_steps, sz.conv_paths);
-            po.seed = ctx.seed;
-            po.separation = 1e-9;
-            po.record_every = record;
-            let pr = pair_separation(&sys, &po)?;
-            for (r, (&st, &tm)) in pr.steps.iter().zip(&pr.times).enumerate() {
-                let v: Vec<f64> = pr.log_ratio.iter().map(|row| row[r] / tm).collect();
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
-                    / (v.len().max(2) - 1) as f64)
-                    .sqrt();
-                t.push(crate::table_row![
-                    format!("{run} pairs"),
-                    0,
-                    st,
-                    tm,
-                    mean,
-                    sd / (v.len() as f64).sqrt()
-                ])?;
-            }
-        }
-        Ok(t)
-    })?;
+    let table = table_or(ctx, name, || convergence_table(ctx, sz, &m, noise, &h0))?;
     let runs = table.column_str("run")?;
     let (idx, time, mean, se) = (
         col(&table, "index")?,

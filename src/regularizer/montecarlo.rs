@@ -308,36 +308,16 @@ fn validate(model: &Model, batch: &Batch, opts: &McOptions) -> Result<()> {
     Ok(())
 }
 
-/// Monte Carlo estimates of `gap(eps)/eps^2` for every eps in `opts.eps`, averaged over
-/// the examples of `batch`, with standard errors, Student-t intervals and the remainder's
-/// log-log slope (see the module docs). The noise form and `sigma1`, `sigma2` are the
-/// model's; eps comes from `opts`.
-///
-/// ```
-/// use nrnn::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
-/// use nrnn::regularizer::{monte_carlo, McOptions};
-/// let mut cfg = ModelConfig::new(3, 1, 2);
-/// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 0.5).unwrap();
-/// let m = Model::init(cfg, 0.1, 1).unwrap();
-/// let b = nrnn::data::sines(1, 8, 2, 0).unwrap().all();
-/// let opts = McOptions { eps: vec![0.2, 0.1], paths: 64, seed: 1, control_variate: true, ..Default::default() };
-/// let mc = monte_carlo(&m, &b, nrnn::loss::Loss::CrossEntropy, &opts).unwrap();
-/// for e in &mc.estimates {
-///     assert!((e.gap_over_eps2 - mc.regularizer).abs() < 4.0 * e.stderr + 0.1 * mc.regularizer.abs());
-/// }
-/// ```
-pub fn monte_carlo(
+/// Per example: the linearization(s) and closed form(s) the Monte Carlo estimate is
+/// compared with (one per eps for `code`), and the sum over examples of `(Q + R)/2` at
+/// eps -> 0.
+fn prepare(
     model: &Model,
     batch: &Batch,
     loss: Loss,
     opts: &McOptions,
-) -> Result<MonteCarlo> {
-    validate(model, batch, opts)?;
-    let cfg = &model.config;
-    let form = cfg.noise.form;
-    let (s1, s2) = (cfg.noise.sigma1, cfg.noise.sigma2);
-    let ne = opts.eps.len();
-    // Linearizations and closed forms (per eps for `code`; plus its eps -> 0 value).
+) -> Result<(Vec<Prepared>, f64)> {
+    let form = model.config.noise.form;
     let prep: Vec<Result<(Prepared, f64)>> = (0..batch.size)
         .into_par_iter()
         .map(|e| {
@@ -374,83 +354,134 @@ pub fn monte_carlo(
         reg0_sum += r0;
         preps.push(p);
     }
+    Ok((preps, reg0_sum))
+}
+
+/// The antithetic pairs of one block of paths of example `e`: per eps, each pair's
+/// `(l(h+) + l(h-))/2 - l(hbar)` over eps^2 and, with the control variate, its pathwise
+/// `T2`. The block's draw is named by the example and the path ids, so the result does not
+/// depend on the thread that computes it.
+fn simulate_block(
+    model: &Model,
+    loss: Loss,
+    opts: &McOptions,
+    pr: &Prepared,
+    e: usize,
+    blk: usize,
+) -> Block {
+    let cfg = &model.config;
+    let form = cfg.noise.form;
+    let (s1, s2) = (cfg.noise.sigma1, cfg.noise.sigma2);
+    let ne = opts.eps.len();
+    let cv = opts.control_variate;
+    let start = blk * MC_BLOCK;
+    let len = MC_BLOCK.min(opts.paths - start);
+    let ids: Vec<u64> = (start..start + len).map(|p| p as u64).collect();
+    let draw = NoiseDraw::draw(
+        form,
+        cfg.hidden,
+        pr.one.steps,
+        opts.seed,
+        &[MC_TAG, e as u64],
+        &ids,
+    );
+    let anti = draw.antithetic(form);
+    let (x, target) = replicate(&pr.one, len);
+    let mut ys = Vec::with_capacity(ne);
+    let mut ts = Vec::with_capacity(ne);
+    let mut t2_shared: Option<Vec<f64>> = None;
+    for (j, &eps) in opts.eps.iter().enumerate() {
+        let li = if form == NoiseForm::Code { j } else { 0 };
+        let lin = &pr.lins[li];
+        let mut c = cfg.clone();
+        c.noise = cfg.noise.with_eps(eps);
+        let lp = forward(
+            &c,
+            &model.params,
+            &x,
+            pr.one.steps,
+            len,
+            Some(&draw),
+            None,
+            false,
+        )
+        .logits;
+        let lm = forward(
+            &c,
+            &model.params,
+            &x,
+            pr.one.steps,
+            len,
+            Some(&anti),
+            None,
+            false,
+        )
+        .logits;
+        let (vp, _) = loss.value_grad(&lp, &target, 1.0);
+        let (vm, _) = loss.value_grad(&lm, &target, 1.0);
+        let e2 = eps * eps;
+        ys.push(
+            vp.iter()
+                .zip(&vm)
+                .map(|(a, b)| (0.5 * (a + b) - lin.loss) / e2)
+                .collect::<Vec<f64>>(),
+        );
+        if cv {
+            let t2 = if form == NoiseForm::Code {
+                pathwise_t2(lin, &draw, s1, s2)
+            } else {
+                t2_shared
+                    .get_or_insert_with(|| pathwise_t2(lin, &draw, s1, s2))
+                    .clone()
+            };
+            ts.push(t2);
+        }
+    }
+    (ys, ts)
+}
+
+/// For each block of paths: per eps, the block's Y values and (with the control variate)
+/// its T2 values.
+type Block = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// Monte Carlo estimates of `gap(eps)/eps^2` for every eps in `opts.eps`, averaged over
+/// the examples of `batch`, with standard errors, Student-t intervals and the remainder's
+/// log-log slope (see the module docs). The noise form and `sigma1`, `sigma2` are the
+/// model's; eps comes from `opts`.
+///
+/// ```
+/// use nrnn::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
+/// use nrnn::regularizer::{monte_carlo, McOptions};
+/// let mut cfg = ModelConfig::new(3, 1, 2);
+/// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 0.5).unwrap();
+/// let m = Model::init(cfg, 0.1, 1).unwrap();
+/// let b = nrnn::data::sines(1, 8, 2, 0).unwrap().all();
+/// let opts = McOptions { eps: vec![0.2, 0.1], paths: 64, seed: 1, control_variate: true, ..Default::default() };
+/// let mc = monte_carlo(&m, &b, nrnn::loss::Loss::CrossEntropy, &opts).unwrap();
+/// for e in &mc.estimates {
+///     assert!((e.gap_over_eps2 - mc.regularizer).abs() < 4.0 * e.stderr + 0.1 * mc.regularizer.abs());
+/// }
+/// ```
+pub fn monte_carlo(
+    model: &Model,
+    batch: &Batch,
+    loss: Loss,
+    opts: &McOptions,
+) -> Result<MonteCarlo> {
+    validate(model, batch, opts)?;
+    let cfg = &model.config;
+    let form = cfg.noise.form;
+    let ne = opts.eps.len();
+    let (preps, reg0_sum) = prepare(model, batch, loss, opts)?;
     let t0 = Instant::now();
     let nblocks = opts.paths.div_ceil(MC_BLOCK);
     let items: Vec<(usize, usize)> = (0..batch.size)
         .flat_map(|e| (0..nblocks).map(move |b| (e, b)))
         .collect();
     let cv = opts.control_variate;
-    // For each item: per eps, the block's Y values and (with cv) T2 values.
-    type Block = (Vec<Vec<f64>>, Vec<Vec<f64>>);
     let blocks: Vec<Block> = items
         .par_iter()
-        .map(|&(e, blk)| {
-            let pr = &preps[e];
-            let start = blk * MC_BLOCK;
-            let len = MC_BLOCK.min(opts.paths - start);
-            let ids: Vec<u64> = (start..start + len).map(|p| p as u64).collect();
-            let draw = NoiseDraw::draw(
-                form,
-                cfg.hidden,
-                pr.one.steps,
-                opts.seed,
-                &[MC_TAG, e as u64],
-                &ids,
-            );
-            let anti = draw.antithetic(form);
-            let (x, target) = replicate(&pr.one, len);
-            let mut ys = Vec::with_capacity(ne);
-            let mut ts = Vec::with_capacity(ne);
-            let mut t2_shared: Option<Vec<f64>> = None;
-            for (j, &eps) in opts.eps.iter().enumerate() {
-                let li = if form == NoiseForm::Code { j } else { 0 };
-                let lin = &pr.lins[li];
-                let mut c = cfg.clone();
-                c.noise = cfg.noise.with_eps(eps);
-                let lp = forward(
-                    &c,
-                    &model.params,
-                    &x,
-                    pr.one.steps,
-                    len,
-                    Some(&draw),
-                    None,
-                    false,
-                )
-                .logits;
-                let lm = forward(
-                    &c,
-                    &model.params,
-                    &x,
-                    pr.one.steps,
-                    len,
-                    Some(&anti),
-                    None,
-                    false,
-                )
-                .logits;
-                let (vp, _) = loss.value_grad(&lp, &target, 1.0);
-                let (vm, _) = loss.value_grad(&lm, &target, 1.0);
-                let e2 = eps * eps;
-                ys.push(
-                    vp.iter()
-                        .zip(&vm)
-                        .map(|(a, b)| (0.5 * (a + b) - lin.loss) / e2)
-                        .collect::<Vec<f64>>(),
-                );
-                if cv {
-                    let t2 = if form == NoiseForm::Code {
-                        pathwise_t2(lin, &draw, s1, s2)
-                    } else {
-                        t2_shared
-                            .get_or_insert_with(|| pathwise_t2(lin, &draw, s1, s2))
-                            .clone()
-                    };
-                    ts.push(t2);
-                }
-            }
-            (ys, ts)
-        })
+        .map(|&(e, blk)| simulate_block(model, loss, opts, &preps[e], e, blk))
         .collect();
     let seconds_paths = t0.elapsed().as_secs_f64();
     // Reduce in index order: per eps, per path, the mean over examples.

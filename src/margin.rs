@@ -309,6 +309,59 @@ fn check_sequence(model: &Model, x: &[f64], steps: usize) -> Result<()> {
     Ok(())
 }
 
+/// DeepFool from `x` of class `y` with logits `o` and input Jacobian `jac`: linearize
+/// `o_j - o_y` around the iterate and step to the nearest linearized boundary, at most
+/// `opts.max_steps` times. Returns the accumulated step `r`, whether `x + (1 + overshoot) r`
+/// changes the class, and the steps taken.
+fn deepfool(
+    net: &Net,
+    x: &[f64],
+    y: usize,
+    o: Vec<f64>,
+    jac: DMatrix<f64>,
+    opts: &AttackOptions,
+) -> (Vec<f64>, bool, usize) {
+    let c = o.len();
+    let mut r_tot = vec![0.0; x.len()];
+    let mut xi = x.to_vec();
+    let (mut oi, mut ji) = (o, jac);
+    let mut flipped = false;
+    let mut steps = 0;
+    for step in 0..opts.max_steps {
+        steps = step + 1;
+        let mut best: Option<(f64, Vec<f64>, f64)> = None;
+        for j in (0..c).filter(|&j| j != y) {
+            let w: Vec<f64> = (0..x.len()).map(|t| ji[(j, t)] - ji[(y, t)]).collect();
+            let wn = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if wn == 0.0 || !wn.is_finite() {
+                continue;
+            }
+            let f = (oi[j] - oi[y]).abs();
+            let dist = f / wn;
+            if best.as_ref().is_none_or(|b| dist < b.0) {
+                best = Some((dist, w, f / (wn * wn)));
+            }
+        }
+        let Some((_, w, coef)) = best else { break };
+        // A tiny extra push so that a zero-distance step still moves.
+        let coef = coef + 1e-12;
+        for (r, wv) in r_tot.iter_mut().zip(&w) {
+            *r += coef * wv;
+        }
+        for t in 0..x.len() {
+            xi[t] = x[t] + (1.0 + opts.overshoot) * r_tot[t];
+        }
+        let (o2, j2) = net.jacobian(&xi);
+        if argmax(&o2) != y {
+            flipped = true;
+            break;
+        }
+        oi = o2;
+        ji = j2;
+    }
+    (r_tot, flipped, steps)
+}
+
 /// All margins of one example (see the module docs). `lipschitz` is
 /// [`lipschitz_constant`] for `steps` (pass it when calling for many examples).
 fn margin_of(
@@ -363,44 +416,8 @@ fn margin_of(
         out.perturbation = vec![0.0; x.len()];
         return Ok(out);
     }
-    // DeepFool: linearize o_j - o_y around the iterate, step to the nearest boundary.
-    let c = o.len();
-    let mut r_tot = vec![0.0; x.len()];
-    let mut xi = x.to_vec();
-    let (mut oi, mut ji) = (o, jac);
-    let mut flipped = false;
-    for step in 0..opts.max_steps {
-        out.attack_steps = step + 1;
-        let mut best: Option<(f64, Vec<f64>, f64)> = None;
-        for j in (0..c).filter(|&j| j != y) {
-            let w: Vec<f64> = (0..x.len()).map(|t| ji[(j, t)] - ji[(y, t)]).collect();
-            let wn = w.iter().map(|v| v * v).sum::<f64>().sqrt();
-            if wn == 0.0 || !wn.is_finite() {
-                continue;
-            }
-            let f = (oi[j] - oi[y]).abs();
-            let dist = f / wn;
-            if best.as_ref().is_none_or(|b| dist < b.0) {
-                best = Some((dist, w, f / (wn * wn)));
-            }
-        }
-        let Some((_, w, coef)) = best else { break };
-        // A tiny extra push so that a zero-distance step still moves.
-        let coef = coef + 1e-12;
-        for (r, wv) in r_tot.iter_mut().zip(&w) {
-            *r += coef * wv;
-        }
-        for t in 0..x.len() {
-            xi[t] = x[t] + (1.0 + opts.overshoot) * r_tot[t];
-        }
-        let (o2, j2) = net.jacobian(&xi);
-        if argmax(&o2) != y {
-            flipped = true;
-            break;
-        }
-        oi = o2;
-        ji = j2;
-    }
+    let (r_tot, mut flipped, steps) = deepfool(net, x, y, o, jac, opts);
+    out.attack_steps = steps;
     let mut rn = (1.0 + opts.overshoot) * r_tot.iter().map(|v| v * v).sum::<f64>().sqrt();
     if rn == 0.0 || !rn.is_finite() {
         return Ok(out);

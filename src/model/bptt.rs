@@ -95,6 +95,7 @@ pub fn backward<T: Real>(
         Some(d) if nc.on => (d.xi.as_slice(), d.aux.as_slice()),
         _ => (&[], &[]),
     };
+    let ar = nc.form.aux_rows(n); // auxiliary draws per column
     let mut mbuf = vec![T::one(); n]; // drift factor m (code form), 1 otherwise
     let mut nbuf = vec![T::zero(); n]; // d(noise)/dh_k
     let mut ebuf = vec![T::zero(); n]; // d(noise)/dd
@@ -111,11 +112,7 @@ pub fn backward<T: Real>(
                 let h = &hs[col * n..(col + 1) * n];
                 if nc.on {
                     let xi = &xis[col * n..(col + 1) * n];
-                    let aux = match nc.form {
-                        NoiseForm::Diag => &[][..],
-                        NoiseForm::Scalar => &auxs[col..col + 1],
-                        NoiseForm::Code => &auxs[col * n..(col + 1) * n],
-                    };
+                    let aux = &auxs[col * ar..(col + 1) * ar];
                     match nc.form {
                         NoiseForm::Code => {
                             for (i, m) in mbuf.iter_mut().enumerate() {

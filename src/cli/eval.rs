@@ -203,18 +203,34 @@ pub fn report(model: &Model, d: &Dataset, labeled: bool, grad: bool) -> anyhow::
     };
     if grad {
         let g = model.loss_grad(&batch, loss, NoiseSource::Off, false).grad;
-        let mut gj = json!({
-            "m_a": rows(&g.m_a), "m_w": rows(&g.m_w), "u": rows(&g.u),
-            "b": g.b.iter().copied().collect::<Vec<f64>>(),
-            "v": rows(&g.v),
-            "c": g.c.iter().copied().collect::<Vec<f64>>(),
-        });
-        if model.config.learn_dt {
-            gj["dt"] = json!(g.dt.iter().copied().collect::<Vec<f64>>());
-        }
-        out["grad"] = gj;
+        out["grad"] = grad_json(model, &g);
     }
     Ok(out)
+}
+
+/// A gradient in the layout of `eval --grad`: `{"m_a", "m_w", "u", "b", "v", "c"[, "dt"]}`,
+/// matrices as row-major nested arrays, `dt` only when the step is learnable.
+pub(crate) fn grad_json(model: &Model, g: &crate::model::Params<f64>) -> Value {
+    let mut gj = json!({
+        "m_a": rows(&g.m_a), "m_w": rows(&g.m_w), "u": rows(&g.u),
+        "b": g.b.iter().copied().collect::<Vec<f64>>(),
+        "v": rows(&g.v),
+        "c": g.c.iter().copied().collect::<Vec<f64>>(),
+    });
+    if model.config.learn_dt {
+        gj["dt"] = json!(g.dt.iter().copied().collect::<Vec<f64>>());
+    }
+    gj
+}
+
+/// The Euclidean norm of each block of a [`grad_json`] gradient, as one line
+/// (`m_a 0.1, m_w 0.2, ...`).
+pub(crate) fn grad_norms(g: &Value) -> String {
+    let parts: Vec<String> = ["m_a", "m_w", "u", "b", "v", "c", "dt"]
+        .iter()
+        .filter_map(|k| g.get(*k).map(|v| format!("{k} {}", num(norm_of(v).sqrt()))))
+        .collect();
+    parts.join(", ")
 }
 
 fn norm_of(v: &Value) -> f64 {
@@ -257,11 +273,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     if let Some(g) = rep.get("grad") {
-        let parts: Vec<String> = ["m_a", "m_w", "u", "b", "v", "c", "dt"]
-            .iter()
-            .filter_map(|k| g.get(*k).map(|v| format!("{k} {}", num(norm_of(v).sqrt()))))
-            .collect();
-        outln!("|grad|    {}", parts.join(", "));
+        outln!("|grad|    {}", grad_norms(g));
     }
     outln!("(--json prints the logits and the full gradient)");
     Ok(())

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! nrnn regularizer --model M (--inputs X | --data NAME [--examples N]) [--eps 0.2,0.1,0.05]
-//!                  [--paths N] [--seed S] [--control-variate] [--per-step] [--json]
+//!                  [--paths N] [--seed S] [--control-variate] [--per-step] [--grad] [--json]
 //! nrnn regularizer --bench [--model M --inputs X] [--bench-hidden 128] [--bench-steps 784]
 //! ```
 //!
@@ -17,7 +17,9 @@
 //!                   "remainder", "remainder_stderr"}],
 //!  "remainder_slope", "remainder_slope_stderr", "seconds": {"closed_form", "continuous",
 //!  "monte_carlo"}, "noise": {...}, "paths", "seed", "control_variate", "confidence",
-//!  "per_step": {"q": [..], "r": [..]} (with --per-step: the mean over examples)}
+//!  "per_step": {"q": [..], "r": [..]} (with --per-step: the mean over examples),
+//!  "grad": {"m_a", "m_w", "u", "b", "v", "c"[, "dt"]} (with --grad: d((Q + R)/2)/dtheta,
+//!          the mean over examples, in the layout of `eval --grad`; "seconds" gains "grad")}
 //! ```
 //!
 //! `continuous` is null for the `code` noise form (no continuous-time limit). Inputs without
@@ -71,6 +73,11 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also compute the gradient of `(Q + R)/2` (averaged over the examples) in every
+    /// parameter, by the exact adjoint (`diag` and `scalar` noise); JSON key `"grad"` in
+    /// the layout of `eval --grad`.
+    #[arg(long)]
+    pub grad: bool,
     /// Benchmark: time the closed form against a Monte Carlo estimate with 1% relative
     /// standard error (extrapolated from a pilot run) on one example. Without `--model`, a
     /// random model of `--bench-hidden` units on a `--bench-steps`-step sine input.
@@ -109,31 +116,22 @@ fn load_data(args: &Args, model: &Model) -> anyhow::Result<Source> {
     Ok(src)
 }
 
-/// Run `nrnn regularizer`: closed form (`Q`, `R`, `(Q + R)/2` averaged over the examples),
-/// continuous-time values, Monte Carlo estimates of `gap(eps)/eps^2` and the remainder slope.
-///
-/// ```
-/// use clap::Parser;
-/// use nrnn::cli::{Cli, Command};
-/// use nrnn::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
-/// let dir = tempfile::tempdir().unwrap();
-/// let mut cfg = ModelConfig::new(3, 1, 4);
-/// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 0.5).unwrap();
-/// let path = dir.path().join("m.json");
-/// Model::init(cfg, 0.1, 1).unwrap().save(&path).unwrap();
-/// let cli = Cli::parse_from(["nrnn", "regularizer", "--model", path.to_str().unwrap(),
-///     "--data", "sines", "--examples", "2", "--paths", "20", "--json"]);
-/// let Command::Regularizer(args) = cli.command else { unreachable!() };
-/// nrnn::cli::regularizer::run(args).unwrap();
-/// ```
-pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.bench {
-        return run_bench(&args);
-    }
-    let path = args
-        .model
-        .as_ref()
-        .context("--model is required (or use --bench)")?;
+/// Everything `nrnn regularizer` computed, for the JSON and the text report.
+struct Computed {
+    src: Source,
+    steps: usize,
+    loss: Loss,
+    avg: regularizer::DataAverage,
+    cont: Option<(f64, f64)>,
+    mc: Option<regularizer::MonteCarlo>,
+    per_step: Option<(Vec<f64>, Vec<f64>)>,
+    grad: Option<regularizer::gradient::ObjectiveGrad>,
+    /// Seconds of the closed form, the continuous limit, Monte Carlo and the gradient.
+    seconds: [f64; 4],
+}
+
+/// Check the flags that do not need the model.
+fn check_args(args: &Args) -> anyhow::Result<()> {
     if args.paths > 0 {
         if args.eps.is_empty() {
             bail!("--eps: give at least one noise level");
@@ -154,12 +152,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Run `nrnn regularizer`: closed form (`Q`, `R`, `(Q + R)/2` averaged over the examples),
+/// continuous-time values, Monte Carlo estimates of `gap(eps)/eps^2` and the remainder
+/// slope; with `--grad`, the gradient of `(Q + R)/2` in every parameter.
+///
+/// ```
+/// use clap::Parser;
+/// use nrnn::cli::{Cli, Command};
+/// use nrnn::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut cfg = ModelConfig::new(3, 1, 4);
+/// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 0.5).unwrap();
+/// let path = dir.path().join("m.json");
+/// Model::init(cfg, 0.1, 1).unwrap().save(&path).unwrap();
+/// let cli = Cli::parse_from(["nrnn", "regularizer", "--model", path.to_str().unwrap(),
+///     "--data", "sines", "--examples", "2", "--paths", "20", "--grad", "--json"]);
+/// let Command::Regularizer(args) = cli.command else { unreachable!() };
+/// nrnn::cli::regularizer::run(args).unwrap();
+/// ```
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.bench {
+        return run_bench(&args);
+    }
+    let path = args
+        .model
+        .as_ref()
+        .context("--model is required (or use --bench)")?;
+    check_args(&args)?;
     let model = super::eval::load_model(path)?;
     let nz = model.config.noise;
     if nz.sigma1 == 0.0 && nz.sigma2 == 0.0 {
         eprintln!("note: the model's noise has sigma1 = sigma2 = 0, so Q = R = 0");
     }
-    let src = load_data(&args, &model)?;
+    if args.grad && nz.form == NoiseForm::Code {
+        bail!("--grad: the gradient of Q + R is implemented for the diag and scalar noise forms, not code");
+    }
+    let c = compute(&args, &model)?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json_report(&args, &model, &c))?
+        );
+        return Ok(());
+    }
+    text_report(&args, path, &model, &c)
+}
+
+/// The closed form, the continuous limit, Monte Carlo and (with `--grad`) the gradient.
+fn compute(args: &Args, model: &Model) -> anyhow::Result<Computed> {
+    let nz = model.config.noise;
+    let src = load_data(args, model)?;
     let batch = src.dataset.all();
     let loss = match &args.loss {
         Some(s) => parse_loss(s)?,
@@ -168,11 +213,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if loss == Loss::CrossEntropy && matches!(batch.target, Target::Values(_)) {
         bail!("--loss cross-entropy needs class labels; these inputs have real-valued targets");
     }
-    let mut progress = super::progress::Phases::new("regularizer", 3);
+    let mut progress = super::progress::Phases::new("regularizer", 3 + args.grad as u64);
     progress.phase(&format!("closed form Q, R on {} examples", batch.size));
     let t0 = Instant::now();
     let avg = regularizer::dataset(
-        &model,
+        model,
         &batch,
         loss,
         Options {
@@ -185,7 +230,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t1 = Instant::now();
     let cont = if args.ode_substeps > 0 && nz.form != NoiseForm::Code {
         Some(regularizer::continuous::average(
-            &model,
+            model,
             &batch,
             loss,
             args.ode_substeps,
@@ -210,61 +255,105 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             confidence: args.confidence,
             keep_samples: false,
         };
-        Some(regularizer::monte_carlo(&model, &batch, loss, &opts).context("Monte Carlo check")?)
+        Some(regularizer::monte_carlo(model, &batch, loss, &opts).context("Monte Carlo check")?)
     } else {
         None
     };
     let mc_seconds = t2.elapsed().as_secs_f64();
-    drop(progress);
-    let per_step = if args.per_step {
-        let k = batch.steps;
-        let mut q = vec![0.0; k];
-        let mut r = vec![0.0; k];
-        for reg in &avg.per_example {
-            if let Some(ps) = &reg.per_step {
-                for i in 0..k {
-                    q[i] += ps.q[i] / avg.examples as f64;
-                    r[i] += ps.r[i] / avg.examples as f64;
-                }
-            }
-        }
-        Some((q, r))
+    let t3 = Instant::now();
+    let grad = if args.grad {
+        progress.phase(&format!("gradient of (Q + R)/2 on {} examples", batch.size));
+        Some(regularizer::gradient::batch_gradient(
+            model,
+            &batch,
+            loss,
+            regularizer::gradient::Weights::REGULARIZER,
+        )?)
     } else {
         None
     };
-    let fit = mc.as_ref().and_then(|m| m.remainder_fit.clone());
-    if args.json {
-        let out = json!({
-            "data": src.dataset.name,
-            "split": src.split_json(),
-            "examples": avg.examples,
-            "loss": avg.loss,
-            "Q": avg.q,
-            "R": avg.r,
-            "regularizer": avg.value(),
-            "continuous": cont.map(|(q, r)| json!({"Q": q, "R": r, "substeps": args.ode_substeps})),
-            "monte_carlo": mc.as_ref().map(|m| m.estimates.clone()).unwrap_or_default(),
-            "remainder_slope": fit.as_ref().map(|f| f.slope),
-            "remainder_slope_stderr": fit.as_ref().map(|f| f.stderr),
-            "pathwise": mc.as_ref().and_then(|m| m.pathwise).map(|(m, s)| json!({"mean": m, "stderr": s})),
-            "seconds": {"closed_form": closed_seconds, "continuous": cont_seconds, "monte_carlo": mc_seconds},
-            "noise": {"form": nz.form.name(), "sigma1": nz.sigma1, "sigma2": nz.sigma2},
-            "loss_function": match loss { Loss::CrossEntropy => "cross-entropy", Loss::SquaredError => "squared-error" },
-            "paths": args.paths,
-            "seed": args.seed,
-            "control_variate": args.control_variate,
-            "confidence": args.confidence,
-            "per_step": per_step.as_ref().map(|(q, r)| json!({"q": q, "r": r})),
-        });
-        outln!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
+    let grad_seconds = t3.elapsed().as_secs_f64();
+    drop(progress);
+    let per_step = args.per_step.then(|| mean_per_step(&avg, batch.steps));
+    Ok(Computed {
+        src,
+        steps: batch.steps,
+        loss,
+        avg,
+        cont,
+        mc,
+        per_step,
+        grad,
+        seconds: [closed_seconds, cont_seconds, mc_seconds, grad_seconds],
+    })
+}
+
+/// The per-step contributions `Q_k`, `R_k`, averaged over the examples.
+fn mean_per_step(avg: &regularizer::DataAverage, k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut q = vec![0.0; k];
+    let mut r = vec![0.0; k];
+    for reg in &avg.per_example {
+        if let Some(ps) = &reg.per_step {
+            for i in 0..k {
+                q[i] += ps.q[i] / avg.examples as f64;
+                r[i] += ps.r[i] / avg.examples as f64;
+            }
+        }
     }
+    (q, r)
+}
+
+/// The JSON report (layout in the module docs).
+fn json_report(args: &Args, model: &Model, c: &Computed) -> serde_json::Value {
+    let nz = model.config.noise;
+    let (avg, mc) = (&c.avg, &c.mc);
+    let fit = mc.as_ref().and_then(|m| m.remainder_fit.clone());
+    let [closed_seconds, cont_seconds, mc_seconds, grad_seconds] = c.seconds;
+    let mut out = json!({
+        "data": c.src.dataset.name,
+        "split": c.src.split_json(),
+        "examples": avg.examples,
+        "loss": avg.loss,
+        "Q": avg.q,
+        "R": avg.r,
+        "regularizer": avg.value(),
+        "continuous": c.cont.map(|(q, r)| json!({"Q": q, "R": r, "substeps": args.ode_substeps})),
+        "monte_carlo": mc.as_ref().map(|m| m.estimates.clone()).unwrap_or_default(),
+        "remainder_slope": fit.as_ref().map(|f| f.slope),
+        "remainder_slope_stderr": fit.as_ref().map(|f| f.stderr),
+        "pathwise": mc.as_ref().and_then(|m| m.pathwise).map(|(m, s)| json!({"mean": m, "stderr": s})),
+        "seconds": {"closed_form": closed_seconds, "continuous": cont_seconds, "monte_carlo": mc_seconds},
+        "noise": {"form": nz.form.name(), "sigma1": nz.sigma1, "sigma2": nz.sigma2},
+        "loss_function": match c.loss { Loss::CrossEntropy => "cross-entropy", Loss::SquaredError => "squared-error" },
+        "paths": args.paths,
+        "seed": args.seed,
+        "control_variate": args.control_variate,
+        "confidence": args.confidence,
+        "per_step": c.per_step.as_ref().map(|(q, r)| json!({"q": q, "r": r})),
+    });
+    if let Some(g) = &c.grad {
+        out["grad"] = super::eval::grad_json(model, &g.grad);
+        out["seconds"]["grad"] = json!(grad_seconds);
+    }
+    out
+}
+
+/// The text report.
+fn text_report(
+    args: &Args,
+    path: &std::path::Path,
+    model: &Model,
+    c: &Computed,
+) -> anyhow::Result<()> {
+    let nz = model.config.noise;
+    let avg = &c.avg;
+    let [closed_seconds, cont_seconds, mc_seconds, grad_seconds] = c.seconds;
     outln!(
         "Explicit regularizer of {} on {} ({} examples, {} steps; noise {} sigma1 {} sigma2 {})",
         path.display(),
-        src.describe(),
+        c.src.describe(),
         avg.examples,
-        batch.steps,
+        c.steps,
         nz.form.name(),
         nz.sigma1,
         nz.sigma2
@@ -277,7 +366,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         num(avg.value()),
         sig(closed_seconds, 3)
     );
-    match cont {
+    match c.cont {
         Some((q, r)) => outln!(
             "  continuous Q, R    {:>10} {:>10}   (RK4, {} substeps, {} s)",
             num(q),
@@ -290,55 +379,76 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => {}
     }
-    if let Some(m) = &mc {
-        outln!(
-            "Monte Carlo: {} antithetic pairs per example, seed {}, {}{}% Student-t intervals ({} s)",
-            m.paths,
-            args.seed,
-            if m.control_variate { "control variate, " } else { "" },
-            sig(100.0 * m.confidence, 3),
-            sig(mc_seconds, 3)
-        );
-        outln!(
-            "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "eps",
-            "gap/eps^2",
-            "stderr",
-            "ci_low",
-            "ci_high",
-            "(Q+R)/2"
-        );
-        for e in &m.estimates {
-            outln!(
-                "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
-                num(e.eps),
-                num(e.gap_over_eps2),
-                sig(e.stderr, 2),
-                num(e.ci_low),
-                num(e.ci_high),
-                num(e.regularizer)
-            );
-        }
-        match &fit {
-            Some(f) => outln!(
-                "  remainder slope    {} (expected 4)",
-                pm(
-                    f.slope,
-                    Some(f.stderr),
-                    "a line through two points has no residual to estimate it from; give three or more --eps"
-                )
-            ),
-            None => outln!(
-                "  remainder slope    not available (needs two eps with a non-zero remainder)"
-            ),
-        }
+    if let Some(m) = &c.mc {
+        text_monte_carlo(args, m, mc_seconds)?;
     }
-    if let Some((q, r)) = &per_step {
+    if let Some((q, r)) = &c.per_step {
         outln!("Per step (mean over examples):");
         outln!("  {:>6} {:>14} {:>14}", "k", "Q_k", "R_k");
         for k in 0..q.len() {
             outln!("  {:>6} {:>10} {:>10}", k, num(q[k]), num(r[k]));
         }
+    }
+    if let Some(g) = &c.grad {
+        outln!(
+            "  |grad (Q + R)/2|   {}   ({} s; --json prints it in full)",
+            super::eval::grad_norms(&super::eval::grad_json(model, &g.grad)),
+            sig(grad_seconds, 3)
+        );
+    }
+    Ok(())
+}
+
+/// The Monte Carlo table of the text report.
+fn text_monte_carlo(
+    args: &Args,
+    m: &regularizer::MonteCarlo,
+    mc_seconds: f64,
+) -> anyhow::Result<()> {
+    outln!(
+        "Monte Carlo: {} antithetic pairs per example, seed {}, {}{}% Student-t intervals ({} s)",
+        m.paths,
+        args.seed,
+        if m.control_variate {
+            "control variate, "
+        } else {
+            ""
+        },
+        sig(100.0 * m.confidence, 3),
+        sig(mc_seconds, 3)
+    );
+    outln!(
+        "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "eps",
+        "gap/eps^2",
+        "stderr",
+        "ci_low",
+        "ci_high",
+        "(Q+R)/2"
+    );
+    for e in &m.estimates {
+        outln!(
+            "  {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            num(e.eps),
+            num(e.gap_over_eps2),
+            sig(e.stderr, 2),
+            num(e.ci_low),
+            num(e.ci_high),
+            num(e.regularizer)
+        );
+    }
+    match &m.remainder_fit {
+        Some(f) => outln!(
+            "  remainder slope    {} (expected 4)",
+            pm(
+                f.slope,
+                Some(f.stderr),
+                "a line through two points has no residual to estimate it from; give three or more --eps"
+            )
+        ),
+        None => outln!(
+            "  remainder slope    not available (needs two eps with a non-zero remainder)"
+        ),
     }
     Ok(())
 }

@@ -83,6 +83,16 @@ impl Regularizer {
 
 /// Forward covariance sweep: `C_K` and the curvature vectors `v_k` (`n x K`).
 pub(crate) fn covariance_sweep(lin: &Linearization) -> (DMatrix<f64>, DMatrix<f64>) {
+    covariance_sweep_observed(lin, |_, _| {})
+}
+
+/// [`covariance_sweep`], handing each `C_k` (`k = 0..K-1`, before step k) to `visit`: the
+/// one home of the recursion `C_{k+1} = D_k C_k D_k^T + Sigma_k`, also for its adjoint
+/// ([`super::gradient`]), which needs every `C_k`.
+pub(crate) fn covariance_sweep_observed(
+    lin: &Linearization,
+    mut visit: impl FnMut(usize, &DMatrix<f64>),
+) -> (DMatrix<f64>, DMatrix<f64>) {
     let n = lin.hidden();
     let k_steps = lin.steps;
     let rec = &lin.rec;
@@ -95,6 +105,7 @@ pub(crate) fn covariance_sweep(lin: &Linearization) -> (DMatrix<f64>, DMatrix<f6
     let mut v = DMatrix::<f64>::zeros(n, k_steps);
     let d = lin.d.as_slice();
     for k in 0..k_steps {
+        visit(k, &cm);
         if k > 0 {
             rec.apply(&cm, &mut y);
             if curved {

@@ -46,12 +46,14 @@
 //!   the same eps and keeps the `O(eps^4)` remainder.
 //!
 //! Submodules: [`discrete`] (the Euler-Maruyama recursions above, per example, per step and
-//! averaged over a data set), [`continuous`] (Lyapunov and mean ODEs, RK4), [`montecarlo`]
+//! averaged over a data set), [`gradient`] (the exact adjoint of the discrete recursions:
+//! the gradient of `Q`, `R` and the explicit training objective), [`continuous`] (Lyapunov and mean ODEs, RK4), [`montecarlo`]
 //! (antithetic Monte Carlo with common random numbers, control variate, remainder slope,
 //! benchmark).
 
 pub mod continuous;
 pub mod discrete;
+pub mod gradient;
 pub mod montecarlo;
 
 pub use continuous::{continuous, Continuous};
@@ -182,6 +184,8 @@ pub struct Linearization {
     pub steps: usize,
     /// Deterministic states `hbar_0 .. hbar_K`, `n x (K + 1)`.
     pub h: DMatrix<f64>,
+    /// `a(z_k)`, `n x K`.
+    pub act: DMatrix<f64>,
     /// `a'(z_k)`, `n x K`.
     pub da: DMatrix<f64>,
     /// `a''(z_k)`, `n x K`.
@@ -285,6 +289,7 @@ impl Linearization {
             form,
             steps: k_steps,
             h: tape.h,
+            act: tape.act,
             da,
             dda,
             f,

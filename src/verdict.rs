@@ -45,14 +45,31 @@ pub enum Direction {
     Increase,
     /// The claim predicts a negative effect.
     Decrease,
+    /// The claim predicts no effect beyond a margin: `|mean| < margin`, judged by
+    /// [`judge_equivalence`].
+    Equivalent,
 }
 
 impl Direction {
-    /// `+1` for [`Direction::Increase`], `-1` for [`Direction::Decrease`].
+    /// `+1` for [`Direction::Increase`], `-1` for [`Direction::Decrease`], 0 for
+    /// [`Direction::Equivalent`].
     pub fn sign(self) -> f64 {
         match self {
             Direction::Increase => 1.0,
             Direction::Decrease => -1.0,
+            Direction::Equivalent => 0.0,
+        }
+    }
+
+    /// The prediction in words (`> 0`, `< 0`, `within +- margin`).
+    pub fn predicted_text(self, margin: Option<f64>) -> String {
+        match (self, margin) {
+            (Direction::Increase, _) => "> 0".into(),
+            (Direction::Decrease, _) => "< 0".into(),
+            (Direction::Equivalent, Some(m)) => {
+                format!("within ± {}", crate::report::plot::format_sig(m, 3))
+            }
+            (Direction::Equivalent, None) => "within the margin".into(),
         }
     }
 }
@@ -102,6 +119,47 @@ pub struct Judgement {
     pub n_seeds: usize,
     /// Those seeds.
     pub seeds: Vec<u64>,
+    /// The equivalence margin of a [`Direction::Equivalent`] test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+}
+
+/// Judge an equivalence claim, "the mean of the per-seed values lies within `± margin`",
+/// with the same two-sided [`LEVEL`] Student-t interval as [`judge`] (stricter than the
+/// usual two one-sided tests at level `ALPHA`, which use the `1 - 2 ALPHA` interval):
+///
+/// - `supported`: the interval lies inside `(-margin, margin)`;
+/// - `contradicted`: the interval lies entirely outside `[-margin, margin]` (the two
+///   differ by more than the margin);
+/// - `inconclusive`: otherwise; `not checked` as for [`judge`], or when the margin is not
+///   a finite number > 0.
+///
+/// ```
+/// use nrnn::verdict::judge_equivalence;
+/// use nrnn::report::index::Verdict;
+/// let near: Vec<(u64, f64)> = (0..10).map(|s| (s, 0.01 * (s % 3) as f64 - 0.01)).collect();
+/// assert_eq!(judge_equivalence("d", &near, 0.1).verdict, Verdict::Supported);
+/// let far: Vec<(u64, f64)> = near.iter().map(|&(s, v)| (s, v + 1.0)).collect();
+/// assert_eq!(judge_equivalence("d", &far, 0.1).verdict, Verdict::Contradicted);
+/// assert_eq!(judge_equivalence("d", &far, 1.0).verdict, Verdict::Inconclusive);
+/// ```
+pub fn judge_equivalence(statistic: &str, per_seed: &[(u64, f64)], margin: f64) -> Judgement {
+    let test = Test::new(statistic, Direction::Equivalent);
+    let mut j = judge(&test, per_seed);
+    j.margin = Some(margin);
+    if j.verdict == Verdict::NotChecked {
+        return j;
+    }
+    j.verdict = if !(margin.is_finite() && margin > 0.0) {
+        Verdict::NotChecked
+    } else if j.ci_low > -margin && j.ci_high < margin {
+        Verdict::Supported
+    } else if j.ci_low > margin || j.ci_high < -margin {
+        Verdict::Contradicted
+    } else {
+        Verdict::Inconclusive
+    };
+    j
 }
 
 /// Judge `test` from `(seed, value)` pairs; non-finite values are left out (and the seed
@@ -156,6 +214,7 @@ pub fn judge(test: &Test, per_seed: &[(u64, f64)]) -> Judgement {
         detectable_effect: e.detectable_effect(ALPHA, POWER),
         n_seeds: e.n,
         seeds: usable.iter().map(|p| p.0).collect(),
+        margin: None,
     }
 }
 
@@ -186,10 +245,7 @@ impl Judgement {
             LEVEL * 100.0,
             self.n_seeds,
             crate::report::plot::format_sig(self.p_value, 2),
-            match self.predicted {
-                Direction::Increase => "> 0",
-                Direction::Decrease => "< 0",
-            }
+            self.predicted.predicted_text(self.margin)
         );
         if self.verdict == Verdict::Inconclusive {
             s.push_str(&format!(

@@ -1363,6 +1363,7 @@ fn json_outputs_match_their_documentation() {
                     "20",
                     "--control-variate",
                     "--per-step",
+                    "--grad",
                 ],
             ),
             "regularizer --bench" => json_of(&[

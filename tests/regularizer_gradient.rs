@@ -262,3 +262,112 @@ fn cli_gradient_matches_differences_of_the_cli() {
         );
     }
 }
+
+/// Probes of the probe-estimate tests: enough that the estimates' standard errors are a
+/// few percent of Q and R.
+const PROBES: usize = 400;
+
+/// Largest |z| allowed over the ~60 entries of a probe gradient, each a Student t with 19
+/// degrees of freedom under unbiasedness: `P(|t_19| > 5) = 8e-5`, so the family-wise false
+/// alarm rate is about 0.5% (a single-entry threshold of `MC_SIGMAS = 4` would give 5%).
+const GRAD_Z_MAX: f64 = 5.0;
+
+/// The probe objective with its probes held fixed is a deterministic function of the
+/// parameters: its gradient matches central differences of itself (same probes).
+#[test]
+fn probe_gradient_matches_central_differences_with_fixed_probes() {
+    use nrnn::regularizer::probe::example_probe_gradient;
+    for (form, seed) in [(NoiseForm::Diag, 11), (NoiseForm::Scalar, 12)] {
+        let (m, b, loss) = case(3, 5, form, Activation::Tanh, true, false, seed);
+        let w = Weights {
+            loss: 0.5,
+            q: 1.0,
+            r: 1.0,
+        };
+        let f = |mm: &Model| {
+            let (g, _) = example_probe_gradient(mm, &b, 0, loss, w, 8, 3, &[1], 0).unwrap();
+            g.value(w)
+        };
+        let (g, _) = example_probe_gradient(&m, &b, 0, loss, w, 8, 3, &[1], 0).unwrap();
+        let exact = m.flat_grad(&g.grad);
+        let theta = m.flat();
+        let mut mm = m.clone();
+        let fd: Vec<f64> = (0..theta.len())
+            .map(|i| {
+                let mut t = theta.clone();
+                t[i] = theta[i] + FD_STEP;
+                mm.set_flat(&t);
+                let fp = f(&mm);
+                t[i] = theta[i] - FD_STEP;
+                mm.set_flat(&t);
+                (fp - f(&mm)) / (2.0 * FD_STEP)
+            })
+            .collect();
+        let e = normwise_rel_err(&exact, &fd);
+        assert!(e < GRAD_REL_TOL, "{form:?}: relative error {e:e}");
+    }
+}
+
+/// The probe estimates are unbiased: Q^ and R^ agree with the closed form, and the mean of
+/// the probe gradient with the exact gradient, within `MC_SIGMAS` standard errors (the
+/// gradient's standard error estimated over independent probe sets).
+#[test]
+fn probe_estimates_agree_with_the_exact_values() {
+    use nrnn::prec::MC_SIGMAS;
+    use nrnn::regularizer::probe::example_probe_gradient;
+    for (form, seed) in [(NoiseForm::Diag, 21), (NoiseForm::Scalar, 22)] {
+        let (m, b, loss) = case(3, 6, form, Activation::Tanh, true, false, seed);
+        let exact = example_gradient(&m, &b, 0, loss, Weights::REGULARIZER).unwrap();
+        let (_, est) =
+            example_probe_gradient(&m, &b, 0, loss, Weights::REGULARIZER, PROBES, 5, &[], 0)
+                .unwrap();
+        assert!(
+            (est.r.mean - exact.r).abs() < MC_SIGMAS * est.r.stderr,
+            "{form:?} R: {} ± {} vs {}",
+            est.r.mean,
+            est.r.stderr,
+            exact.r
+        );
+        assert!(
+            (est.q.mean - exact.q).abs() < MC_SIGMAS * est.q.stderr,
+            "{form:?} Q: {} ± {} vs {}",
+            est.q.mean,
+            est.q.stderr,
+            exact.q
+        );
+        // 20 independent probe sets of PROBES / 20 probes: mean and standard error per entry.
+        let sets = 20;
+        let grads: Vec<Vec<f64>> = (0..sets)
+            .map(|s| {
+                let (g, _) = example_probe_gradient(
+                    &m,
+                    &b,
+                    0,
+                    loss,
+                    Weights::REGULARIZER,
+                    PROBES / sets,
+                    5,
+                    &[s as u64 + 1],
+                    0,
+                )
+                .unwrap();
+                m.flat_grad(&g.grad)
+            })
+            .collect();
+        let want = m.flat_grad(&exact.grad);
+        let mut worst: f64 = 0.0;
+        for (i, &wi) in want.iter().enumerate() {
+            let v: Vec<f64> = grads.iter().map(|g| g[i]).collect();
+            let e = nrnn::stats::Estimate::of(&v);
+            if e.stderr > 0.0 {
+                worst = worst.max((e.mean - wi).abs() / e.stderr);
+            }
+        }
+        // Over ~60 entries the largest |z| of an unbiased estimate exceeds MC_SIGMAS (4)
+        // with probability about 60 * 6e-5 (t with 19 degrees of freedom: somewhat more).
+        assert!(
+            worst < GRAD_Z_MAX,
+            "{form:?}: largest |z| of the probe gradient {worst}"
+        );
+    }
+}

@@ -72,6 +72,17 @@ pub struct Args {
     /// configuration deterministically).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub train_noise: Option<bool>,
+    /// What to minimize: `noise` (the loss of the noisy network, the default) or
+    /// `explicit` (deterministically `l + (eps^2/2)(Q + R)` with the exact gradient of
+    /// Q + R, for diag or scalar noise at --eps, --sigma1, --sigma2; the history gains the
+    /// columns loss, q, r and noisy_val_loss).
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// With --objective explicit: estimate Q, R and their gradient from this many probes
+    /// per example (O(n^2) per step and probe, unbiased) instead of the exact sweep
+    /// (O(n^3) per step); in [2, 65536].
+    #[arg(long)]
+    pub probes: Option<usize>,
     /// Epochs (default 30).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -167,6 +178,12 @@ impl Args {
                     "one of \"diag\", \"scalar\", \"code\"",
                 )
             })?;
+        }
+        if let Some(o) = &self.objective {
+            c.train.objective = crate::train::config::Objective::parse(o)?;
+        }
+        if let Some(p) = self.probes {
+            c.train.probes = Some(p);
         }
         if let Some(o) = &self.optimizer {
             c.train.optimizer = OptimizerKind::parse(o)?;

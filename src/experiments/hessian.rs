@@ -201,7 +201,8 @@ fn piece_key(eps: f64, seed: u64) -> String {
     format!("flatness/{}/seed{seed}", eps_name(eps))
 }
 
-fn model_config(s: &Setup, eps: f64, data: &Dataset) -> Result<ModelConfig> {
+/// The model configuration of the grid at noise level `eps` (noise off at 0).
+pub(crate) fn model_config(s: &Setup, eps: f64, data: &Dataset) -> Result<ModelConfig> {
     let mut cfg = ModelConfig::new(s.hidden, data.input_dim, data.classes);
     cfg.noise = if eps > 0.0 {
         NoiseSpec::new(s.noise_form, eps, s.sigma1, s.sigma2)?

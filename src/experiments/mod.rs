@@ -4,6 +4,7 @@
 //! the replot from cached CSVs, the CSV and PNG files, the JSON manifest and the entry in
 //! the figure index (`figures/README.md`). `nrnn reproduce` runs them all.
 
+pub mod explicit;
 pub mod figure;
 pub mod hessian;
 pub mod margin;
@@ -254,6 +255,11 @@ pub fn all() -> Vec<Experiment> {
             name: "margin",
             about: "classification margins vs training noise",
             run: margin::run,
+        },
+        Experiment {
+            name: "explicit",
+            about: "training on the explicit regularizer vs noise training",
+            run: explicit::run,
         },
         Experiment {
             name: "robustness",

@@ -111,7 +111,7 @@ impl ObjectiveGrad {
 }
 
 /// The forms with an exact gradient here (`diag`, `scalar`); `code` is refused.
-fn check_form(model: &Model) -> Result<()> {
+pub(crate) fn check_form(model: &Model) -> Result<()> {
     if model.config.noise.form == NoiseForm::Code {
         return Err(Error::param(
             "noise.form",
@@ -124,7 +124,7 @@ fn check_form(model: &Model) -> Result<()> {
 
 /// The deterministic path's cotangent sources at the end: `dF/dhbar_K`, and the readout's
 /// gradient `(dV, dc)`, from `dF/dl = w_l`, `dF/dg = w_q m_K`, `dF/dH = w_r C_K`.
-fn head_adjoint(
+pub(crate) fn head_adjoint(
     model: &Model,
     h_k: &DVector<f64>,
     target: &Target,
@@ -138,28 +138,18 @@ fn head_adjoint(
     let vdh = v * dh;
     let vdhv = &vdh * v.transpose();
     let vdg = v * dg;
-    let (delta, hp, d_o) = match (loss, target) {
+    let delta = match (loss, target) {
         (Loss::CrossEntropy, Target::Classes(y)) => {
-            let p = DVector::from_vec(softmax(o.as_slice()));
-            let mut delta = p.clone();
-            delta[y[0]] -= 1.0;
-            let hp = DMatrix::from_diagonal(&p) - &p * p.transpose();
-            let dp = &vdg + vdhv.diagonal() - (&vdhv * &p) * 2.0;
-            let pdp = p.dot(&dp);
-            let d_o = &delta * w_l + p.component_mul(&dp.add_scalar(-pdp));
-            (delta, hp, d_o)
+            let mut p = DVector::from_vec(softmax(o.as_slice()));
+            p[y[0]] -= 1.0;
+            p
         }
         (Loss::SquaredError, Target::Classes(y)) => {
-            let mut delta = o.clone();
-            delta[y[0]] -= 1.0;
-            let d_o = &delta * w_l + &vdg;
-            (delta, DMatrix::identity(o.len(), o.len()), d_o)
+            let mut d = o.clone();
+            d[y[0]] -= 1.0;
+            d
         }
-        (Loss::SquaredError, Target::Values(t)) => {
-            let delta = &o - t.column(0);
-            let d_o = &delta * w_l + &vdg;
-            (delta, DMatrix::identity(o.len(), o.len()), d_o)
-        }
+        (Loss::SquaredError, Target::Values(t)) => &o - t.column(0),
         (Loss::CrossEntropy, Target::Values(_)) => {
             return Err(Error::param(
                 "loss",
@@ -168,6 +158,11 @@ fn head_adjoint(
             ));
         }
     };
+    // l = l(o): do = w_l delta; g = V^T delta: do += Hp V dg; H = V^T Hp V: do += dHp/do.
+    let hp = loss.hessian_logits(o.as_slice());
+    let d_o = &delta * w_l
+        + &hp * &vdg
+        + DVector::from_vec(loss.hessian_logits_adjoint(o.as_slice(), &vdhv));
     let mut gv = &delta * dg.transpose() + &d_o * h_k.transpose();
     gemm(2.0, &hp, false, &vdh, false, 1.0, &mut gv);
     let dh_k = v.transpose() * &d_o;
@@ -176,23 +171,63 @@ fn head_adjoint(
 
 /// Accumulated gradient in the cell's own matrices (`A`, `W`), before the chain rule to
 /// `M_A`, `M_W`.
-struct Acc {
-    a: DMatrix<f64>,
-    w: DMatrix<f64>,
-    u: DMatrix<f64>,
-    b: DVector<f64>,
-    d: DVector<f64>,
+pub(crate) struct Acc {
+    pub(crate) a: DMatrix<f64>,
+    pub(crate) w: DMatrix<f64>,
+    pub(crate) u: DMatrix<f64>,
+    pub(crate) b: DVector<f64>,
+    pub(crate) d: DVector<f64>,
 }
 
-/// What the reverse sweep reads of the forward one: the linearization, every `C_k`, every
-/// `m_k` (`n x (K + 1)`), the curvature vectors `v_k`, the inputs and `sigma2`.
+/// The deterministic path of one example as the reverse sweeps read it: the
+/// linearization, the inputs and `sigma2` (the exact adjoint and the probe estimate of
+/// [`super::probe`] share it).
+pub(crate) struct Path {
+    pub(crate) lin: Linearization,
+    pub(crate) x: DMatrix<f64>,
+    pub(crate) sigma2: f64,
+}
+
+/// Cotangents of one step's linearized map, handed to [`Path::step_adjoint`]:
+/// `dF/dD_k`, `dF/ds_k`, `dF/dc_k` (scalar form) and `dF/da''(z_k)`.
+pub(crate) struct StepCotangents {
+    pub(crate) dbar: DMatrix<f64>,
+    pub(crate) sbar: DVector<f64>,
+    pub(crate) cbar: Option<DVector<f64>>,
+    pub(crate) ddda: DVector<f64>,
+}
+
+/// What the exact reverse sweep reads of the forward one: the path, every `C_k`, every
+/// `m_k` (`n x (K + 1)`) and the curvature vectors `v_k`.
 struct Forward {
-    lin: Linearization,
+    path: Path,
     cs: Vec<DMatrix<f64>>,
     ms: DMatrix<f64>,
     v: DMatrix<f64>,
-    x: DMatrix<f64>,
-    sigma2: f64,
+}
+
+/// The linearization of example `e` with the path's inputs (the `code` form refused).
+pub(crate) fn path_of(model: &Model, batch: &Batch, e: usize, loss: Loss) -> Result<Path> {
+    check_example(model, batch, e)?;
+    check_form(model)?;
+    let lin = Linearization::new(model, batch, e, loss, 0.0)?;
+    Ok(Path {
+        lin,
+        x: batch.columns(e, 1).x,
+        sigma2: model.config.noise.sigma2,
+    })
+}
+
+/// The empty gradient accumulator of a model's shapes.
+pub(crate) fn new_acc(model: &Model) -> Acc {
+    let n = model.config.hidden;
+    Acc {
+        a: DMatrix::zeros(n, n),
+        w: DMatrix::zeros(n, n),
+        u: DMatrix::zeros(n, model.config.input),
+        b: DVector::zeros(n),
+        d: DVector::zeros(n),
+    }
 }
 
 /// `F`, and its gradient, of example `e` of `batch` (the exact adjoint of the module docs).
@@ -216,15 +251,12 @@ pub fn example_gradient(
     loss: Loss,
     w: Weights,
 ) -> Result<ObjectiveGrad> {
-    check_example(model, batch, e)?;
-    check_form(model)?;
-    let lin = Linearization::new(model, batch, e, loss, 0.0)?;
-    let one = batch.columns(e, 1);
-    let cfg = &model.config;
-    let n = cfg.hidden;
+    let path = path_of(model, batch, e, loss)?;
+    let lin = &path.lin;
+    let n = model.config.hidden;
     let kk = lin.steps;
     let mut cs: Vec<DMatrix<f64>> = Vec::with_capacity(kk);
-    let (c_k, v) = covariance_sweep_observed(&lin, |_, c| cs.push(c.clone()));
+    let (c_k, v) = covariance_sweep_observed(lin, |_, c| cs.push(c.clone()));
     let r = lin.hess.component_mul(&c_k).sum();
     // m_{k+1} = D_k m_k + d (.) v_k, every m_k kept (m_0 = 0).
     let mut ms = DMatrix::<f64>::zeros(n, kk + 1);
@@ -240,36 +272,24 @@ pub fn example_gradient(
         });
     }
     let h_k = lin.h.column(kk).into_owned();
+    let target = batch.columns(e, 1).target;
     let (mut hb, gv, gc) = head_adjoint(
         model,
         &h_k,
-        &one.target,
+        &target,
         loss,
         &(&m_k * w.q),
         &(&c_k * w.r),
         w.loss,
     )?;
-    let mut acc = Acc {
-        a: DMatrix::zeros(n, n),
-        w: DMatrix::zeros(n, n),
-        u: DMatrix::zeros(n, cfg.input),
-        b: DVector::zeros(n),
-        d: DVector::zeros(n),
-    };
+    let mut acc = new_acc(model);
     let mut p = &lin.hess * w.r;
     let mut mu = &lin.g * w.q;
-    let fw = Forward {
-        lin,
-        cs,
-        ms,
-        v,
-        x: one.x,
-        sigma2: cfg.noise.sigma2,
-    };
+    let loss_value = lin.loss;
+    let fw = Forward { path, cs, ms, v };
     for k in (0..kk).rev() {
         (p, mu, hb) = fw.adjoint_step(&mut acc, k, &p, &mu, &hb);
     }
-    let loss_value = fw.lin.loss;
     Ok(ObjectiveGrad {
         loss: loss_value,
         q,
@@ -278,32 +298,81 @@ pub fn example_gradient(
     })
 }
 
-impl Forward {
-    /// `dF/dSigma_k = P` as a cotangent of the path state `hbar_k` (returned) and of `d`
-    /// (accumulated): `s = sqrt(d) (sigma1 + sigma2 hbar)` (`diag`), `s = sigma1 sqrt(d)`
-    /// and `c = sigma2 sqrt(d) hbar` (`scalar`).
-    fn noise_adjoint(&self, acc: &mut Acc, k: usize, p: &DMatrix<f64>) -> DVector<f64> {
+impl Path {
+    /// The shared part of a reverse step k: from the cotangents of the step's linearized
+    /// map ([`StepCotangents`]) and `dF/dhbar_{k+1}` to `dF/dhbar_k`, accumulating the
+    /// parameter gradient. Chains `s_k = sqrt(d) (sigma1 + sigma2 hbar_k)` (`diag`),
+    /// `s_k = sigma1 sqrt(d)`, `c_k = sigma2 sqrt(d) hbar_k` (`scalar`),
+    /// `D_k = I + diag(d) (A + diag(a'(z_k)) W)`, and the path step
+    /// `hbar_{k+1} = hbar_k + d (.) (A hbar_k + a(z_k))`.
+    pub(crate) fn step_adjoint(
+        &self,
+        acc: &mut Acc,
+        k: usize,
+        ct: &StepCotangents,
+        hb: &DVector<f64>,
+    ) -> DVector<f64> {
         let lin = &self.lin;
-        let (n, d) = (lin.hidden(), &lin.d);
+        let n = lin.hidden();
+        let rec = &lin.rec;
+        let d = &lin.d;
+        let wm = rec.w();
+        let jk = lin.jacobian(k);
+        let hk = lin.h.column(k);
         let mut hs = DVector::<f64>::zeros(n);
         for i in 0..n {
-            let sbar = 2.0 * lin.s[(i, k)] * p[(i, i)];
-            acc.d[i] += sbar * lin.s[(i, k)] / (2.0 * d[i]);
+            acc.d[i] += ct.sbar[i] * lin.s[(i, k)] / (2.0 * d[i]);
             if lin.form == NoiseForm::Diag {
-                hs[i] += sbar * d[i].sqrt() * self.sigma2;
+                hs[i] += ct.sbar[i] * d[i].sqrt() * self.sigma2;
             }
         }
-        if let Some(c) = &lin.c {
+        if let (Some(c), Some(cbar)) = (&lin.c, &ct.cbar) {
             let ck = c.column(k);
-            let cbar = p * ck * 2.0;
             for i in 0..n {
                 acc.d[i] += cbar[i] * ck[i] / (2.0 * d[i]);
                 hs[i] += cbar[i] * d[i].sqrt() * self.sigma2;
             }
         }
-        hs
+        let dbar = &ct.dbar;
+        let jbar = DMatrix::from_fn(n, n, |i, j| d[i] * dbar[(i, j)]);
+        let mut da_bar = DVector::<f64>::zeros(n);
+        for i in 0..n {
+            let dai = lin.da[(i, k)];
+            for j in 0..n {
+                acc.d[i] += dbar[(i, j)] * jk[(i, j)];
+                da_bar[i] += jbar[(i, j)] * wm[(i, j)];
+                acc.w[(i, j)] += dai * jbar[(i, j)];
+            }
+        }
+        if rec.a_term() {
+            acc.a += &jbar;
+        }
+        let fbar = d.component_mul(hb);
+        let mut f = lin.act.column(k).into_owned();
+        if rec.a_term() {
+            f += rec.stacked.rows(0, n) * hk;
+        }
+        acc.d += hb.component_mul(&f);
+        let act = rec.activation;
+        let zbar = DVector::from_fn(n, |i, _| {
+            let a = lin.act[(i, k)];
+            lin.da[(i, k)] * fbar[i]
+                + da_bar[i] * lin.dda[(i, k)]
+                + ct.ddda[i] * act.third_from_value(a)
+        });
+        let mut hb_new = hb + hs + wm.transpose() * &zbar;
+        if rec.a_term() {
+            hb_new += rec.stacked.rows(0, n).transpose() * &fbar;
+            acc.a += &fbar * hk.transpose();
+        }
+        acc.w += &zbar * hk.transpose();
+        acc.u += &zbar * self.x.column(k).transpose();
+        acc.b += &zbar;
+        hb_new
     }
+}
 
+impl Forward {
     /// The curvature term `v_k = a''(z_k) (.) diag(W C_k W^T)` with cotangent
     /// `vbar = d (.) mu_{k+1}`: returns `dF/da''(z_k)` and `W^T diag(u) W` (its share of
     /// `P_k`), accumulating `dW += 2 diag(u) W C_k`, `u = vbar (.) a''(z_k)`.
@@ -314,7 +383,7 @@ impl Forward {
         vbar: &DVector<f64>,
         wm: &DMatrix<f64>,
     ) -> (DVector<f64>, DMatrix<f64>) {
-        let lin = &self.lin;
+        let lin = &self.path.lin;
         let n = lin.hidden();
         let mut ddda = DVector::<f64>::zeros(n);
         let mut g_c = DMatrix::<f64>::zeros(n, n);
@@ -346,15 +415,14 @@ impl Forward {
         mu: &DVector<f64>,
         hb: &DVector<f64>,
     ) -> (DMatrix<f64>, DVector<f64>, DVector<f64>) {
-        let lin = &self.lin;
+        let lin = &self.path.lin;
         let n = lin.hidden();
-        let rec = &lin.rec;
         let d = &lin.d;
-        let wm = rec.w();
+        let wm = lin.rec.w();
         let dk = lin.step_matrix(k);
-        let jk = lin.jacobian(k);
-        let hk = lin.h.column(k);
-        let hs = self.noise_adjoint(acc, k, p);
+        // dF/dSigma_k = P: Sigma_k = diag(s_k^2) + c_k c_k^T.
+        let sbar = DVector::from_fn(n, |i, _| 2.0 * lin.s[(i, k)] * p[(i, i)]);
+        let cbar = lin.c.as_ref().map(|c| p * c.column(k) * 2.0);
         let vbar = d.component_mul(mu);
         acc.d += mu.component_mul(&self.v.column(k));
         let (ddda, g_c) = self.curvature_adjoint(acc, k, &vbar, &wm);
@@ -369,48 +437,24 @@ impl Forward {
         gemm(1.0, &dk, true, &pd, false, 1.0, &mut p_new);
         let p_new = (&p_new + p_new.transpose()) * 0.5;
         let mu_new = dk.transpose() * mu;
-        // D_k = I + diag(d) J_k, J_k = A + diag(a'(z_k)) W.
-        let jbar = DMatrix::from_fn(n, n, |i, j| d[i] * dbar[(i, j)]);
-        let mut da_bar = DVector::<f64>::zeros(n);
-        for i in 0..n {
-            let dai = lin.da[(i, k)];
-            for j in 0..n {
-                acc.d[i] += dbar[(i, j)] * jk[(i, j)];
-                da_bar[i] += jbar[(i, j)] * wm[(i, j)];
-                acc.w[(i, j)] += dai * jbar[(i, j)];
-            }
-        }
-        if rec.a_term() {
-            acc.a += &jbar;
-        }
-        // The path step hbar_{k+1} = hbar_k + d (.) (A hbar_k + a(z_k)).
-        let fbar = d.component_mul(hb);
-        let mut f = lin.act.column(k).into_owned();
-        if rec.a_term() {
-            f += rec.stacked.rows(0, n) * hk;
-        }
-        acc.d += hb.component_mul(&f);
-        let act = rec.activation;
-        let zbar = DVector::from_fn(n, |i, _| {
-            let a = lin.act[(i, k)];
-            lin.da[(i, k)] * fbar[i]
-                + da_bar[i] * lin.dda[(i, k)]
-                + ddda[i] * act.third_from_value(a)
-        });
-        let mut hb_new = hb + hs + wm.transpose() * &zbar;
-        if rec.a_term() {
-            hb_new += rec.stacked.rows(0, n).transpose() * &fbar;
-            acc.a += &fbar * hk.transpose();
-        }
-        acc.w += &zbar * hk.transpose();
-        acc.u += &zbar * self.x.column(k).transpose();
-        acc.b += &zbar;
+        let ct = StepCotangents {
+            dbar,
+            sbar,
+            cbar,
+            ddda,
+        };
+        let hb_new = self.path.step_adjoint(acc, k, &ct, hb);
         (p_new, mu_new, hb_new)
     }
 }
 
 /// The chain rule from `A`, `W` to `M_A`, `M_W`, and the gradient as [`Params`].
-fn to_params(model: &Model, acc: Acc, gv: DMatrix<f64>, gc: DVector<f64>) -> Params<f64> {
+pub(crate) fn to_params(
+    model: &Model,
+    acc: Acc,
+    gv: DMatrix<f64>,
+    gc: DVector<f64>,
+) -> Params<f64> {
     let cfg = &model.config;
     let m_a = if cfg.a_term {
         lipschitz_matrix_adjoint(&acc.a, cfg.beta)

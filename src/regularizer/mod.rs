@@ -47,7 +47,8 @@
 //!
 //! Submodules: [`discrete`] (the Euler-Maruyama recursions above, per example, per step and
 //! averaged over a data set), [`gradient`] (the exact adjoint of the discrete recursions:
-//! the gradient of `Q`, `R` and the explicit training objective), [`continuous`] (Lyapunov and mean ODEs, RK4), [`montecarlo`]
+//! the gradient of `Q`, `R` and the explicit training objective), [`probe`] (the unbiased
+//! probe estimate of `Q`, `R` and of that gradient, for large models), [`continuous`] (Lyapunov and mean ODEs, RK4), [`montecarlo`]
 //! (antithetic Monte Carlo with common random numbers, control variate, remainder slope,
 //! benchmark).
 
@@ -55,6 +56,7 @@ pub mod continuous;
 pub mod discrete;
 pub mod gradient;
 pub mod montecarlo;
+pub mod probe;
 
 pub use continuous::{continuous, Continuous};
 pub use discrete::{

@@ -116,6 +116,9 @@ pub struct Evidence {
     /// The same statistic on the disjoint replication seeds, if that run was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication: Option<crate::verdict::Replication>,
+    /// The equivalence margin of an equivalence test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
 }
 
 impl Evidence {
@@ -133,6 +136,7 @@ impl Evidence {
             n_seeds: j.n_seeds,
             seeds: j.seeds.clone(),
             replication: None,
+            margin: j.margin,
         }
     }
 }
@@ -245,10 +249,7 @@ fn render_evidence(ev: &Evidence) -> String {
     let mut s = format!(
         "**Pre-registered statistic.** {} (predicted {}). **Test.** {}. **Estimate.** {} [{}, {}] over {} seeds, p = {}",
         one_line(&ev.statistic),
-        match ev.predicted {
-            crate::verdict::Direction::Increase => "> 0",
-            crate::verdict::Direction::Decrease => "< 0",
-        },
+        ev.predicted.predicted_text(ev.margin),
         one_line(&ev.test),
         f(ev.effect),
         f(ev.ci_low),

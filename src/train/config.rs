@@ -51,6 +51,55 @@ pub struct TrainConfig {
     pub train_noise: bool,
     /// Show a progress bar on stderr (never shown when stderr is not a terminal).
     pub progress: bool,
+    /// What the optimizer minimizes: the loss with the model's noise injected (`noise`,
+    /// the default; `train_noise` false makes it the plain loss), or deterministically the
+    /// explicit objective `l + (eps^2/2)(Q + R)` with the model's noise form, `eps`,
+    /// `sigma1`, `sigma2` (`explicit`; docs/theory.md section 7).
+    #[serde(skip_serializing_if = "Objective::is_noise")]
+    pub objective: Objective,
+    /// With the explicit objective: estimate `Q`, `R` and their gradient from this many
+    /// probes per example ([`crate::regularizer::probe`], `O(n^2)` per step and probe)
+    /// instead of the exact sweep (`O(n^3)` per step); `None`: exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes: Option<usize>,
+}
+
+/// The training objective (see [`TrainConfig::objective`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// The loss of the noisy network (noise drawn per mini-batch from seeded streams).
+    #[default]
+    Noise,
+    /// The deterministic explicit objective `l(hbar_K) + (eps^2/2)(Q + R)`, with the exact
+    /// gradient of [`crate::regularizer::gradient`].
+    Explicit,
+}
+
+impl Objective {
+    /// Parse `noise` or `explicit`.
+    ///
+    /// ```
+    /// use nrnn::train::config::Objective;
+    /// assert_eq!(Objective::parse("explicit").unwrap(), Objective::Explicit);
+    /// assert!(Objective::parse("x").unwrap_err().to_string().contains("objective"));
+    /// ```
+    pub fn parse(s: &str) -> Result<Objective> {
+        match s {
+            "noise" => Ok(Objective::Noise),
+            "explicit" => Ok(Objective::Explicit),
+            _ => Err(Error::param(
+                "objective",
+                format!("\"{s}\""),
+                "one of \"noise\", \"explicit\"",
+            )),
+        }
+    }
+    /// Whether this is the default noise objective (not written to files then, so that
+    /// configurations from before the field keep their bytes).
+    pub fn is_noise(&self) -> bool {
+        *self == Objective::Noise
+    }
 }
 
 impl Default for TrainConfig {
@@ -67,6 +116,8 @@ impl Default for TrainConfig {
             seed: 0,
             train_noise: true,
             progress: true,
+            objective: Objective::Noise,
+            probes: None,
         }
     }
 }
@@ -136,6 +187,16 @@ impl TrainConfig {
         real_in("decay_factor", self.decay_factor, 0.0, 1.0, true)?;
         if let Some(c) = self.clip {
             real_in("clip", c, 0.0, f64::MAX, true)?;
+        }
+        if let Some(p) = self.probes {
+            if self.objective != Objective::Explicit {
+                return Err(Error::param(
+                    "probes",
+                    p,
+                    "no value unless the objective is explicit",
+                ));
+            }
+            count_in("probes", p, 2, crate::regularizer::probe::MAX_PROBES)?;
         }
         Ok(())
     }
@@ -261,10 +322,14 @@ impl RunConfig {
 
     /// The keys accepted in a JSON configuration (the flag names of `nrnn train`).
     pub fn keys() -> Vec<String> {
-        match serde_json::to_value(RunConfig::default()) {
+        let mut keys: Vec<String> = match serde_json::to_value(RunConfig::default()) {
             Ok(Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
-        }
+        };
+        // The training objective's keys, left out of the file at their defaults.
+        keys.extend(["objective", "probes"].map(String::from));
+        keys.sort();
+        keys
     }
 
     /// Parse a JSON object: defaults for missing keys; an unknown key, a value of the

@@ -17,12 +17,14 @@
 //! run. Gradients are reduced over fixed chunks in index order
 //! ([`Model::loss_grad`]), so the result does not depend on the number of threads.
 
-use super::config::TrainConfig;
+use super::config::{Objective, TrainConfig};
 use super::optim::{bits, clip_global_norm, OptimState, Optimizer};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::{Model, NoiseSource};
+use crate::model::{Model, NoiseForm, NoiseSource};
+use crate::regularizer::gradient::{batch_gradient, Weights};
+use crate::regularizer::probe::batch_probe_gradient;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -36,6 +38,8 @@ pub const TAG_NOISE: u64 = 0x5452_4149_4E00_0002;
 pub const CHECKPOINT_FORMAT: &str = "nrnn-checkpoint/1";
 /// File name of the checkpoint in a run directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+/// Stream tag of the noisy validation loss recorded with the explicit objective.
+pub const TAG_VAL_NOISE: u64 = 0x5452_4149_4E00_0003;
 /// File name of the training history in a run directory.
 pub const HISTORY_FILE: &str = "history.csv";
 
@@ -55,6 +59,25 @@ pub struct EpochRecord {
     pub lr: f64,
     /// Wall time of the epoch in seconds.
     pub seconds: f64,
+    /// The explicit objective's terms (only when training on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit: Option<ExplicitRecord>,
+}
+
+/// The terms of the explicit objective `l + (eps^2/2)(Q + R)` over an epoch, and the loss
+/// of the noisy network the objective stands for (docs/theory.md section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExplicitRecord {
+    /// Mean deterministic loss `l(hbar_K)` over the epoch's mini-batches.
+    pub loss: f64,
+    /// Mean `Q` over the epoch's mini-batches.
+    pub q: f64,
+    /// Mean `R` over the epoch's mini-batches.
+    pub r: f64,
+    /// Validation loss of the noisy network at the model's eps after the epoch (one draw
+    /// per example from `stream(seed, [TAG_VAL_NOISE, epoch, i])`): the quantity the
+    /// explicit objective approximates to `O(eps^4)`.
+    pub noisy_val_loss: f64,
 }
 
 /// The result of training.
@@ -82,7 +105,13 @@ impl From<&EpochRecord> for RecordBits {
     fn from(r: &EpochRecord) -> Self {
         RecordBits {
             epoch: r.epoch,
-            values: vec![r.train_loss, r.val_loss, r.val_accuracy, r.lr, r.seconds],
+            values: {
+                let mut v = vec![r.train_loss, r.val_loss, r.val_accuracy, r.lr, r.seconds];
+                if let Some(x) = &r.explicit {
+                    v.extend([x.loss, x.q, x.r, x.noisy_val_loss]);
+                }
+                v
+            },
         }
     }
 }
@@ -97,11 +126,28 @@ impl RecordBits {
                 val_accuracy,
                 lr,
                 seconds,
+                explicit: None,
             }),
+            [train_loss, val_loss, val_accuracy, lr, seconds, loss, q, r, noisy_val_loss] => {
+                Ok(EpochRecord {
+                    epoch: self.epoch,
+                    train_loss,
+                    val_loss,
+                    val_accuracy,
+                    lr,
+                    seconds,
+                    explicit: Some(ExplicitRecord {
+                        loss,
+                        q,
+                        r,
+                        noisy_val_loss,
+                    }),
+                })
+            }
             _ => Err(Error::param(
                 "history.values",
                 self.values.len(),
-                "5 values per record",
+                "5 values per record (9 with the explicit objective)",
             )),
         }
     }
@@ -279,17 +325,23 @@ fn better(a: (f64, f64), b: (f64, f64), task: Task) -> bool {
 /// ```
 /// use nrnn::train::EpochRecord;
 /// let dir = tempfile::tempdir().unwrap();
-/// let r = EpochRecord { epoch: 1, train_loss: 0.5, val_loss: 0.25, val_accuracy: 0.9, lr: 1e-3, seconds: 2.0 };
+/// let r = EpochRecord { epoch: 1, train_loss: 0.5, val_loss: 0.25, val_accuracy: 0.9, lr: 1e-3, seconds: 2.0, explicit: None };
 /// nrnn::train::trainer::write_history(&dir.path().join("h.csv"), &[r]).unwrap();
 /// let text = std::fs::read_to_string(dir.path().join("h.csv")).unwrap();
 /// assert_eq!(text.lines().nth(1), Some("1,0.5,0.25,0.9,0.001,2.0"));
 /// ```
 pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
     use crate::report::table::format_f64 as f;
-    let mut s = String::from("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n");
+    let explicit = history.iter().all(|r| r.explicit.is_some()) && !history.is_empty();
+    let mut s = String::from("epoch,train_loss,val_loss,val_accuracy,lr,seconds");
+    s.push_str(if explicit {
+        ",loss,q,r,noisy_val_loss\n"
+    } else {
+        "\n"
+    });
     for r in history {
         s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{}",
             r.epoch,
             f(r.train_loss),
             f(r.val_loss),
@@ -297,6 +349,16 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
             f(r.lr),
             f(r.seconds)
         ));
+        match (&r.explicit, explicit) {
+            (Some(x), true) => s.push_str(&format!(
+                ",{},{},{},{}\n",
+                f(x.loss),
+                f(x.q),
+                f(x.r),
+                f(x.noisy_val_loss)
+            )),
+            _ => s.push('\n'),
+        }
     }
     crate::report::write_atomic(path, s.as_bytes())
 }
@@ -500,6 +562,60 @@ fn progress_bar(cfg: &TrainConfig, total: u64) -> indicatif::ProgressBar {
     pb
 }
 
+/// The mini-batch objective, its gradient (parameter coordinates) and, for the explicit
+/// objective, its terms `(l, Q, R)`; `None` when the explicit objective is not finite.
+/// With `--probes`, the probes of example `i` of mini-batch `tag = [TAG_NOISE, epoch, step]`
+/// come from `stream(seed, [TAG_PROBE, TAG_NOISE, epoch, step, i, p])`.
+fn objective_grad(
+    model: &Model,
+    batch: &crate::data::Batch,
+    loss: Loss,
+    noise: NoiseSource,
+    cfg: &TrainConfig,
+    tag: &[u64],
+    ids: &[u64],
+) -> Option<(f64, crate::model::Params<f64>, Option<[f64; 3]>)> {
+    match (cfg.objective, cfg.probes) {
+        (Objective::Noise, _) => {
+            let lg = model.loss_grad(batch, loss, noise, false);
+            Some((lg.loss, lg.grad, None))
+        }
+        (Objective::Explicit, None) => {
+            let w = Weights::explicit(model.config.noise.eps);
+            let g = batch_gradient(model, batch, loss, w).ok()?;
+            Some((g.value(w), g.grad, Some([g.loss, g.q, g.r])))
+        }
+        (Objective::Explicit, Some(p)) => {
+            let w = Weights::explicit(model.config.noise.eps);
+            let (g, _) = batch_probe_gradient(model, batch, loss, w, p, cfg.seed, tag, ids).ok()?;
+            Some((g.value(w), g.grad, Some([g.loss, g.q, g.r])))
+        }
+    }
+}
+
+/// Mean loss of the noisy network on `batch` (one draw per example from
+/// `stream(seed, [TAG_VAL_NOISE, epoch, i])`).
+fn noisy_loss(
+    model: &Model,
+    batch: &crate::data::Batch,
+    loss: Loss,
+    seed: u64,
+    epoch: usize,
+) -> f64 {
+    let tag = [TAG_VAL_NOISE, epoch as u64];
+    let ids: Vec<u64> = (0..batch.size as u64).collect();
+    let o = model.logits(
+        batch,
+        NoiseSource::Seeded {
+            seed,
+            tag: &tag,
+            ids: &ids,
+        },
+    );
+    let (l, _) = loss.value_grad(&o, &batch.target, 1.0);
+    l.iter().sum::<f64>() / l.len().max(1) as f64
+}
+
 fn run_loop(
     mut st: State,
     train: &Dataset,
@@ -516,13 +632,22 @@ fn run_loop(
     let fp = fingerprint(train, val);
     let remaining = cfg.epochs.saturating_sub(st.epoch);
     let pb = progress_bar(cfg, (remaining * per_epoch) as u64);
-    let noisy = cfg.train_noise && !st.model.config.noise.is_off();
+    if cfg.objective == Objective::Explicit && st.model.config.noise.form == NoiseForm::Code {
+        return Err(Error::param(
+            "objective",
+            "explicit",
+            "a model with diag or scalar noise (the code form has no exact gradient of Q + R)",
+        ));
+    }
+    let noisy =
+        cfg.train_noise && cfg.objective == Objective::Noise && !st.model.config.noise.is_off();
     for epoch in st.epoch + 1..=cfg.epochs {
         let t0 = Instant::now();
         let lr = schedule.lr_at(epoch);
         st.opt.set_lr(lr);
         let order = epoch_order(n, cfg.seed, epoch);
         let mut total = 0.0;
+        let mut explicit_sums = [0.0; 3];
         for (step, idx) in order.chunks(cfg.batch).enumerate() {
             let batch = train.batch(idx);
             let ids: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
@@ -536,30 +661,36 @@ fn run_loop(
             } else {
                 NoiseSource::Off
             };
-            let lg = st.model.loss_grad(&batch, loss, noise, false);
-            if !lg.loss.is_finite() {
+            let lg = objective_grad(&st.model, &batch, loss, noise, cfg, &tag, &ids);
+            let diverged = |l: f64| Error::Diverged {
+                epoch,
+                step: step + 1,
+                loss: l,
+            };
+            let Some((value, grad, terms)) = lg else {
                 pb.abandon();
-                return Err(Error::Diverged {
-                    epoch,
-                    step: step + 1,
-                    loss: lg.loss,
-                });
+                return Err(diverged(f64::NAN));
+            };
+            if !value.is_finite() {
+                pb.abandon();
+                return Err(diverged(value));
             }
-            let mut grad = st.model.flat_grad(&lg.grad);
+            let mut grad = st.model.flat_grad(&grad);
             if grad.iter().any(|g| !g.is_finite()) {
                 pb.abandon();
-                return Err(Error::Diverged {
-                    epoch,
-                    step: step + 1,
-                    loss: lg.loss,
-                });
+                return Err(diverged(value));
+            }
+            if let Some(t) = terms {
+                for (a, b) in explicit_sums.iter_mut().zip(t) {
+                    *a += b * idx.len() as f64;
+                }
             }
             if let Some(c) = cfg.clip {
                 clip_global_norm(&mut grad, c);
             }
             st.opt.step(&mut st.theta, &grad)?;
             st.model.set_flat(&st.theta);
-            total += lg.loss * idx.len() as f64;
+            total += value * idx.len() as f64;
             pb.inc(1);
         }
         let (val_loss, val_accuracy) = st.model.evaluate(&val_batch, loss);
@@ -578,6 +709,12 @@ fn run_loop(
             val_accuracy,
             lr,
             seconds: t0.elapsed().as_secs_f64(),
+            explicit: (cfg.objective == Objective::Explicit).then(|| ExplicitRecord {
+                loss: explicit_sums[0] / n as f64,
+                q: explicit_sums[1] / n as f64,
+                r: explicit_sums[2] / n as f64,
+                noisy_val_loss: noisy_loss(&st.model, &val_batch, loss, cfg.seed, epoch),
+            }),
         };
         let score = (val_accuracy, val_loss);
         if st.best_epoch == 0 || better(score, st.best_score, task) {

@@ -1,6 +1,6 @@
 //! Checkpointed backpropagation through time: the tape of a long pass in O(sqrt K) states.
 //!
-//! A kept tape ([`super::forward`] with `keep`) holds, for each of the K steps and B
+//! A kept tape ([`fn@super::forward`] with `keep`) holds, for each of the K steps and B
 //! examples, the state `h_k`, the activation `a(z_k)`, the noise draw and, with a
 //! learnable step, the drift `f_k`; the backward sweep adds `Gz_k`. That is
 //! `8 n B (4 K)` bytes and more ([`tape_bytes`]): 206 MB for one work item of 64
@@ -111,7 +111,7 @@ fn segment_draw(
 
 /// Logits and exact gradients of a pass over `size` examples (inputs `x`, `p x (K B)`,
 /// from `h_0 = 0`) by checkpointed BPTT with segments of `seg` steps, bit-identical to
-/// [`forward`] with a kept tape followed by [`super::backward`] on the same draw.
+/// [`fn@forward`] with a kept tape followed by [`super::backward`] on the same draw.
 /// `noise` is the pass's noise (fresh streams are consumed); `dlogits_of` turns the
 /// logits into `dL/d(logits)`.
 ///

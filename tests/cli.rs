@@ -570,7 +570,7 @@ fn bench_reports_its_fields() {
     ]);
     assert!(v["gemm_gflops"].is_null() && v["gemm_fraction"].is_null());
     fails_naming(
-        &["bench", "train", "--gemm-seconds", "-1", "--json"],
+        &["bench", "train", "--gemm-seconds=-1", "--json"],
         "gemm-seconds",
     );
     let v = json_of(&[

@@ -2,8 +2,10 @@
 the speed goals of the core engine are stated against ("at least 5x faster than PyTorch").
 
     python3 benches/pytorch_reference.py [mc|train|both] [--threads 2] [--iters 5]
+                                         [--steps 196] [--hidden 128] [--batch 128]
 
-It needs `torch` (`pip install torch`); nothing in the crate imports or runs it. It prints
+It needs `torch` (measured with torch 2.15.0 from PyPI, `pip install torch==2.15.0`; its
+CPU code is used, no GPU); nothing in the crate imports or runs it. It prints
 one JSON line per workload with the median and minimum seconds over the timed iterations
 (one warm-up first), in the shape of `nrnn bench ... --json`. Same shapes and model as the
 Rust benchmarks (Lipschitz-RNN drift, diag noise eps = 0.1, sigma1 = sigma2 = 1, dt = 0.1,
@@ -11,8 +13,9 @@ Rust benchmarks (Lipschitz-RNN drift, diag noise eps = 0.1, sigma1 = sigma2 = 1,
 
 - mc: 20000 noisy paths x 200 steps, hidden 16, no gradient; ends with the mean final
   cross-entropy.
-- train: one training step at hidden 128, 196 steps, batch 128: noisy forward pass,
-  backpropagation through time by autograd, one Adam step.
+- train: one training step at hidden 128, 196 steps, batch 128 (`--steps`, `--hidden`,
+  `--batch` change them): noisy forward pass, backpropagation through time by autograd,
+  one Adam step. Its peer in JAX is `benches/jax_reference.py`.
 """
 
 import argparse
@@ -95,8 +98,7 @@ def bench_mc(iters):
             "hidden": hidden, "steps": steps, "paths": paths, "mean_cross_entropy": out["ce"]}
 
 
-def bench_train(iters):
-    hidden, steps, batch = 128, 196, 128
+def bench_train(iters, hidden=128, steps=196, batch=128):
     model = Lipschitz(hidden)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(steps, batch, 1)
@@ -118,13 +120,18 @@ def main():
     p.add_argument("which", nargs="?", default="both", choices=["mc", "train", "both"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--steps", type=int, default=196, help="train: sequence length")
+    p.add_argument("--hidden", type=int, default=128, help="train: hidden units")
+    p.add_argument("--batch", type=int, default=128, help="train: batch size")
     a = p.parse_args()
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    for name, fn in [("mc", bench_mc), ("train", bench_train)]:
+    runs = [("mc", lambda: bench_mc(a.iters)),
+            ("train", lambda: bench_train(a.iters, a.hidden, a.steps, a.batch))]
+    for name, fn in runs:
         if a.which in (name, "both"):
-            r = fn(a.iters)
+            r = fn()
             r.update({"threads": torch.get_num_threads(), "torch": torch.__version__})
             print(json.dumps(r))
 

@@ -512,42 +512,96 @@ fn simulate_writes_reproducible_tidy_csv() {
     assert_ne!(h_at("0").split(',').nth(4), h_at("1").split(',').nth(4));
 }
 
+/// The JSON a successful `nrnn ARGS` prints.
+fn json_of(args: &[&str]) -> Value {
+    let o = nrnn(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+/// `nrnn ARGS` fails, naming `what`.
+fn fails_naming(args: &[&str], what: &str) {
+    let o = nrnn(args);
+    assert!(
+        !o.status.success() && stderr(&o).contains(what),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Every key of `keys` (separated by spaces) is in the object `v` (`what` names it in
+/// the message).
+fn has_keys(v: &Value, keys: &str, what: &str) {
+    for k in keys.split_whitespace() {
+        assert!(v.get(k).is_some(), "{what} lacks {k}");
+    }
+}
+
 #[test]
 fn bench_reports_its_fields() {
-    let o = nrnn(&[
+    let v = json_of(&[
         "bench", "train", "--hidden", "8", "--steps", "12", "--batch", "40", "--iters", "2",
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    for k in [
-        "seconds_per_iter",
-        "min_seconds",
-        "hidden",
-        "steps",
-        "batch",
-        "threads",
-        "gflops",
-    ] {
-        assert!(v.get(k).is_some(), "bench train lacks {k}");
-    }
+    let keys = "seconds_per_iter min_seconds hidden steps batch threads gflops seconds_per_step gemm_gflops gemm_fraction tape peak_rss_bytes";
+    has_keys(&v, keys, "bench train");
     assert!(v["seconds_per_iter"].as_f64().unwrap() > 0.0);
-    let o = nrnn(&[
+    let tape = "segment items_at_once peak_bytes whole_peak_bytes budget_bytes_per_item";
+    has_keys(&v["tape"], tape, "bench train's tape");
+    // 12 steps of 40 examples at hidden 8: one item, the whole tape (states, activations,
+    // Gz, noise), 8 bytes each.
+    assert_eq!(v["tape"]["peak_bytes"], 8 * 8 * 40 * (13 + 3 * 12));
+    assert!(v["tape"]["segment"].is_null());
+    assert!(v["gemm_gflops"].as_f64().unwrap() > 0.0);
+    let v = json_of(&[
+        "bench",
+        "train",
+        "--hidden",
+        "4",
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--iters",
+        "1",
+        "--gemm-seconds",
+        "0",
+        "--json",
+    ]);
+    assert!(v["gemm_gflops"].is_null() && v["gemm_fraction"].is_null());
+    fails_naming(
+        &["bench", "train", "--gemm-seconds=-1", "--json"],
+        "gemm-seconds",
+    );
+    let v = json_of(&[
+        "bench",
+        "gemm",
+        "--size",
+        "16",
+        "--seconds",
+        "0.01",
+        "--json",
+    ]);
+    let gemm = "size seconds path gflops_1_thread gflops_2_threads";
+    has_keys(&v, gemm, "bench gemm");
+    assert!(v["gflops_1_thread"].as_f64().unwrap() > 0.0);
+    fails_naming(&["bench", "gemm", "--size", "0", "--json"], "size");
+    let o = nrnn(&["bench", "gemm", "--size", "16", "--seconds", "0.01"]);
+    assert!(
+        o.status.success() && stdout(&o).contains("GFLOP/s"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json_of(&[
         "bench", "mc", "--hidden", "4", "--steps", "10", "--paths", "100", "--iters", "2", "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["seconds"].as_f64().unwrap() > 0.0);
     assert!(v["mean_cross_entropy"].as_f64().unwrap().is_finite());
-    let o = nrnn(&["bench", "mc", "--paths", "0", "--json"]);
-    assert!(!o.status.success() && stderr(&o).contains("paths"));
-    let o = nrnn(&[
+    fails_naming(&["bench", "mc", "--paths", "0", "--json"], "paths");
+    let v = json_of(&[
         "bench", "hvp", "--hidden", "4", "--steps", "6", "--batch", "10", "--iters", "1", "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
     assert!(v["parameters"].as_u64().unwrap() > 0);
-    let o = nrnn(&["bench", "hvp", "--hidden", "0", "--json"]);
-    assert!(!o.status.success() && stderr(&o).contains("hidden"));
+    fails_naming(&["bench", "hvp", "--hidden", "0", "--json"], "hidden");
 }

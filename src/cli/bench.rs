@@ -11,8 +11,8 @@ use crate::hessian::LinearOperator;
 use crate::loss::Loss;
 use crate::model::forward::{forward_steps_in, InputColumns};
 use crate::model::{
-    backward, forward, forward_chunks, Model, ModelConfig, NoiseForm, NoiseSource, NoiseSpec,
-    Params, StepNoise, CHUNK,
+    backward, checkpoint, forward, forward_chunks, Model, ModelConfig, NoiseForm, NoiseSource,
+    NoiseSpec, Params, StepNoise, CHUNK,
 };
 use crate::train::optim::{Adam, Optimizer};
 use nalgebra::DMatrix;
@@ -32,6 +32,9 @@ pub enum BenchCmd {
     /// One exact Hessian-vector product of the deterministic training loss against one
     /// gradient on the same batch (issue goal: a product costs about three gradients).
     Hvp(HvpArgs),
+    /// The attainable f64 matrix-product rate (128 x 128 x 128 by default) on 1 and 2
+    /// threads.
+    Gemm(super::bench_gemm::GemmArgs),
 }
 
 /// Arguments of `nrnn bench hvp`.
@@ -73,6 +76,9 @@ pub struct TrainArgs {
     /// in a sequential replica of the step.
     #[arg(long)]
     pub profile: bool,
+    /// Seconds of the gemm measurement the GFLOP/s are compared with (0: none).
+    #[arg(long, default_value_t = 0.3)]
+    pub gemm_seconds: f64,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -269,6 +275,7 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     check("steps", a.steps, 1, MAX_BENCH_STEPS)?;
     check("batch", a.batch, 1, 65_536)?;
     check("iters", a.iters, 1, 100_000)?;
+    crate::error::check_range("gemm-seconds", a.gemm_seconds, 0.0, 600.0)?;
     let mut model = bench_model(a.hidden, 0)?;
     let batch = random_batch(a.steps, a.batch, 0);
     let ids: Vec<u64> = (0..a.batch as u64).collect();
@@ -303,6 +310,12 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     // forward [A; W] h: 4 n^2 B per step; backward A^T P + W^T Gz: 4 n^2 B; weight
     // gradients (one product over the tape): 4 n^2 B per step.
     let flops = 12.0 * n * n * b * k;
+    let threads = rayon::current_num_threads();
+    let gemm_gflops = if a.gemm_seconds > 0.0 {
+        Some(super::bench_gemm::gemm_rate(128, threads, a.gemm_seconds)?)
+    } else {
+        None
+    };
     let mut out = json!({
         "bench": "train",
         "seconds_per_iter": med,
@@ -312,8 +325,13 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         "hidden": a.hidden, "steps": a.steps, "batch": a.batch,
         "threads": rayon::current_num_threads(),
         "noise": {"form": "diag", "eps": BENCH_EPS, "sigma1": 1.0, "sigma2": 1.0}, "dt": BENCH_DT,
+        "seconds_per_step": med,
         "flops_per_iter": flops,
         "gflops": flops / med / 1e9,
+        "gemm_gflops": gemm_gflops,
+        "gemm_fraction": gemm_gflops.map(|g| flops / med / 1e9 / g),
+        "tape": tape_memory(&model.config, a.steps, a.batch, threads),
+        "peak_rss_bytes": peak_rss_bytes(),
         "loss": last_loss,
         "goal_seconds": 0.2,
     });
@@ -328,17 +346,72 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
             a.hidden,
             a.steps,
             a.batch,
-            rayon::current_num_threads(),
+            threads,
             med,
             min,
             a.iters,
             flops / med / 1e9
+        );
+        if let Some(g) = gemm_gflops {
+            outln!(
+                "measured f64 gemm 128^3 on {threads} threads: {g:.1} GFLOP/s; the step runs at {:.0}% of it",
+                100.0 * flops / med / 1e9 / g
+            );
+        }
+        let t = &out["tape"];
+        outln!(
+            "tape: {:.1} MB at its peak ({}; the whole tape would be {:.1} MB); peak resident set {}",
+            t["peak_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            match t["segment"].as_u64() {
+                Some(s) => format!("checkpointed every {s} steps"),
+                None => "whole".to_string(),
+            },
+            t["whole_peak_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            match out["peak_rss_bytes"].as_f64() {
+                Some(r) => format!("{:.1} MB", r / 1e6),
+                None => "unknown".to_string(),
+            }
         );
         if let Some(p) = out.get("profile") {
             outln!("profile (sequential thread-seconds): {p}");
         }
     }
     Ok(())
+}
+
+/// The tape of [`Model::loss_grad`] on a batch: per work item of [`CHUNK`] examples, the
+/// bytes of [`checkpoint::tape_bytes`] (whole tape) or [`checkpoint::checkpointed_bytes`]
+/// (as [`checkpoint::segment_length`] chooses); at the peak, the `threads` largest items
+/// are in flight at once.
+fn tape_memory(cfg: &ModelConfig, steps: usize, batch: usize, threads: usize) -> serde_json::Value {
+    let sizes: Vec<usize> = (0..batch)
+        .step_by(CHUNK)
+        .map(|s| CHUNK.min(batch - s))
+        .collect();
+    let at_once = threads.max(1).min(sizes.len());
+    let peak =
+        |f: &dyn Fn(usize) -> usize| -> usize { sizes[..at_once].iter().map(|&l| f(l)).sum() };
+    let seg = checkpoint::segment_length(cfg, steps, sizes[0]);
+    let used = |l: usize| match checkpoint::segment_length(cfg, steps, l) {
+        Some(s) => checkpoint::checkpointed_bytes(cfg, steps, l, s),
+        None => checkpoint::tape_bytes(cfg, steps, l),
+    };
+    json!({
+        "segment": seg,
+        "items_at_once": at_once,
+        "peak_bytes": peak(&used),
+        "whole_peak_bytes": peak(&|l| checkpoint::tape_bytes(cfg, steps, l)),
+        "budget_bytes_per_item": checkpoint::TAPE_BUDGET,
+    })
+}
+
+/// The process's peak resident set in bytes (`VmHWM` of `/proc/self/status`), `None`
+/// where that file is not there.
+fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 fn run_mc(a: McArgs) -> anyhow::Result<()> {
@@ -450,5 +523,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Train(a) => run_train(a),
         BenchCmd::Mc(a) => run_mc(a),
         BenchCmd::Hvp(a) => run_hvp(a),
+        BenchCmd::Gemm(a) => super::bench_gemm::run_gemm(a),
     }
 }

@@ -15,6 +15,7 @@ macro_rules! outln {
 }
 
 pub mod bench;
+pub mod bench_gemm;
 pub mod data;
 pub mod eval;
 pub mod fmt;

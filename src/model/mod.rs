@@ -10,6 +10,7 @@
 
 pub mod bptt;
 pub mod cell;
+pub mod checkpoint;
 pub mod forward;
 pub mod increment;
 pub mod io;
@@ -610,6 +611,9 @@ impl Model {
             .map(|&s| {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
+                if let Some(seg) = checkpoint::segment_length(cfg, batch.steps, len) {
+                    return self.chunk_checkpointed(&sub, s, noise, seg, loss, scale, want_dx);
+                }
                 let draw = noise.chunk(cfg, batch.steps, s, len);
                 let tape = forward(
                     cfg,
@@ -660,6 +664,54 @@ impl Model {
             logits,
             dx,
         }
+    }
+
+    /// One work item of [`Model::loss_grad`] (examples `s..` of the batch, inputs and
+    /// targets `sub`) by checkpointed BPTT with segments of `seg` steps
+    /// ([`checkpoint::gradient`]): the same sum of losses, gradient and logits as the
+    /// whole tape; seeded noise is drawn on the fly and redrawn per segment.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk_checkpointed(
+        &self,
+        sub: &Batch,
+        s: usize,
+        noise: NoiseSource,
+        seg: usize,
+        loss: Loss,
+        scale: f64,
+        want_dx: bool,
+    ) -> (f64, Backward<f64>, DMatrix<f64>) {
+        let cfg = &self.config;
+        let len = sub.size;
+        let given;
+        let src = match noise {
+            _ if cfg.noise.is_off() => StepNoise::Off,
+            NoiseSource::Off => StepNoise::Off,
+            NoiseSource::Given(d) => {
+                given = d.columns(s, len);
+                StepNoise::Given(&given)
+            }
+            NoiseSource::Seeded { seed, tag, ids } => {
+                StepNoise::streams(cfg.noise.form, cfg.hidden, seed, tag, &ids[s..s + len])
+            }
+        };
+        let mut total = 0.0;
+        let (logits, back) = checkpoint::gradient(
+            cfg,
+            &self.params,
+            &sub.x,
+            sub.steps,
+            len,
+            src,
+            seg,
+            |lg| {
+                let (losses, dlogits) = loss.value_grad(lg, &sub.target, scale);
+                total = losses.iter().sum::<f64>();
+                dlogits
+            },
+            want_dx,
+        );
+        (total, back, logits)
     }
 
     /// Final hidden states `h_K` (`n x B`) of a batch, noise from `noise`; parallel over

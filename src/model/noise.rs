@@ -158,12 +158,30 @@ impl NoiseDraw {
         tag: &[u64],
         ids: &[u64],
     ) -> NoiseDraw {
-        let size = ids.len();
+        // The streams and the per-example draw of `StepNoise::streams`, written in place.
+        Self::from_streams(form, hidden, steps, &mut example_streams(seed, tag, ids))
+    }
+
+    /// The next `steps` steps of the examples whose streams are `rngs` (one per example,
+    /// in batch order), drawn as [`NoiseDraw::draw`] draws them: a draw continued from
+    /// saved stream states gives the columns the whole draw has there, bit for bit.
+    ///
+    /// ```
+    /// use nrnn::model::{NoiseDraw, NoiseForm};
+    /// let whole = NoiseDraw::draw(NoiseForm::Code, 3, 5, 7, &[1], &[10, 11]);
+    /// let mut rngs = vec![nrnn::rng::stream(7, &[1, 10]), nrnn::rng::stream(7, &[1, 11])];
+    /// assert_eq!(NoiseDraw::from_streams(NoiseForm::Code, 3, 5, &mut rngs), whole);
+    /// ```
+    pub fn from_streams(
+        form: NoiseForm,
+        hidden: usize,
+        steps: usize,
+        rngs: &mut [Stream],
+    ) -> NoiseDraw {
+        let size = rngs.len();
         let ar = form.aux_rows(hidden);
         let mut xi = DMatrix::zeros(hidden, steps * size);
         let mut aux = DMatrix::zeros(ar, steps * size);
-        // The streams and the per-example draw of `StepNoise::streams`, written in place.
-        let mut rngs = example_streams(seed, tag, ids);
         for k in 0..steps {
             for (j, rng) in rngs.iter_mut().enumerate() {
                 let c = k * size + j;
@@ -176,6 +194,25 @@ impl NoiseDraw {
             size,
             xi,
             aux,
+        }
+    }
+
+    /// The draws of steps `k0..k0 + len` (every example): columns `k0 B ..` of `xi` and
+    /// `aux`, the step-major layout being contiguous in the steps.
+    ///
+    /// ```
+    /// use nrnn::model::{NoiseDraw, NoiseForm};
+    /// let d = NoiseDraw::draw(NoiseForm::Scalar, 3, 5, 7, &[1], &[10, 11]);
+    /// let part = d.step_range(2, 3);
+    /// assert_eq!((part.steps, part.xi.columns(0, 2)), (3, d.xi.columns(4, 2)));
+    /// ```
+    pub fn step_range(&self, k0: usize, len: usize) -> NoiseDraw {
+        let cols = |m: &DMatrix<f64>| m.columns(k0 * self.size, len * self.size).into_owned();
+        NoiseDraw {
+            steps: len,
+            size: self.size,
+            xi: cols(&self.xi),
+            aux: cols(&self.aux),
         }
     }
 
@@ -302,6 +339,16 @@ impl<'a> StepNoise<'a> {
             rngs: example_streams(seed, tag, ids),
             xi: vec![0.0; hidden],
             aux: vec![0.0; form.aux_rows(hidden)],
+        }
+    }
+
+    /// The states of the per-example streams (fresh draws), `None` for no noise or a
+    /// stored draw: saved at a step, they continue the draw from there
+    /// ([`NoiseDraw::from_streams`]).
+    pub fn stream_states(&self) -> Option<Vec<Stream>> {
+        match self {
+            StepNoise::Streams { rngs, .. } => Some(rngs.clone()),
+            _ => None,
         }
     }
 

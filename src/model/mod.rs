@@ -7,17 +7,27 @@
 //! A = (1-beta)(M_A + M_A^T) + beta (M_A - M_A^T) - gamma_A I,   W likewise from M_W, gamma_W
 //! logits = V h_K + c
 //! ```
+//!
+//! Every cell is seen through one interface, [`Recurrent`] ([`network`]): the Lipschitz RNN
+//! ([`Model`], these batched kernels), the baselines LSTM ([`lstm`]), GRU ([`gru`]) and
+//! coRNN ([`cornn`]) as [`baseline::Baseline`], and [`Network`], a model of any cell.
 
+pub mod baseline;
 pub mod bptt;
 pub mod cell;
+pub mod cornn;
 pub mod forward;
+pub mod gru;
 pub mod increment;
 pub mod io;
+pub mod lstm;
+pub mod network;
 pub mod noise;
 pub mod sde;
 
 pub use bptt::{backward, Backward};
 pub use forward::{forward, forward_steps, Tape};
+pub use network::{CellKind, Network, Recurrent};
 pub use noise::{NoiseDraw, NoiseForm, NoiseSpec, StepNoise};
 
 use crate::data::{Batch, Target};
@@ -434,17 +444,30 @@ impl<'a> NoiseSource<'a> {
     }
 }
 
-/// Result of [`Model::loss_grad`]: mean loss, its gradient, and per-example losses.
+/// Result of [`Model::loss_grad`] (and of [`Recurrent::loss_grad`] of every cell, with the
+/// cell's gradient type `G`): mean loss, its gradient, the logits and the input gradient.
 #[derive(Clone, Debug)]
-pub struct LossGrad {
+pub struct LossGrad<G = Params<f64>> {
     /// Mean loss over the batch.
     pub loss: f64,
-    /// Gradient of the mean loss (dt block: derivative in the step d itself).
-    pub grad: Params<f64>,
+    /// Gradient of the mean loss (Lipschitz RNN: dt block is the derivative in the step d).
+    pub grad: G,
     /// Logits, classes x B.
     pub logits: DMatrix<f64>,
     /// Gradient of the mean loss in the inputs, `p x (steps * B)` (batch layout), if asked.
     pub dx: Option<DMatrix<f64>>,
+}
+
+impl<G> LossGrad<G> {
+    /// The same result with the gradient converted by `f`.
+    pub fn map_grad<H>(self, f: impl FnOnce(G) -> H) -> LossGrad<H> {
+        LossGrad {
+            loss: self.loss,
+            grad: f(self.grad),
+            logits: self.logits,
+            dx: self.dx,
+        }
+    }
 }
 
 impl Model {

@@ -22,7 +22,7 @@ use super::optim::{bits, clip_global_norm, OptimState, Optimizer};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::{Model, NoiseSource};
+use crate::model::{Model, NoiseSource, Recurrent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -57,13 +57,13 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// The result of training.
+/// The result of training (a model of any cell, [`Recurrent`]; the Lipschitz RNN by default).
 #[derive(Clone, Debug)]
-pub struct Fitted {
+pub struct Fitted<M = Model> {
     /// The best model on the validation set (accuracy; loss for regression).
-    pub model: Model,
+    pub model: M,
     /// The model after the last epoch.
-    pub last: Model,
+    pub last: M,
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
     /// 1-based epoch of `model`.
@@ -172,26 +172,12 @@ fn fingerprint(train: &Dataset, val: &Dataset) -> DataFingerprint {
     }
 }
 
-fn params_vec(m: &Model) -> Vec<f64> {
-    m.params
-        .blocks()
-        .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .collect()
+fn params_vec<M: Recurrent>(m: &M) -> Vec<f64> {
+    m.raw_params()
 }
 
-fn set_params_vec(m: &mut Model, v: &[f64]) -> Result<()> {
-    let total: usize = m.params.blocks().iter().map(|(_, s)| s.len()).sum();
-    if v.len() != total {
-        return Err(Error::shape("checkpoint params", (v.len(), 1), (total, 1)));
-    }
-    let mut at = 0;
-    for (_, s) in m.params.blocks_mut() {
-        let len = s.len();
-        s.copy_from_slice(&v[at..at + len]);
-        at += len;
-    }
-    Ok(())
+fn set_params_vec<M: Recurrent>(m: &mut M, v: &[f64]) -> Result<()> {
+    m.set_raw_params(v)
 }
 
 /// The loss of a task: cross-entropy for classification, squared error for regression.
@@ -238,8 +224,7 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
 /// let e = nrnn::train::trainer::check_data(&m, &nrnn::data::digits().head(5), "train");
 /// assert!(e.unwrap_err().to_string().contains("train.input_dim"));
 /// ```
-pub fn check_data(model: &Model, d: &Dataset, what: &str) -> Result<()> {
-    let cfg = &model.config;
+pub fn check_data<M: Recurrent>(model: &M, d: &Dataset, what: &str) -> Result<()> {
     if d.is_empty() {
         return Err(Error::param(
             what,
@@ -247,18 +232,18 @@ pub fn check_data(model: &Model, d: &Dataset, what: &str) -> Result<()> {
             "at least 1 example",
         ));
     }
-    if d.input_dim != cfg.input {
+    if d.input_dim != model.input() {
         return Err(Error::param(
             &format!("{what}.input_dim"),
             d.input_dim,
-            &format!("the model's input dimension {}", cfg.input),
+            &format!("the model's input dimension {}", model.input()),
         ));
     }
-    if d.classes != cfg.classes {
+    if d.classes != model.classes() {
         return Err(Error::param(
             &format!("{what}.classes"),
             d.classes,
-            &format!("the model's number of outputs {}", cfg.classes),
+            &format!("the model's number of outputs {}", model.classes()),
         ));
     }
     d.validate()
@@ -301,12 +286,12 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
     crate::report::write_atomic(path, s.as_bytes())
 }
 
-struct State {
+struct State<M> {
     epoch: usize,
-    model: Model,
+    model: M,
     theta: Vec<f64>,
     opt: OptimState,
-    best: Model,
+    best: M,
     best_epoch: usize,
     best_score: (f64, f64),
     history: Vec<EpochRecord>,
@@ -331,13 +316,13 @@ struct State {
 /// assert_eq!(fitted.history.len(), 2);
 /// assert!(fitted.best_epoch >= 1 && fitted.best_epoch <= 2);
 /// ```
-pub fn fit(
-    model: Model,
+pub fn fit<M: Recurrent>(
+    model: M,
     train: &Dataset,
     val: &Dataset,
     cfg: &TrainConfig,
     run_dir: Option<&Path>,
-) -> Result<Fitted> {
+) -> Result<Fitted<M>> {
     cfg.validate()?;
     model.validate()?;
     check_data(&model, train, "train")?;
@@ -381,12 +366,12 @@ pub fn fit(
 /// let resumed = fit_resume(dir.path(), &train, &val, &cfg).unwrap();
 /// assert_eq!(resumed.last.params, whole.last.params);
 /// ```
-pub fn fit_resume(
+pub fn fit_resume<M: Recurrent>(
     run_dir: &Path,
     train: &Dataset,
     val: &Dataset,
     cfg: &TrainConfig,
-) -> Result<Fitted> {
+) -> Result<Fitted<M>> {
     cfg.validate()?;
     let path = run_dir.join(CHECKPOINT_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -450,10 +435,9 @@ pub fn fit_resume(
             ck.data.train, ck.data.val, ck.data.sha256, fp.train, fp.val, fp.sha256
         )));
     }
-    let mut model = Model::from_json(&ck.model).map_err(|e| fmt_err(format!("model: {e}")))?;
+    let mut model = M::from_json(&ck.model).map_err(|e| fmt_err(format!("model: {e}")))?;
     set_params_vec(&mut model, &ck.params)?;
-    let mut best =
-        Model::from_json(&ck.best_model).map_err(|e| fmt_err(format!("best_model: {e}")))?;
+    let mut best = M::from_json(&ck.best_model).map_err(|e| fmt_err(format!("best_model: {e}")))?;
     set_params_vec(&mut best, &ck.best_params)?;
     if ck.theta.len() != model.n_flat() {
         return Err(Error::shape(
@@ -500,13 +484,13 @@ fn progress_bar(cfg: &TrainConfig, total: u64) -> indicatif::ProgressBar {
     pb
 }
 
-fn run_loop(
-    mut st: State,
+fn run_loop<M: Recurrent>(
+    mut st: State<M>,
     train: &Dataset,
     val: &Dataset,
     cfg: &TrainConfig,
     run_dir: Option<&Path>,
-) -> Result<Fitted> {
+) -> Result<Fitted<M>> {
     let task = train.task;
     let loss = loss_for(task);
     let schedule = cfg.decay_schedule()?;
@@ -516,7 +500,7 @@ fn run_loop(
     let fp = fingerprint(train, val);
     let remaining = cfg.epochs.saturating_sub(st.epoch);
     let pb = progress_bar(cfg, (remaining * per_epoch) as u64);
-    let noisy = cfg.train_noise && !st.model.config.noise.is_off();
+    let noisy = cfg.train_noise && !st.model.noise().is_off();
     for epoch in st.epoch + 1..=cfg.epochs {
         let t0 = Instant::now();
         let lr = schedule.lr_at(epoch);

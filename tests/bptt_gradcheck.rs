@@ -92,13 +92,7 @@ fn case_scaled(
         *d = rng.random_range(0.05..0.5);
     }
     let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
-    };
+    let target = random_target(&mut rng, classes, bsz, regression);
     let loss = Loss::for_target(&target);
     let ids: Vec<u64> = (0..bsz as u64).collect();
     let draw = NoiseDraw::draw(form, n, k, seed, &[9], &ids);
@@ -112,6 +106,17 @@ fn case_scaled(
         },
         draw,
         loss,
+    }
+}
+
+/// Random classes, or (`regression`) real targets in [-1, 1].
+fn random_target(rng: &mut impl RngExt, classes: usize, bsz: usize, regression: bool) -> Target {
+    if regression {
+        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
+            rng.random_range(-1.0..1.0)
+        }))
+    } else {
+        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
     }
 }
 
@@ -227,13 +232,7 @@ fn baseline_case(
         *b *= scale;
     }
     let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
-    };
+    let target = random_target(&mut rng, classes, bsz, regression);
     let loss = Loss::for_target(&target);
     let ids: Vec<u64> = (0..bsz as u64).collect();
     let draw = NoiseDraw::draw(NoiseForm::Diag, n, k, seed, &[9], &ids);

@@ -19,13 +19,47 @@
 use super::cornn::CornnHyper;
 use super::network::CellKind;
 use super::{LossGrad, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, CHUNK};
-use crate::data::{Batch, Target};
+use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::rng::stream;
 use nalgebra::DMatrix;
 use rand::RngExt;
 use rayon::prelude::*;
+
+/// Where one step's adjoint is taken: the state `s = s_k`, the input `x = x_k` and the
+/// step's cached values.
+#[derive(Clone, Copy)]
+pub struct StepAt<'a> {
+    /// The state `s_k`.
+    pub s: &'a [f64],
+    /// The input `x_k`.
+    pub x: &'a [f64],
+    /// The values the step cached.
+    pub cache: &'a [f64],
+}
+
+/// What one step's adjoint writes: `ds = dL/ds_k` (overwritten), the parameter gradient
+/// `dw` and `dx = dL/dx_k` when asked (added to).
+pub struct StepGrad<'a> {
+    /// `dL/ds_k`.
+    pub ds: &'a mut [f64],
+    /// The cell's parameter gradient, block by block.
+    pub dw: &'a mut [DMatrix<f64>],
+    /// `dL/dx_k`, when asked.
+    pub dx: Option<&'a mut [f64]>,
+}
+
+/// One example of a chunk: the chunk's inputs `x` (`p x (K len)`), its steps and size,
+/// the example's index `j` and the chunk's noise draw.
+#[derive(Clone, Copy)]
+struct Example<'a> {
+    x: &'a DMatrix<f64>,
+    steps: usize,
+    len: usize,
+    j: usize,
+    draw: Option<&'a NoiseDraw>,
+}
 
 /// The parameter blocks of a cell, `(name, rows, cols)`.
 pub type CellBlocks = Vec<(&'static str, usize, usize)>;
@@ -116,22 +150,11 @@ impl BaselineCell {
             BaselineCell::Cornn(hy) => super::cornn::step(hy, w, s, x, out, cache),
         }
     }
-    #[allow(clippy::too_many_arguments)]
-    fn step_back(
-        &self,
-        w: &[DMatrix<f64>],
-        s: &[f64],
-        x: &[f64],
-        cache: &[f64],
-        ds1: &[f64],
-        ds: &mut [f64],
-        dw: &mut [DMatrix<f64>],
-        dx: Option<&mut [f64]>,
-    ) {
+    fn step_back(&self, w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
         match self {
-            BaselineCell::Lstm => super::lstm::step_back(w, s, x, cache, ds1, ds, dw, dx),
-            BaselineCell::Gru => super::gru::step_back(w, s, x, cache, ds1, ds, dw, dx),
-            BaselineCell::Cornn(hy) => super::cornn::step_back(hy, w, s, x, cache, ds1, ds, dw, dx),
+            BaselineCell::Lstm => super::lstm::step_back(w, at, ds1, out),
+            BaselineCell::Gru => super::gru::step_back(w, at, ds1, out),
+            BaselineCell::Cornn(hy) => super::cornn::step_back(hy, w, at, ds1, out),
         }
     }
 }
@@ -204,15 +227,7 @@ impl Baseline {
     }
 
     fn check_config(&self) -> Result<()> {
-        for (name, v) in [
-            ("hidden", self.hidden),
-            ("input", self.input),
-            ("classes", self.classes),
-        ] {
-            if v == 0 || v > 1 << 16 {
-                return Err(Error::param(name, v, "an integer in [1, 65536]"));
-            }
-        }
+        super::check_sizes(self.hidden, self.input, self.classes)?;
         self.noise.validate()?;
         if !self.noise.is_off() && self.noise.form != NoiseForm::Diag {
             return Err(Error::param(
@@ -289,46 +304,19 @@ impl Baseline {
         (on && !nz.is_off()).then_some((nz.eps, nz.sigma1, nz.sigma2))
     }
 
-    /// The draw of examples `start..start + len` (`None`: noise off).
-    fn draw(
-        &self,
-        noise: NoiseSource,
-        steps: usize,
-        start: usize,
-        len: usize,
-    ) -> Option<NoiseDraw> {
-        if self.noise.is_off() {
-            return None;
-        }
-        match noise {
-            NoiseSource::Off => None,
-            NoiseSource::Given(d) => Some(d.columns(start, len)),
-            NoiseSource::Seeded { seed, tag, ids } => Some(NoiseDraw::draw(
-                NoiseForm::Diag,
-                self.hidden,
-                steps,
-                seed,
-                tag,
-                &ids[start..start + len],
-            )),
-        }
-    }
-
-    /// Forward pass of example `j` of a chunk of `len` (inputs `x`, `p x (K len)`).
-    fn forward_example(
-        &self,
-        x: &DMatrix<f64>,
-        steps: usize,
-        len: usize,
-        j: usize,
-        draw: Option<&NoiseDraw>,
-    ) -> ExampleTape {
+    /// Forward pass of one example of a chunk.
+    fn forward_example(&self, e: Example) -> ExampleTape {
+        let Example {
+            x,
+            steps,
+            len,
+            j,
+            draw,
+        } = e;
         let n = self.hidden;
-        let (sl, cl) = (self.cell.state_len(n), self.cell.cache_len(n));
+        let (sl, cl, levels, w) = self.pass_constants(draw);
         let mut states = vec![0.0; (steps + 1) * sl];
         let mut caches = vec![0.0; steps * cl];
-        let levels = self.noise_levels(draw.is_some());
-        let w = &self.params[..self.params.len() - 2];
         for k in 0..steps {
             let col = k * len + j;
             let xk = x.column(col);
@@ -347,25 +335,34 @@ impl Baseline {
         ExampleTape { states, caches }
     }
 
+    /// State and cache lengths, the noise levels (`None`: off) and the cell's blocks.
+    #[allow(clippy::type_complexity)]
+    fn pass_constants(
+        &self,
+        draw: Option<&NoiseDraw>,
+    ) -> (usize, usize, Option<(f64, f64, f64)>, &[DMatrix<f64>]) {
+        let n = self.hidden;
+        (
+            self.cell.state_len(n),
+            self.cell.cache_len(n),
+            self.noise_levels(draw.is_some()),
+            &self.params[..self.params.len() - 2],
+        )
+    }
+
     /// Backward pass of one example from `dh = dL/dh_K`: adds the cell's parameter
     /// gradient into `dw` and writes `dL/dx` into the example's columns of `dx`.
-    #[allow(clippy::too_many_arguments)]
     fn backward_example(
         &self,
-        x: &DMatrix<f64>,
-        steps: usize,
-        len: usize,
-        j: usize,
-        draw: Option<&NoiseDraw>,
+        e: Example,
         tape: &ExampleTape,
         dh: &[f64],
         dw: &mut [DMatrix<f64>],
         mut dx: Option<&mut DMatrix<f64>>,
     ) {
+        let (x, steps, len, j, draw) = (e.x, e.steps, e.len, e.j, e.draw);
         let n = self.hidden;
-        let (sl, cl) = (self.cell.state_len(n), self.cell.cache_len(n));
-        let levels = self.noise_levels(draw.is_some());
-        let w = &self.params[..self.params.len() - 2];
+        let (sl, cl, levels, w) = self.pass_constants(draw);
         let mut ds1 = vec![0.0; sl];
         ds1[..n].copy_from_slice(dh);
         let mut ds = vec![0.0; sl];
@@ -376,16 +373,17 @@ impl Baseline {
             let xk = x.column(col);
             let dxk = dx.as_mut().map(|d| d.column_mut(col));
             let mut dxbuf = dxk.as_ref().map(|_| vec![0.0; self.input]);
-            self.cell.step_back(
-                w,
+            let at = StepAt {
                 s,
-                xk.as_slice(),
+                x: xk.as_slice(),
                 cache,
-                &ds1,
-                &mut ds,
+            };
+            let mut out = StepGrad {
+                ds: &mut ds,
                 dw,
-                dxbuf.as_deref_mut(),
-            );
+                dx: dxbuf.as_deref_mut(),
+            };
+            self.cell.step_back(w, &at, &ds1, &mut out);
             if let (Some(mut d), Some(b)) = (dxk, dxbuf) {
                 d.copy_from_slice(&b);
             }
@@ -418,7 +416,15 @@ impl Baseline {
         let n = self.hidden;
         let sl = self.cell.state_len(n);
         let tapes: Vec<ExampleTape> = (0..sub.size)
-            .map(|j| self.forward_example(&sub.x, sub.steps, sub.size, j, draw))
+            .map(|j| {
+                self.forward_example(Example {
+                    x: &sub.x,
+                    steps: sub.steps,
+                    len: sub.size,
+                    j,
+                    draw,
+                })
+            })
             .collect();
         let hs = DMatrix::from_fn(n, sub.size, |i, j| tapes[j].states[sub.steps * sl + i]);
         let logits = self.readout(&hs);
@@ -446,7 +452,7 @@ impl Baseline {
             .map(|&s| {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
-                let draw = self.draw(noise, batch.steps, s, len);
+                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
                 let (tapes, logits) = self.chunk_forward(&sub, draw.as_ref());
                 let (losses, dlogits) = loss.value_grad(&logits, &sub.target, scale);
                 let mut dw: Vec<DMatrix<f64>> = self
@@ -462,17 +468,14 @@ impl Baseline {
                 let mut dx = want_dx.then(|| DMatrix::zeros(self.input, sub.steps * len));
                 for (j, tape) in tapes.iter().enumerate() {
                     let dh: Vec<f64> = dh_all.column(j).iter().copied().collect();
-                    self.backward_example(
-                        &sub.x,
-                        sub.steps,
+                    let e = Example {
+                        x: &sub.x,
+                        steps: sub.steps,
                         len,
                         j,
-                        draw.as_ref(),
-                        tape,
-                        &dh,
-                        &mut dw[..k - 2],
-                        dx.as_mut(),
-                    );
+                        draw: draw.as_ref(),
+                    };
+                    self.backward_example(e, tape, &dh, &mut dw[..k - 2], dx.as_mut());
                 }
                 (losses.iter().sum::<f64>(), dw, logits, dx)
             })
@@ -524,7 +527,7 @@ impl Baseline {
             .map(|&s| {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
-                let draw = self.draw(noise, batch.steps, s, len);
+                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
                 self.chunk_forward(&sub, draw.as_ref()).1
             })
             .collect();
@@ -537,12 +540,6 @@ impl Baseline {
 
     /// Mean loss and accuracy (NaN for regression) of a batch, noise off.
     pub fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
-        let o = self.logits(batch, NoiseSource::Off);
-        let (l, _) = loss.value_grad(&o, &batch.target, 1.0);
-        let acc = match &batch.target {
-            Target::Classes(y) => crate::loss::accuracy(&o, y),
-            Target::Values(_) => f64::NAN,
-        };
-        (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
+        super::loss_and_accuracy(&self.logits(batch, NoiseSource::Off), batch, loss)
     }
 }

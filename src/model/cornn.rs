@@ -18,7 +18,7 @@
 //! dW += dp y^T,  dW_z += dp z^T,  dV += dp x^T,  db += dp,  dx_k = V^T dp
 //! ```
 
-use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, CellBlocks};
+use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, CellBlocks, StepAt, StepGrad};
 use crate::error::{check_range, Error, Result};
 use nalgebra::DMatrix;
 
@@ -72,7 +72,8 @@ impl CornnHyper {
     }
 }
 
-/// Parameter blocks of the coRNN: `(name, rows, cols)`.
+/// Parameter blocks of the coRNN, `(name, rows, cols)`: `W`, `W_z` (n x n), `V` (`v_in`,
+/// n x p), `b` (n).
 pub fn blocks(n: usize, p: usize) -> CellBlocks {
     vec![("w", n, n), ("w_z", n, n), ("v_in", n, p), ("b", n, 1)]
 }
@@ -80,7 +81,9 @@ pub fn blocks(n: usize, p: usize) -> CellBlocks {
 /// The cached values of one step: `t` (n).
 pub const CACHE_PER_UNIT: usize = 1;
 
-/// One step from `s = [y; z]` and input `x` into `out`, caching `t` in `cache`.
+/// One step `z' = z + dt (t - gamma y - eps z)`, `y' = y + dt z'`,
+/// `t = tanh(W y + W_z z + V x + b)`, from `s = [y; z]` and input `x` into `out = [y'; z']`,
+/// caching `t` in `cache`.
 pub fn step(
     hy: &CornnHyper,
     w: &[DMatrix<f64>],
@@ -105,20 +108,17 @@ pub fn step(
     }
 }
 
-/// The adjoint of [`step`]: from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
+/// The adjoint of [`step`] (module docs: `dz* = dz' + dt dy'`, `dp = dt dz* (1 - t^2)`): from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-#[allow(clippy::too_many_arguments)]
 pub fn step_back(
     hy: &CornnHyper,
     w: &[DMatrix<f64>],
-    s: &[f64],
-    x: &[f64],
-    cache: &[f64],
+    at: &StepAt,
     ds1: &[f64],
-    ds: &mut [f64],
-    dw: &mut [DMatrix<f64>],
-    dx: Option<&mut [f64]>,
+    out: &mut StepGrad,
 ) {
+    let StepAt { s, x, cache } = *at;
+    let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len() / 2;
     let (y, z) = s.split_at(n);
     let dt = hy.dt;
@@ -139,7 +139,7 @@ pub fn step_back(
     let (dy, dz) = ds.split_at_mut(n);
     gemv_t_acc(&w[0], &dp, dy);
     gemv_t_acc(&w[1], &dp, dz);
-    if let Some(dx) = dx {
+    if let Some(dx) = out.dx.as_deref_mut() {
         gemv_t_acc(&w[2], &dp, dx);
     }
 }

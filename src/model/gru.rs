@@ -17,10 +17,11 @@
 //! dh_k = dh' (.) z + W_hh^T dgh,   dx_k = W_ih^T dgi
 //! ```
 
-use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, sigmoid, CellBlocks};
+use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, sigmoid, CellBlocks, StepAt, StepGrad};
 use nalgebra::DMatrix;
 
-/// Parameter blocks of the GRU: `(name, rows, cols)`.
+/// Parameter blocks of the GRU, `(name, rows, cols)`: `W_ih` (3n x p), `W_hh` (3n x n),
+/// `b_ih`, `b_hh` (3n), the parts `r, z, n` stacked in this order.
 pub fn blocks(n: usize, p: usize) -> CellBlocks {
     vec![
         ("w_ih", 3 * n, p),
@@ -33,7 +34,8 @@ pub fn blocks(n: usize, p: usize) -> CellBlocks {
 /// The cached values of one step: `[r; z; u; gh_n]` (4n).
 pub const CACHE_PER_UNIT: usize = 4;
 
-/// One step from `s = h` and input `x` into `out`, caching the gates in `cache`.
+/// One step `h' = (1 - z) (.) u + z (.) h`, `u = tanh(gi_n + r (.) gh_n)` from `s = h` and
+/// input `x` into `out`, caching the gates in `cache`.
 pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
     let n = s.len();
     let mut gi = w[2].as_slice().to_vec();
@@ -52,19 +54,11 @@ pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &m
     }
 }
 
-/// The adjoint of [`step`]: from `ds1 = dL/dh_{k+1}` to `ds = dL/dh_k`, adding the
+/// The adjoint of [`step`] (module docs: `dh = dh' z + W_hh^T dgh`, `dx = W_ih^T dgi`): from `ds1 = dL/dh_{k+1}` to `ds = dL/dh_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-#[allow(clippy::too_many_arguments)]
-pub fn step_back(
-    w: &[DMatrix<f64>],
-    s: &[f64],
-    x: &[f64],
-    cache: &[f64],
-    ds1: &[f64],
-    ds: &mut [f64],
-    dw: &mut [DMatrix<f64>],
-    dx: Option<&mut [f64]>,
-) {
+pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+    let StepAt { s, x, cache } = *at;
+    let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len();
     let mut dgi = vec![0.0; 3 * n];
     let mut dgh = vec![0.0; 3 * n];
@@ -91,7 +85,7 @@ pub fn step_back(
         *b += g;
     }
     gemv_t_acc(&w[1], &dgh, ds);
-    if let Some(dx) = dx {
+    if let Some(dx) = out.dx.as_deref_mut() {
         gemv_t_acc(&w[0], &dgi, dx);
     }
 }

@@ -156,6 +156,23 @@ fn rows_of(m: &DMatrix<f64>) -> Value {
     )
 }
 
+/// Read a model file with the strict [`crate::json`] reader and parse it with `parse`; an
+/// error of either is a format error naming the path.
+pub(crate) fn read_model_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&Value) -> Result<T>,
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
+        path: path.display().to_string(),
+        message,
+    })?;
+    parse(&v).map_err(|e| Error::Format {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// The `"cell"` field of a model file (`None` when absent).
 fn cell_of(obj: &Map<String, Value>) -> Result<Option<CellKind>> {
     match obj.get("cell") {
@@ -402,15 +419,7 @@ impl Model {
     /// a duplicate key, characters after the JSON object or a number out of the `f64`
     /// range are refused with the line and column; an unknown key with its name.
     pub fn load(path: &Path) -> Result<Model> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Model::from_json(&v).map_err(|e| Error::Format {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        read_model_file(path, Model::from_json)
     }
 
     /// Write the model file atomically.

@@ -17,10 +17,11 @@
 //! dW_ih += dg x^T,  dW_hh += dg h^T,  db += dg,  dh_k = W_hh^T dg,  dx_k = W_ih^T dg
 //! ```
 
-use super::baseline::{gemv_t_acc, outer_acc, sigmoid, CellBlocks};
+use super::baseline::{gemv_t_acc, outer_acc, sigmoid, CellBlocks, StepAt, StepGrad};
 use nalgebra::DMatrix;
 
-/// Parameter blocks of the LSTM: `(name, rows, cols)`.
+/// Parameter blocks of the LSTM, `(name, rows, cols)`: `W_ih` (4n x p), `W_hh` (4n x n),
+/// `b` (4n), the gates `i, f, g, o` stacked in this order.
 pub fn blocks(n: usize, p: usize) -> CellBlocks {
     vec![("w_ih", 4 * n, p), ("w_hh", 4 * n, n), ("b", 4 * n, 1)]
 }
@@ -28,7 +29,9 @@ pub fn blocks(n: usize, p: usize) -> CellBlocks {
 /// The cached values of one step: `[i; f; u; o; tanh(c_{k+1})]` (5n).
 pub const CACHE_PER_UNIT: usize = 5;
 
-/// One step from `s = [h; c]` and input `x` into `out`, caching the gates in `cache`.
+/// One step `c' = f (.) c + i (.) u`, `h' = o (.) tanh(c')` (gates from
+/// `W_ih x + W_hh h + b`) from `s = [h; c]` and input `x` into `out = [h'; c']`, caching the
+/// gates in `cache`.
 pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
     let n = s.len() / 2;
     let (h, c) = s.split_at(n);
@@ -52,19 +55,11 @@ pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &m
     }
 }
 
-/// The adjoint of [`step`]: from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
+/// The adjoint of [`step`] (module docs: `dc = dc' + dh' o (1 - t^2)`, `dh = W_hh^T dg`, ...): from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-#[allow(clippy::too_many_arguments)]
-pub fn step_back(
-    w: &[DMatrix<f64>],
-    s: &[f64],
-    x: &[f64],
-    cache: &[f64],
-    ds1: &[f64],
-    ds: &mut [f64],
-    dw: &mut [DMatrix<f64>],
-    dx: Option<&mut [f64]>,
-) {
+pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+    let StepAt { s, x, cache } = *at;
+    let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len() / 2;
     let (h, c) = s.split_at(n);
     let mut dg = vec![0.0; 4 * n];
@@ -91,7 +86,7 @@ pub fn step_back(
         *b += g;
     }
     gemv_t_acc(&w[1], &dg, &mut ds[..n]);
-    if let Some(dx) = dx {
+    if let Some(dx) = out.dx.as_deref_mut() {
         gemv_t_acc(&w[0], &dg, dx);
     }
 }

@@ -206,6 +206,17 @@ impl Activation {
     }
 }
 
+/// Check the sizes of a model of any cell: `hidden`, `input` and `classes` in [1, 65536];
+/// the error names the first one outside.
+pub fn check_sizes(hidden: usize, input: usize, classes: usize) -> Result<()> {
+    for (name, v) in [("hidden", hidden), ("input", input), ("classes", classes)] {
+        if v == 0 || v > 1 << 16 {
+            return Err(Error::param(name, v, "an integer in [1, 65536]"));
+        }
+    }
+    Ok(())
+}
+
 /// Shape and hyper-parameters of a model; checked by [`ModelConfig::validate`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
@@ -250,15 +261,7 @@ impl ModelConfig {
     }
     /// Check every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [
-            ("hidden", self.hidden),
-            ("input", self.input),
-            ("classes", self.classes),
-        ] {
-            if v == 0 || v > 1 << 16 {
-                return Err(Error::param(name, v, "an integer in [1, 65536]"));
-            }
-        }
+        check_sizes(self.hidden, self.input, self.classes)?;
         check_range("beta", self.beta, 0.0, 1.0)?;
         check_range("gamma_a", self.gamma_a, -1e6, 1e6)?;
         check_range("gamma_w", self.gamma_w, -1e6, 1e6)?;
@@ -426,15 +429,28 @@ impl<'a> NoiseSource<'a> {
         start: usize,
         len: usize,
     ) -> Option<NoiseDraw> {
-        if cfg.noise.is_off() {
+        self.chunk_for(&cfg.noise, cfg.hidden, steps, start, len)
+    }
+
+    /// [`NoiseSource::chunk`] for the noise `noise` of a model of any cell with `hidden`
+    /// noisy units.
+    pub fn chunk_for(
+        &self,
+        noise: &NoiseSpec,
+        hidden: usize,
+        steps: usize,
+        start: usize,
+        len: usize,
+    ) -> Option<NoiseDraw> {
+        if noise.is_off() {
             return None;
         }
         match *self {
             NoiseSource::Off => None,
             NoiseSource::Given(d) => Some(d.columns(start, len)),
             NoiseSource::Seeded { seed, tag, ids } => Some(NoiseDraw::draw(
-                cfg.noise.form,
-                cfg.hidden,
+                noise.form,
+                hidden,
                 steps,
                 seed,
                 tag,
@@ -743,14 +759,19 @@ impl Model {
 
     /// Mean loss and accuracy (classification; NaN for regression) of a batch, noise off.
     pub fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
-        let o = self.logits(batch, NoiseSource::Off);
-        let (l, _) = loss.value_grad(&o, &batch.target, 1.0);
-        let acc = match &batch.target {
-            Target::Classes(y) => crate::loss::accuracy(&o, y),
-            Target::Values(_) => f64::NAN,
-        };
-        (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
+        loss_and_accuracy(&self.logits(batch, NoiseSource::Off), batch, loss)
     }
+}
+
+/// Mean loss and accuracy (classification; NaN for regression) of the logits `o` of a
+/// batch: the evaluation of every cell.
+pub fn loss_and_accuracy(o: &DMatrix<f64>, batch: &Batch, loss: Loss) -> (f64, f64) {
+    let (l, _) = loss.value_grad(o, &batch.target, 1.0);
+    let acc = match &batch.target {
+        Target::Classes(y) => crate::loss::accuracy(o, y),
+        Target::Values(_) => f64::NAN,
+    };
+    (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
 }
 
 /// Parameters from a flat vector (see [`Model::flat`]), in any scalar; blocks not in the

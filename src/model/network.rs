@@ -173,8 +173,39 @@ pub(crate) fn block_json(m: &DMatrix<f64>) -> Value {
     }
 }
 
+/// The trait methods that call the type's own method of the same name.
+macro_rules! own_methods {
+    ($t:ty, $g:ty) => {
+        fn validate(&self) -> Result<()> {
+            <$t>::validate(self)
+        }
+        fn loss_grad(&self, b: &Batch, l: Loss, n: NoiseSource, dx: bool) -> LossGrad<$g> {
+            <$t>::loss_grad(self, b, l, n, dx)
+        }
+        fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+            <$t>::logits(self, batch, noise)
+        }
+        fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
+            <$t>::evaluate(self, batch, loss)
+        }
+        fn n_flat(&self) -> usize {
+            <$t>::n_flat(self)
+        }
+        fn flat(&self) -> Vec<f64> {
+            <$t>::flat(self)
+        }
+        fn to_json(&self) -> Value {
+            <$t>::to_json(self)
+        }
+        fn from_json(v: &Value) -> Result<Self> {
+            <$t>::from_json(v)
+        }
+    };
+}
+
 impl Recurrent for Model {
     type Grad = Params<f64>;
+    own_methods!(Model, Params<f64>);
     fn cell(&self) -> CellKind {
         CellKind::Lipschitz
     }
@@ -192,24 +223,6 @@ impl Recurrent for Model {
     }
     fn config_text(&self) -> String {
         format!("{:?}", self.config)
-    }
-    fn validate(&self) -> Result<()> {
-        Model::validate(self)
-    }
-    fn loss_grad(&self, b: &Batch, l: Loss, n: NoiseSource, dx: bool) -> LossGrad<Params<f64>> {
-        Model::loss_grad(self, b, l, n, dx)
-    }
-    fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
-        Model::logits(self, batch, noise)
-    }
-    fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
-        Model::evaluate(self, batch, loss)
-    }
-    fn n_flat(&self) -> usize {
-        Model::n_flat(self)
-    }
-    fn flat(&self) -> Vec<f64> {
-        Model::flat(self)
     }
     fn set_flat(&mut self, theta: &[f64]) {
         Model::set_flat(self, theta)
@@ -252,16 +265,11 @@ impl Recurrent for Model {
     fn max_step(&self) -> Option<f64> {
         Some(self.params.dt.iter().fold(0.0f64, |m, &d| m.max(d)))
     }
-    fn to_json(&self) -> Value {
-        Model::to_json(self)
-    }
-    fn from_json(v: &Value) -> Result<Self> {
-        Model::from_json(v)
-    }
 }
 
 impl Recurrent for Baseline {
     type Grad = Vec<f64>;
+    own_methods!(Baseline, Vec<f64>);
     fn cell(&self) -> CellKind {
         self.cell.kind()
     }
@@ -282,24 +290,6 @@ impl Recurrent for Baseline {
             "{:?} hidden {} input {} classes {} noise {:?}",
             self.cell, self.hidden, self.input, self.classes, self.noise
         )
-    }
-    fn validate(&self) -> Result<()> {
-        Baseline::validate(self)
-    }
-    fn loss_grad(&self, b: &Batch, l: Loss, n: NoiseSource, dx: bool) -> LossGrad<Vec<f64>> {
-        Baseline::loss_grad(self, b, l, n, dx)
-    }
-    fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
-        Baseline::logits(self, batch, noise)
-    }
-    fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
-        Baseline::evaluate(self, batch, loss)
-    }
-    fn n_flat(&self) -> usize {
-        Baseline::n_flat(self)
-    }
-    fn flat(&self) -> Vec<f64> {
-        Baseline::flat(self)
     }
     fn set_flat(&mut self, theta: &[f64]) {
         Baseline::set_flat(self, theta).expect("flat parameter vector has the wrong length")
@@ -329,15 +319,11 @@ impl Recurrent for Baseline {
             _ => None,
         }
     }
-    fn to_json(&self) -> Value {
-        Baseline::to_json(self)
-    }
-    fn from_json(v: &Value) -> Result<Self> {
-        Baseline::from_json(v)
-    }
 }
 
-/// A model of any cell: what a model file holds.
+/// A model of any cell: what a model file holds. (The variants differ in size; a model
+/// is moved rarely, so it is not boxed.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Network {
     /// The Lipschitz RNN.
@@ -347,6 +333,7 @@ pub enum Network {
 }
 
 /// The gradient of a [`Network`].
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum NetworkGrad {
     /// Of the Lipschitz RNN, by block.
@@ -359,15 +346,7 @@ impl Network {
     /// Read and check a model file of any cell (`"cell"` absent: the Lipschitz RNN, read
     /// by [`Model::load`] exactly as before).
     pub fn load(path: &Path) -> Result<Network> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Network::from_json(&v).map_err(|e| Error::Format {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        super::io::read_model_file(path, Network::from_json)
     }
 
     /// The Lipschitz RNN, or the error of a tool (`what`) that needs its structure.
@@ -477,5 +456,82 @@ impl Recurrent for Network {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+
+    fn baselines() -> Vec<Baseline> {
+        let noise = NoiseSpec::new(crate::model::NoiseForm::Diag, 0.1, 1.0, 0.5).unwrap();
+        [
+            BaselineCell::Lstm,
+            BaselineCell::Gru,
+            BaselineCell::Cornn(CornnHyper::default()),
+        ]
+        .into_iter()
+        .map(|c| Baseline::init(c, 3, 2, 4, noise, 7).unwrap())
+        .collect()
+    }
+
+    /// A model file of every cell reads back as the same model; a Lipschitz file reads as
+    /// the Lipschitz variant and writes the same JSON as before.
+    #[test]
+    fn files_of_every_cell_round_trip() {
+        for b in baselines() {
+            let v = b.to_json();
+            assert_eq!(v["cell"], b.cell.kind().name());
+            assert_eq!(
+                Network::from_json(&v).unwrap(),
+                Network::Baseline(b.clone())
+            );
+        }
+        let m = Model::init(ModelConfig::new(3, 2, 4), 0.1, 1).unwrap();
+        let net = Network::from_json(&m.to_json()).unwrap();
+        assert_eq!(net.to_json(), m.to_json());
+        assert!(m.to_json().get("cell").is_none());
+        let mut named = m.to_json();
+        named["cell"] = serde_json::json!("lipschitz");
+        assert_eq!(Network::from_json(&named).unwrap(), net);
+    }
+
+    /// A Lipschitz-only reader refuses another cell by name; unknown cells and keys are refused.
+    #[test]
+    fn lipschitz_tools_refuse_other_cells() {
+        for b in baselines() {
+            let name = b.cell.kind().name();
+            let e = Model::from_json(&b.to_json()).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("the {name} cell does not support")),
+                "{e}"
+            );
+            let e = Network::Baseline(b.clone())
+                .lipschitz("kappa")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("kappa"), "{e}");
+            let mut bad = b.to_json();
+            bad["m_a"] = serde_json::json!([[0.0]]);
+            let e = Network::from_json(&bad).unwrap_err().to_string();
+            assert!(e.contains("m_a"), "{e}");
+        }
+        let mut v = baselines()[0].to_json();
+        v["cell"] = serde_json::json!("rnn");
+        assert!(Network::from_json(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("cell"));
+    }
+
+    /// The noise of a baseline is refused in a form other than diag.
+    #[test]
+    fn baselines_take_diag_noise_only() {
+        let nz = NoiseSpec::new(crate::model::NoiseForm::Scalar, 0.1, 1.0, 0.5).unwrap();
+        let e = Baseline::init(BaselineCell::Gru, 3, 1, 2, nz, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("noise") && e.contains("diag"), "{e}");
     }
 }

@@ -460,7 +460,7 @@ fn run_model<M: Recurrent>(
             if stored.as_ref().map(|s| s.train.epochs) != Some(cfg.train.epochs) {
                 crate::report::write_json_atomic(&stored_path, cfg)?;
             }
-            fit_resume(dir, &split.train, &split.val, &cfg.train)?
+            trainer::fit_resume_as(dir, &split.train, &split.val, &cfg.train)?
         }
         (None, Start::Resume) => {
             return Err(Error::param(

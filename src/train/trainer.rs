@@ -366,7 +366,17 @@ pub fn fit<M: Recurrent>(
 /// let resumed = fit_resume(dir.path(), &train, &val, &cfg).unwrap();
 /// assert_eq!(resumed.last.params, whole.last.params);
 /// ```
-pub fn fit_resume<M: Recurrent>(
+pub fn fit_resume(
+    run_dir: &Path,
+    train: &Dataset,
+    val: &Dataset,
+    cfg: &TrainConfig,
+) -> Result<Fitted> {
+    fit_resume_as(run_dir, train, val, cfg)
+}
+
+/// [`fit_resume`] for a model of any cell `M` (the type of the checkpoint's model).
+pub fn fit_resume_as<M: Recurrent>(
     run_dir: &Path,
     train: &Dataset,
     val: &Dataset,

@@ -525,6 +525,37 @@ mod tests {
             .contains("cell"));
     }
 
+    /// The attacks of `perturb` run on every cell through the interface: FGSM and PGD stay
+    /// within their budget, and PGD is at least as strong as FGSM on every example.
+    #[test]
+    fn attacks_run_on_every_cell() {
+        use crate::perturb::{fgsm, pgd, InputRange};
+        let d = crate::data::digits().head(6);
+        let clean = d.all();
+        let loss = Loss::CrossEntropy;
+        let range = InputRange::new(0.0, 1.0).unwrap();
+        for c in [
+            BaselineCell::Lstm,
+            BaselineCell::Gru,
+            BaselineCell::Cornn(CornnHyper::default()),
+        ] {
+            let net = Network::Baseline(Baseline::init(c, 5, 1, 10, NoiseSpec::off(), 3).unwrap());
+            let a = fgsm(&net, &clean, loss, 0.05, range).unwrap();
+            let b = pgd(&net, &clean, loss, 0.05, 3, 0.02, range).unwrap();
+            for adv in [&a, &b] {
+                let moved = adv.batch.x.iter().zip(clean.x.iter());
+                assert!(moved
+                    .into_iter()
+                    .all(|(p, q)| (p - q).abs() <= 0.05 + 1e-15));
+            }
+            // PGD's first iterate is the FGSM point and it keeps its best iterate.
+            for (p, f) in b.losses.iter().zip(&a.losses) {
+                assert!(p >= f, "{c:?}: pgd {p} < fgsm {f}");
+            }
+            assert!(a.losses.iter().all(|l| l.is_finite()));
+        }
+    }
+
     /// The noise of a baseline is refused in a form other than diag.
     #[test]
     fn baselines_take_diag_noise_only() {

@@ -560,45 +560,21 @@ fn train_and_eval_every_cell() {
     let dir = tempfile::tempdir().unwrap();
     for (cell, block) in [("lstm", "w_ih"), ("gru", "b_hh"), ("cornn", "w_z")] {
         let out = dir.path().join(cell);
-        let o = nrnn(&[
-            "train",
-            "--cell",
-            cell,
-            "--examples",
-            "200",
-            "--val-count",
-            "40",
-            "--test-count",
-            "40",
-            "--hidden",
-            "5",
-            "--epochs",
-            "1",
-            "--eps",
-            "0.1",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let train = format!(
+            "train --cell {cell} --examples 200 --val-count 40 --test-count 40 --hidden 5 --epochs 1 --eps 0.1 --quiet --out"
+        );
+        let mut args: Vec<&str> = train.split(' ').collect();
+        args.push(out.to_str().unwrap());
+        let o = nrnn(&args);
         assert!(o.status.success(), "{cell}: {}", stderr(&o));
         let model = out.join("model.json");
         let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
         assert_eq!(m["cell"], cell);
-        let o = nrnn(&[
-            "eval",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            "digits",
-            "--data-examples",
-            "200",
-            "--val-count",
-            "40",
-            "--test-count",
-            "40",
-            "--grad",
-            "--json",
-        ]);
+        let split =
+            "--data digits --data-examples 200 --val-count 40 --test-count 40 --grad --json";
+        let mut args = vec!["eval", "--model", model.to_str().unwrap()];
+        args.extend(split.split(' '));
+        let o = nrnn(&args);
         assert!(o.status.success(), "{cell}: {}", stderr(&o));
         let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert!(r["grad"][block].is_array(), "{cell}: {}", r["grad"]);

@@ -21,7 +21,7 @@
 //! formulas of the paper); the attacks are.
 //!
 //! The attacks use the exact input gradient of the mean loss from backpropagation
-//! ([`Model::loss_grad`] with `want_dx`); its sign is the sign of the per-example
+//! ([`Recurrent::loss_grad`] with `want_dx`); its sign is the sign of the per-example
 //! gradient because the mean only scales each example's gradient by `1/B`.
 //!
 //! ```
@@ -38,7 +38,7 @@
 use crate::data::{Batch, Dataset, Target, Task};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::{Model, NoiseSource};
+use crate::model::{NoiseSource, Recurrent};
 use crate::rng::{fill_normal, fill_uniform, stream};
 use nalgebra::DMatrix;
 
@@ -394,8 +394,8 @@ pub struct Attack {
 }
 
 /// Check that a batch fits the model and the loss, and the budget is valid.
-fn check_attack(
-    model: &Model,
+fn check_attack<M: Recurrent>(
+    model: &M,
     batch: &Batch,
     loss: Loss,
     budget: f64,
@@ -403,7 +403,7 @@ fn check_attack(
 ) -> Result<()> {
     Perturbation::Fgsm { budget }.validate()?;
     InputRange::new(range.lo, range.hi)?;
-    let p = model.config.input;
+    let p = model.input();
     if batch.x.shape() != (p, batch.steps * batch.size) {
         return Err(Error::shape(
             "batch.x",
@@ -422,11 +422,11 @@ fn check_attack(
         ));
     }
     if let Target::Classes(y) = &batch.target {
-        if let Some(&l) = y.iter().find(|&&l| l >= model.config.classes) {
+        if let Some(&l) = y.iter().find(|&&l| l >= model.classes()) {
             return Err(Error::param(
                 "label",
                 l,
-                &format!("a class in 0..{}", model.config.classes),
+                &format!("a class in 0..{}", model.classes()),
             ));
         }
     }
@@ -434,14 +434,18 @@ fn check_attack(
 }
 
 /// Per-example losses of a batch (noise off).
-fn losses_at(model: &Model, batch: &Batch, loss: Loss) -> Vec<f64> {
+fn losses_at<M: Recurrent>(model: &M, batch: &Batch, loss: Loss) -> Vec<f64> {
     let o = model.logits(batch, NoiseSource::Off);
     loss.value_grad(&o, &batch.target, 1.0).0
 }
 
 /// The sign of the input gradient of the mean loss at `batch` (0 where it is 0), and the
 /// per-example losses there.
-fn grad_sign(model: &Model, batch: &Batch, loss: Loss) -> Result<(DMatrix<f64>, Vec<f64>)> {
+fn grad_sign<M: Recurrent>(
+    model: &M,
+    batch: &Batch,
+    loss: Loss,
+) -> Result<(DMatrix<f64>, Vec<f64>)> {
     let lg = model.loss_grad(batch, loss, NoiseSource::Off, true);
     let dx = lg
         .dx
@@ -484,8 +488,8 @@ fn grad_sign(model: &Model, batch: &Batch, loss: Loss) -> Result<(DMatrix<f64>, 
 /// let a = fgsm(&m, &clean, nrnn::loss::Loss::CrossEntropy, 0.05, InputRange::new(0.0, 1.0).unwrap()).unwrap();
 /// assert!(a.batch.x.iter().zip(clean.x.iter()).all(|(p, c)| (p - c).abs() <= 0.05 + 1e-15));
 /// ```
-pub fn fgsm(
-    model: &Model,
+pub fn fgsm<M: Recurrent>(
+    model: &M,
     batch: &Batch,
     loss: Loss,
     budget: f64,
@@ -524,8 +528,8 @@ pub fn fgsm(
 /// let p = pgd(&m, &d.all(), Loss::CrossEntropy, 0.1, 5, 0.025, r).unwrap();
 /// assert!(p.losses.iter().zip(&f.losses).all(|(p, f)| p >= f));
 /// ```
-pub fn pgd(
-    model: &Model,
+pub fn pgd<M: Recurrent>(
+    model: &M,
     batch: &Batch,
     loss: Loss,
     budget: f64,
@@ -611,8 +615,8 @@ const ATTACK_BATCH: usize = 512;
 /// let c = evaluate_under(&m, &d, &Perturbation::Clean, r, 0).unwrap();
 /// assert!(e.loss >= c.loss);
 /// ```
-pub fn evaluate_under(
-    model: &Model,
+pub fn evaluate_under<M: Recurrent>(
+    model: &M,
     data: &Dataset,
     perturbation: &Perturbation,
     range: InputRange,
@@ -625,14 +629,11 @@ pub fn evaluate_under(
             message: "robustness needs a classification task".into(),
         });
     }
-    if data.input_dim != model.config.input || data.classes != model.config.classes {
+    if data.input_dim != model.input() || data.classes != model.classes() {
         return Err(Error::param(
             "data (input_dim, classes)",
             format!("({}, {})", data.input_dim, data.classes),
-            &format!(
-                "the model's ({}, {})",
-                model.config.input, model.config.classes
-            ),
+            &format!("the model's ({}, {})", model.input(), model.classes()),
         ));
     }
     if data.is_empty() {

@@ -1,6 +1,8 @@
 //! Exact gradients (BPTT with the noise draw held fixed) against central differences,
 //! over random small models, every noise form, both smooth activations, fixed and
-//! learnable steps, and the gradient with respect to the inputs.
+//! learnable steps, and the gradient with respect to the inputs; the same checks for the
+//! baseline cells (LSTM, GRU, coRNN) through the [`Recurrent`] interface, with their
+//! hidden-state noise.
 
 mod common;
 
@@ -8,7 +10,11 @@ use common::{acts, forms, proptest_config};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
-use nrnn::model::{Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec};
+use nrnn::model::baseline::{Baseline, BaselineCell};
+use nrnn::model::cornn::CornnHyper;
+use nrnn::model::{
+    Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, Recurrent,
+};
 use nrnn::prec::{FD_ROUNDOFF_SAFETY, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
 use nrnn::rng::stream;
 use proptest::prelude::*;
@@ -86,13 +92,7 @@ fn case_scaled(
         *d = rng.random_range(0.05..0.5);
     }
     let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
-    };
+    let target = random_target(&mut rng, classes, bsz, regression);
     let loss = Loss::for_target(&target);
     let ids: Vec<u64> = (0..bsz as u64).collect();
     let draw = NoiseDraw::draw(form, n, k, seed, &[9], &ids);
@@ -106,6 +106,17 @@ fn case_scaled(
         },
         draw,
         loss,
+    }
+}
+
+/// Random classes, or (`regression`) real targets in [-1, 1].
+fn random_target(rng: &mut impl RngExt, classes: usize, bsz: usize, regression: bool) -> Target {
+    if regression {
+        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
+            rng.random_range(-1.0..1.0)
+        }))
+    } else {
+        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
     }
 }
 
@@ -135,41 +146,103 @@ fn grad_err(g: &[f64], fd: &[f64], resolution: f64) -> f64 {
 }
 
 fn check_params(c: &Case) -> f64 {
-    let src = NoiseSource::Given(&c.draw);
-    let lg = c.model.loss_grad(&c.batch, c.loss, src, false);
-    let g = c.model.flat_grad(&lg.grad);
-    let theta = c.model.flat();
-    let mut m = c.model.clone();
+    params_error(&c.model, &c.batch, &c.draw, c.loss)
+}
+
+fn check_inputs(c: &Case) -> f64 {
+    inputs_error(&c.model, &c.batch, &c.draw, c.loss)
+}
+
+/// Error of the exact parameter gradient of any cell against central differences in its
+/// flat coordinates.
+fn params_error<M: Recurrent>(model: &M, batch: &Batch, draw: &NoiseDraw, loss: Loss) -> f64 {
+    let src = NoiseSource::Given(draw);
+    let lg = model.loss_grad(batch, loss, src, false);
+    let g = model.flat_grad(&lg.grad);
+    let theta = model.flat();
+    let mut m = model.clone();
     let mut fd = vec![0.0; theta.len()];
     for i in 0..theta.len() {
         let mut t = theta.clone();
         t[i] = theta[i] + FD_STEP;
         m.set_flat(&t);
-        let lp = m.loss_grad(&c.batch, c.loss, src, false).loss;
+        let lp = m.loss_grad(batch, loss, src, false).loss;
         t[i] = theta[i] - FD_STEP;
         m.set_flat(&t);
-        let lm = m.loss_grad(&c.batch, c.loss, src, false).loss;
+        let lm = m.loss_grad(batch, loss, src, false).loss;
         fd[i] = (lp - lm) / (2.0 * FD_STEP);
     }
     grad_err(&g, &fd, fd_resolution(lg.loss, &lg.logits))
 }
 
-fn check_inputs(c: &Case) -> f64 {
-    let src = NoiseSource::Given(&c.draw);
-    let lg = c.model.loss_grad(&c.batch, c.loss, src, true);
+/// Error of the exact input gradient of any cell against central differences.
+fn inputs_error<M: Recurrent>(model: &M, batch: &Batch, draw: &NoiseDraw, loss: Loss) -> f64 {
+    let src = NoiseSource::Given(draw);
+    let lg = model.loss_grad(batch, loss, src, true);
     let dx = lg.dx.unwrap();
-    let mut b = c.batch.clone();
+    let mut b = batch.clone();
     let mut fd = vec![0.0; dx.len()];
     for (i, fdi) in fd.iter_mut().enumerate() {
-        let x0 = c.batch.x.as_slice()[i];
+        let x0 = batch.x.as_slice()[i];
         b.x.as_mut_slice()[i] = x0 + FD_STEP;
-        let lp = c.model.loss_grad(&b, c.loss, src, false).loss;
+        let lp = model.loss_grad(&b, loss, src, false).loss;
         b.x.as_mut_slice()[i] = x0 - FD_STEP;
-        let lm = c.model.loss_grad(&b, c.loss, src, false).loss;
+        let lm = model.loss_grad(&b, loss, src, false).loss;
         b.x.as_mut_slice()[i] = x0;
         *fdi = (lp - lm) / (2.0 * FD_STEP);
     }
     grad_err(dx.as_slice(), &fd, fd_resolution(lg.loss, &lg.logits))
+}
+
+/// A small random baseline case: cell number `cell` (0 LSTM, 1 GRU, 2 coRNN with random
+/// dt, gamma, eps), weights at `scale` times PyTorch's initialization, diag hidden-state
+/// noise with random levels (off when `noisy` is false), a batch of `bsz` examples.
+#[allow(clippy::too_many_arguments)]
+fn baseline_case(
+    cell: u8,
+    n: usize,
+    p: usize,
+    k: usize,
+    bsz: usize,
+    regression: bool,
+    noisy: bool,
+    seed: u64,
+) -> (Baseline, Batch, NoiseDraw, Loss) {
+    let mut rng = stream(seed, &[2]);
+    let classes = 3;
+    let cell = match cell % 3 {
+        0 => BaselineCell::Lstm,
+        1 => BaselineCell::Gru,
+        _ => BaselineCell::Cornn(CornnHyper {
+            dt: rng.random_range(0.05..0.5),
+            gamma: rng.random_range(0.0..3.0),
+            eps: rng.random_range(0.0..3.0),
+        }),
+    };
+    let noise = if noisy {
+        let eps = rng.random_range(0.05..0.6);
+        let (s1, s2) = (rng.random_range(0.0..1.5), rng.random_range(0.0..1.5));
+        NoiseSpec::new(NoiseForm::Diag, eps, s1, s2).unwrap()
+    } else {
+        NoiseSpec::off()
+    };
+    let mut m = Baseline::init(cell, n, p, classes, noise, seed).unwrap();
+    let scale = rng.random_range(1.0..3.0);
+    for b in &mut m.params {
+        *b *= scale;
+    }
+    let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
+    let target = random_target(&mut rng, classes, bsz, regression);
+    let loss = Loss::for_target(&target);
+    let ids: Vec<u64> = (0..bsz as u64).collect();
+    let draw = NoiseDraw::draw(NoiseForm::Diag, n, k, seed, &[9], &ids);
+    let batch = Batch {
+        x,
+        steps: k,
+        size: bsz,
+        target,
+    };
+    (m, batch, draw, loss)
 }
 
 proptest! {
@@ -194,6 +267,57 @@ proptest! {
         let c = case(n, p, k, 2, form, act, false, true, false, seed);
         let e = check_inputs(&c);
         prop_assert!(e < GRAD_REL_TOL, "relative error {e:e}");
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config(48))]
+
+    #[test]
+    fn baseline_parameter_gradient_matches_central_differences(
+        cell in 0u8..3, n in 1usize..=6, p in 1usize..=3, k in 1usize..=12, bsz in 1usize..=3,
+        regression in any::<bool>(), noisy in any::<bool>(), seed in 0u64..1_000_000,
+    ) {
+        let (m, b, d, l) = baseline_case(cell, n, p, k, bsz, regression, noisy, seed);
+        let e = params_error(&m, &b, &d, l);
+        prop_assert!(e < GRAD_REL_TOL, "{:?}: relative error {e:e}", m.cell);
+    }
+
+    #[test]
+    fn baseline_input_gradient_matches_central_differences(
+        cell in 0u8..3, n in 1usize..=6, p in 1usize..=3, k in 1usize..=12,
+        noisy in any::<bool>(), seed in 0u64..1_000_000,
+    ) {
+        let (m, b, d, l) = baseline_case(cell, n, p, k, 2, false, noisy, seed);
+        let e = inputs_error(&m, &b, &d, l);
+        prop_assert!(e < GRAD_REL_TOL, "{:?}: relative error {e:e}", m.cell);
+    }
+}
+
+/// Every baseline cell: a batch larger than one parallel chunk gives the gradient of the
+/// sum of its examples, and its noise enters and replays bit for bit.
+#[test]
+fn baseline_chunks_and_noise_replay() {
+    for cell in 0..3 {
+        let (m, batch, draw, loss) = baseline_case(cell, 4, 2, 6, 70, false, true, 5);
+        let src = NoiseSource::Given(&draw);
+        let whole = m.loss_grad(&batch, loss, src, false);
+        let mut acc = vec![0.0; m.n_flat()];
+        let mut total = 0.0;
+        for b in 0..70 {
+            let d = draw.columns(b, 1);
+            let lg = m.loss_grad(&batch.columns(b, 1), loss, NoiseSource::Given(&d), false);
+            total += lg.loss / 70.0;
+            for (a, g) in acc.iter_mut().zip(&lg.grad) {
+                *a += g / 70.0;
+            }
+        }
+        assert!((whole.loss - total).abs() < 1e-12, "{:?}", m.cell);
+        assert!(rel_err(&whole.grad, &acc) < 1e-12, "{:?}", m.cell);
+        let again = m.loss_grad(&batch, loss, src, false).loss;
+        let off = m.loss_grad(&batch, loss, NoiseSource::Off, false).loss;
+        assert_eq!(whole.loss.to_bits(), again.to_bits());
+        assert_ne!(whole.loss, off, "{:?}: the noise does not enter", m.cell);
     }
 }
 

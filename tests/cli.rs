@@ -605,3 +605,60 @@ fn bench_reports_its_fields() {
     assert!(v["parameters"].as_u64().unwrap() > 0);
     fails_naming(&["bench", "hvp", "--hidden", "0", "--json"], "hidden");
 }
+
+/// `nrnn train --cell` trains every baseline cell; `eval --grad` evaluates it with its own
+/// blocks and reproduces the manifest's test loss; a Lipschitz-only command refuses it by
+/// name; bad cell flags are refused naming the flag.
+#[test]
+fn train_and_eval_every_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cell, block) in [("lstm", "w_ih"), ("gru", "b_hh"), ("cornn", "w_z")] {
+        let out = dir.path().join(cell);
+        let train = format!(
+            "train --cell {cell} --examples 200 --val-count 40 --test-count 40 --hidden 5 --epochs 1 --eps 0.1 --quiet --out"
+        );
+        let mut args: Vec<&str> = train.split(' ').collect();
+        args.push(out.to_str().unwrap());
+        let o = nrnn(&args);
+        assert!(o.status.success(), "{cell}: {}", stderr(&o));
+        let model = out.join("model.json");
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+        assert_eq!(m["cell"], cell);
+        let split =
+            "--data digits --data-examples 200 --val-count 40 --test-count 40 --grad --json";
+        let mut args = vec!["eval", "--model", model.to_str().unwrap()];
+        args.extend(split.split(' '));
+        let o = nrnn(&args);
+        assert!(o.status.success(), "{cell}: {}", stderr(&o));
+        let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(r["grad"][block].is_array(), "{cell}: {}", r["grad"]);
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(r["loss"].as_f64(), manifest["test_loss"].as_f64(), "{cell}");
+        let o = nrnn(&["stability", "--model", model.to_str().unwrap()]);
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("the {cell} cell does not support")),
+            "{e}"
+        );
+    }
+    for (args, needle) in [
+        (vec!["--cell", "rnn"], "`cell`"),
+        (vec!["--cell", "cornn", "--cornn-dt", "0"], "`cornn_dt`"),
+        (
+            vec!["--cell", "gru", "--noise", "code", "--eps", "0.1"],
+            "`noise`",
+        ),
+        (vec!["--cell", "lstm", "--learn-dt"], "`learn_dt`"),
+    ] {
+        let out = dir.path().join("bad");
+        let mut a = vec!["train", "--quiet", "--out", out.to_str().unwrap()];
+        a.extend(args);
+        let o = nrnn(&a);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+        assert!(!out.exists(), "a refused run wrote {}", out.display());
+    }
+}

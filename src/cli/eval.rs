@@ -17,7 +17,7 @@
 use super::fmt::{num, percent};
 use crate::data::{Dataset, Target, Task};
 use crate::loss::Loss;
-use crate::model::{Model, NoiseSource};
+use crate::model::{Model, Network, NoiseSource, Recurrent};
 use anyhow::Context;
 use nalgebra::DMatrix;
 use serde_json::{json, Value};
@@ -54,31 +54,35 @@ pub fn load_model(path: &Path) -> anyhow::Result<Model> {
     Model::load(path).context("model file")
 }
 
+/// Load a model file of any cell ([`Network::load`]): what `nrnn eval` reads.
+pub fn load_network(path: &Path) -> anyhow::Result<Network> {
+    Network::load(path).context("model file")
+}
+
 /// Check that data fit a model (input dimension, labels or target dimension).
-pub(crate) fn check_fit(model: &Model, d: &Dataset, labeled: bool) -> anyhow::Result<()> {
-    let cfg = &model.config;
+pub(crate) fn check_fit<M: Recurrent>(model: &M, d: &Dataset, labeled: bool) -> anyhow::Result<()> {
     if d.is_empty() {
         anyhow::bail!("data `{}`: no examples", d.name);
     }
-    if d.input_dim != cfg.input {
+    if d.input_dim != model.input() {
         anyhow::bail!(
             "invalid parameter `input_dim` of data `{}` = {}: expected the model's input dimension {}",
             d.name,
             d.input_dim,
-            cfg.input
+            model.input()
         );
     }
     if labeled {
         match d.task {
             Task::Classification => {
-                crate::data::check_labels(&d.labels, cfg.classes, "the model's classes")?;
+                crate::data::check_labels(&d.labels, model.classes(), "the model's classes")?;
             }
             Task::Regression => {
-                if d.classes != cfg.classes {
+                if d.classes != model.classes() {
                     anyhow::bail!(
                         "invalid parameter `targets` of dimension {}: expected the model's output dimension {}",
                         d.classes,
-                        cfg.classes
+                        model.classes()
                     );
                 }
             }
@@ -109,14 +113,19 @@ pub const MAX_LOGIT: f64 = 9_007_199_254_740_992.0;
 /// let e = nrnn::cli::eval::check_finite_logits(&m, &huge).unwrap_err().to_string();
 /// assert!(e.contains("example 0") && e.contains("MAX_LOGIT"), "{e}");
 /// ```
-pub fn check_finite_logits(model: &Model, logits: &DMatrix<f64>) -> anyhow::Result<()> {
+pub fn check_finite_logits<M: Recurrent>(model: &M, logits: &DMatrix<f64>) -> anyhow::Result<()> {
     if let Some(j) = (0..logits.ncols()).find(|&j| logits.column(j).iter().any(|v| !v.is_finite()))
     {
-        let dt_max = model.params.dt.iter().fold(0.0f64, |m, &d| m.max(d));
-        anyhow::bail!(
-            "example {j}: the logits are not finite (NaN or infinite): the recurrence probably diverges \
-             (the hidden state overflows); try a smaller dt (the model's largest dt is {dt_max}) or smaller weights"
-        );
+        match model.max_step() {
+            Some(dt_max) => anyhow::bail!(
+                "example {j}: the logits are not finite (NaN or infinite): the recurrence probably diverges \
+                 (the hidden state overflows); try a smaller dt (the model's largest dt is {dt_max}) or smaller weights"
+            ),
+            None => anyhow::bail!(
+                "example {j}: the logits are not finite (NaN or infinite): the hidden state or the readout overflows; \
+                 the weights are too large"
+            ),
+        }
     }
     let big = (0..logits.ncols()).find_map(|j| {
         logits
@@ -137,18 +146,10 @@ pub fn check_finite_logits(model: &Model, logits: &DMatrix<f64>) -> anyhow::Resu
 
 /// The noise-free logits of every example of `d`, checked with [`check_finite_logits`]: the
 /// check `hessian`, `margin` and `regularizer` make before their work.
-pub(crate) fn checked_logits(model: &Model, d: &Dataset) -> anyhow::Result<DMatrix<f64>> {
+pub(crate) fn checked_logits<M: Recurrent>(model: &M, d: &Dataset) -> anyhow::Result<DMatrix<f64>> {
     let logits = model.logits(&d.all(), NoiseSource::Off);
     check_finite_logits(model, &logits)?;
     Ok(logits)
-}
-
-fn rows(m: &DMatrix<f64>) -> Value {
-    Value::Array(
-        (0..m.nrows())
-            .map(|i| Value::from(m.row(i).iter().copied().collect::<Vec<f64>>()))
-            .collect(),
-    )
 }
 
 /// The evaluation report of `model` on `d` (see module docs): noise off; `loss` and
@@ -164,7 +165,12 @@ fn rows(m: &DMatrix<f64>) -> Value {
 /// assert_eq!((r["loss"].as_f64(), r["accuracy"].as_f64()), (Some(loss), Some(acc)));
 /// assert_eq!(r["grad"]["m_a"].as_array().unwrap().len(), 4);
 /// ```
-pub fn report(model: &Model, d: &Dataset, labeled: bool, grad: bool) -> anyhow::Result<Value> {
+pub fn report<M: Recurrent>(
+    model: &M,
+    d: &Dataset,
+    labeled: bool,
+    grad: bool,
+) -> anyhow::Result<Value> {
     check_fit(model, d, labeled)?;
     let batch = d.all();
     let logits = model.logits(&batch, NoiseSource::Off);
@@ -203,32 +209,27 @@ pub fn report(model: &Model, d: &Dataset, labeled: bool, grad: bool) -> anyhow::
     };
     if grad {
         let g = model.loss_grad(&batch, loss, NoiseSource::Off, false).grad;
-        out["grad"] = grad_json(model, &g);
+        out["grad"] = model.grad_json(&g);
     }
     Ok(out)
 }
 
-/// A gradient in the layout of `eval --grad`: `{"m_a", "m_w", "u", "b", "v", "c"[, "dt"]}`,
-/// matrices as row-major nested arrays, `dt` only when the step is learnable.
-pub(crate) fn grad_json(model: &Model, g: &crate::model::Params<f64>) -> Value {
-    let mut gj = json!({
-        "m_a": rows(&g.m_a), "m_w": rows(&g.m_w), "u": rows(&g.u),
-        "b": g.b.iter().copied().collect::<Vec<f64>>(),
-        "v": rows(&g.v),
-        "c": g.c.iter().copied().collect::<Vec<f64>>(),
-    });
-    if model.config.learn_dt {
-        gj["dt"] = json!(g.dt.iter().copied().collect::<Vec<f64>>());
-    }
-    gj
-}
-
-/// The Euclidean norm of each block of a [`grad_json`] gradient, as one line
-/// (`m_a 0.1, m_w 0.2, ...`).
-pub(crate) fn grad_norms(g: &Value) -> String {
-    let parts: Vec<String> = ["m_a", "m_w", "u", "b", "v", "c", "dt"]
+/// The Euclidean norm of each block of a gradient in the layout of `eval --grad`, as one
+/// line (`m_a 0.1, m_w 0.2, ...`): the Lipschitz RNN's blocks in their order, another
+/// cell's in its file's order.
+pub(crate) fn grad_norms(g: &Value, lipschitz: bool) -> String {
+    let keys: Vec<String> = match (lipschitz, g.as_object()) {
+        (false, Some(o)) => o.keys().cloned().collect(),
+        _ => ["m_a", "m_w", "u", "b", "v", "c", "dt"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let parts: Vec<String> = keys
         .iter()
-        .filter_map(|k| g.get(*k).map(|v| format!("{k} {}", num(norm_of(v).sqrt()))))
+        .filter_map(|k| {
+            g.get(k.as_str())
+                .map(|v| format!("{k} {}", num(norm_of(v).sqrt())))
+        })
         .collect();
     parts.join(", ")
 }
@@ -246,7 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         args.source.check_output("--out", out)?;
     }
-    let model = load_model(&args.source.model)?;
+    let model = load_network(&args.source.model)?;
     let src = args.source.input.load(None)?;
     let (d, labeled) = (&src.dataset, src.labeled);
     let mut rep = report(&model, d, labeled, args.grad)?;
@@ -273,7 +274,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     if let Some(g) = rep.get("grad") {
-        outln!("|grad|    {}", grad_norms(g));
+        outln!("|grad|    {}", grad_norms(g, model.cell().is_lipschitz()));
     }
     outln!("(--json prints the logits and the full gradient)");
     Ok(())

@@ -223,20 +223,24 @@ pub(crate) fn emit_json(
 
 /// The first lines of a readable report: the model file and its shape, the data (which
 /// set, which split, how many examples).
-pub(crate) fn print_header(
+pub(crate) fn print_header<M: crate::model::Recurrent>(
     model_path: &std::path::Path,
-    model: &crate::model::Model,
+    model: &M,
     src: &input::Source,
     width: usize,
 ) -> anyhow::Result<()> {
-    let c = &model.config;
+    // The Lipschitz RNN's header as it always was; another cell is named.
+    let cell = match model.cell() {
+        crate::model::CellKind::Lipschitz => String::new(),
+        c => format!("{} cell, ", c.name()),
+    };
     outln!(
-        "{:<width$}{} (hidden {}, input {}, classes {}; noise off)",
+        "{:<width$}{} ({cell}hidden {}, input {}, classes {}; noise off)",
         "model",
         model_path.display(),
-        c.hidden,
-        c.input,
-        c.classes
+        model.hidden(),
+        model.input(),
+        model.classes()
     );
     outln!(
         "{:<width$}{} ({} examples of {} steps)",

@@ -332,7 +332,7 @@ fn json_report(args: &Args, model: &Model, c: &Computed) -> serde_json::Value {
         "per_step": c.per_step.as_ref().map(|(q, r)| json!({"q": q, "r": r})),
     });
     if let Some(g) = &c.grad {
-        out["grad"] = super::eval::grad_json(model, &g.grad);
+        out["grad"] = crate::model::Recurrent::grad_json(model, &g.grad);
         out["seconds"]["grad"] = json!(grad_seconds);
     }
     out
@@ -392,7 +392,7 @@ fn text_report(
     if let Some(g) = &c.grad {
         outln!(
             "  |grad (Q + R)/2|   {}   ({} s; --json prints it in full)",
-            super::eval::grad_norms(&super::eval::grad_json(model, &g.grad)),
+            super::eval::grad_norms(&crate::model::Recurrent::grad_json(model, &g.grad), true),
             sig(grad_seconds, 3)
         );
     }

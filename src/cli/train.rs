@@ -112,6 +112,21 @@ pub struct Args {
     /// Seed of initialization, shuffles and noise (default 0).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The recurrent cell: lipschitz (default), lstm, gru or cornn. The baselines use
+    /// --hidden, the noise flags (--noise diag only) and the training flags; the
+    /// Lipschitz-only flags (--dt, --beta, --gamma, --activation, --a-term, --init-scale)
+    /// do not apply to them, --learn-dt is refused.
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// coRNN step dt, in (0, 10] (default 0.042).
+    #[arg(long, allow_negative_numbers = true)]
+    pub cornn_dt: Option<f64>,
+    /// coRNN gamma, in [0, 1000] (default 2.7).
+    #[arg(long, allow_negative_numbers = true)]
+    pub cornn_gamma: Option<f64>,
+    /// coRNN eps (damping), in [0, 1000] (default 4.7).
+    #[arg(long, allow_negative_numbers = true)]
+    pub cornn_eps: Option<f64>,
     /// Output directory.
     #[arg(long, default_value = "runs/train")]
     pub out: PathBuf,
@@ -153,6 +168,10 @@ impl Args {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.train.$field = v.clone(); } )* };
         }
         set!(data, hidden, dt, learn_dt, beta, gamma, a_term, init_scale, eps, sigma1, sigma2);
+        set!(cornn_dt, cornn_gamma, cornn_eps);
+        if let Some(cell) = &self.cell {
+            c.cell = crate::model::CellKind::parse(cell)?;
+        }
         let sp = &self.split;
         if let Some(v) = sp.val_count {
             c.val_count = v;
@@ -221,7 +240,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (false, true) => crate::train::Start::Force,
         (false, false) => crate::train::Start::Fresh,
     };
-    let out = crate::train::run_with(&cfg, Some(&args.out), start)?;
+    let out = crate::train::run_cell(&cfg, Some(&args.out), start)?;
     let m = &out.manifest;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(m)?);

@@ -7,11 +7,27 @@
 //!  "noise": {"form": "diag" | "scalar" | "code", "eps": .., "sigma1": .., "sigma2": ..},
 //!  "a_term": true, "learn_dt": false}            (the last two optional, defaults shown)
 //! ```
+//!
+//! A model of another cell ([`super::network`]) says so in `"cell"` (absent: the Lipschitz
+//! RNN above, `"cell": "lipschitz"` is accepted too) and holds its own blocks
+//! ([`super::baseline::Baseline::block_shapes`], each a row-major matrix or a vector):
+//!
+//! ```text
+//! {"format": "nrnn-model/1", "cell": "lstm" | "gru" | "cornn", "hidden": n, "input": p, "classes": c,
+//!  "noise": {"form": "diag", ..},
+//!  lstm:  "w_ih": 4n x p, "w_hh": 4n x n, "b": 4n
+//!  gru:   "w_ih": 3n x p, "w_hh": 3n x n, "b_ih": 3n, "b_hh": 3n
+//!  cornn: "w": n x n, "w_z": n x n, "v_in": n x p, "b": n, "cornn": {"dt": .., "gamma": .., "eps": ..}
+//!  "v": c x n, "c": c}
+//! ```
 //! Matrices are row-major nested arrays in the column-vector convention
 //! (`h' = A h + a(W h + U x + b)`, `logits = V h_K + c`; `u` is n x p, `v` is c x n).
 //! Every field is checked: a missing field, a mis-shaped matrix, a non-finite number, a
 //! negative noise level or an unknown form is refused with an error naming the field.
 
+use super::baseline::{Baseline, BaselineCell};
+use super::cornn::CornnHyper;
+use super::network::{block_json, unsupported, CellKind};
 use super::{Activation, Model, ModelConfig, NoiseForm, NoiseSpec, Params};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
@@ -23,8 +39,9 @@ pub const MODEL_FORMAT: &str = "nrnn-model/1";
 
 /// The keys of a model file; any other key is refused (a typo such as `"a_trem": false`
 /// would otherwise leave the A term on silently).
-pub const MODEL_KEYS: [&str; 18] = [
+pub const MODEL_KEYS: [&str; 19] = [
     "format",
+    "cell",
     "hidden",
     "input",
     "classes",
@@ -139,6 +156,164 @@ fn rows_of(m: &DMatrix<f64>) -> Value {
     )
 }
 
+/// Read a model file with the strict [`crate::json`] reader and parse it with `parse`; an
+/// error of either is a format error naming the path.
+pub(crate) fn read_model_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&Value) -> Result<T>,
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
+        path: path.display().to_string(),
+        message,
+    })?;
+    parse(&v).map_err(|e| Error::Format {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The `"cell"` field of a model file (`None` when absent).
+fn cell_of(obj: &Map<String, Value>) -> Result<Option<CellKind>> {
+    match obj.get("cell") {
+        None => Ok(None),
+        Some(v) => {
+            let s = v
+                .as_str()
+                .ok_or_else(|| ferr("cell", "\"lipschitz\", \"lstm\", \"gru\" or \"cornn\"", v))?;
+            CellKind::parse(s).map(Some)
+        }
+    }
+}
+
+fn check_format(obj: &Map<String, Value>) -> Result<()> {
+    let fmt = get(obj, "format")?;
+    if fmt.as_str() != Some(MODEL_FORMAT) {
+        return Err(ferr("format", &format!("\"{MODEL_FORMAT}\""), fmt));
+    }
+    Ok(())
+}
+
+/// The `"noise"` object of a model file.
+fn noise_of(obj: &Map<String, Value>) -> Result<NoiseSpec> {
+    let nz = get(obj, "noise")?;
+    let nzo = nz
+        .as_object()
+        .ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
+    crate::json::check_keys(nzo, &NOISE_KEYS, "noise.").map_err(Error::Other)?;
+    let form_v = get(nzo, "form").map_err(|_| {
+        ferr(
+            "noise.form",
+            "\"diag\", \"scalar\" or \"code\"",
+            &Value::Null,
+        )
+    })?;
+    let form = NoiseForm::parse(
+        form_v
+            .as_str()
+            .ok_or_else(|| ferr("noise.form", "a string", form_v))?,
+    )?;
+    let mut lv = [0.0; 3];
+    for (slot, name) in lv.iter_mut().zip(["eps", "sigma1", "sigma2"]) {
+        let field = format!("noise.{name}");
+        let val = nzo
+            .get(name)
+            .ok_or_else(|| ferr(&field, "a number >= 0", &Value::Null))?;
+        *slot = num(val, &field)?;
+    }
+    NoiseSpec::new(form, lv[0], lv[1], lv[2])
+}
+
+fn noise_json(nz: &NoiseSpec) -> Value {
+    json!({"form": nz.form.name(), "eps": nz.eps, "sigma1": nz.sigma1, "sigma2": nz.sigma2})
+}
+
+impl Baseline {
+    /// Parse and check a model file of a baseline cell (see the module docs).
+    ///
+    /// ```
+    /// use nrnn::model::{baseline::{Baseline, BaselineCell}, NoiseSpec};
+    /// let m = Baseline::init(BaselineCell::Gru, 3, 2, 2, NoiseSpec::off(), 1).unwrap();
+    /// assert_eq!(Baseline::from_json(&m.to_json()).unwrap(), m);
+    /// let mut bad = m.to_json();
+    /// bad["w_hh"][0][0] = serde_json::json!("x");
+    /// assert!(Baseline::from_json(&bad).unwrap_err().to_string().contains("w_hh[0][0]"));
+    /// ```
+    pub fn from_json(v: &Value) -> Result<Baseline> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
+        let kind = cell_of(obj)?.unwrap_or_default();
+        let mut cornn = CornnHyper::default();
+        if kind == CellKind::Cornn {
+            let h = get(obj, "cornn")?;
+            let ho = h
+                .as_object()
+                .ok_or_else(|| ferr("cornn", "an object {dt, gamma, eps}", h))?;
+            crate::json::check_keys(ho, &["dt", "gamma", "eps"], "cornn.").map_err(Error::Other)?;
+            cornn = CornnHyper {
+                dt: num(get(ho, "dt")?, "cornn.dt")?,
+                gamma: num(get(ho, "gamma")?, "cornn.gamma")?,
+                eps: num(get(ho, "eps")?, "cornn.eps")?,
+            };
+        }
+        let cell = kind.baseline(cornn).ok_or_else(|| {
+            ferr(
+                "cell",
+                "\"lstm\", \"gru\" or \"cornn\"",
+                &json!(kind.name()),
+            )
+        })?;
+        let mut m = Baseline {
+            cell,
+            hidden: count(get(obj, "hidden")?, "hidden")?,
+            input: count(get(obj, "input")?, "input")?,
+            classes: count(get(obj, "classes")?, "classes")?,
+            noise: noise_of(obj)?,
+            params: Vec::new(),
+        };
+        let shapes = m.block_shapes();
+        let mut keys: Vec<&str> = vec!["format", "cell", "hidden", "input", "classes", "noise"];
+        keys.extend(shapes.iter().map(|s| s.0));
+        if kind == CellKind::Cornn {
+            keys.push("cornn");
+        }
+        crate::json::check_keys(obj, &keys, "").map_err(Error::Other)?;
+        check_format(obj)?;
+        for (name, r, c) in shapes {
+            let val = get(obj, name)?;
+            m.params.push(if c == 1 {
+                vector(val, name, r).map(|v| DMatrix::from_column_slice(r, 1, v.as_slice()))?
+            } else {
+                matrix(val, name, r, c)?
+            });
+        }
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// The model as a JSON value in the `nrnn-model/1` format, with its `"cell"`.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("format".into(), json!(MODEL_FORMAT));
+        out.insert("cell".into(), json!(self.cell.kind().name()));
+        out.insert("hidden".into(), json!(self.hidden));
+        out.insert("input".into(), json!(self.input));
+        out.insert("classes".into(), json!(self.classes));
+        if let BaselineCell::Cornn(h) = &self.cell {
+            out.insert(
+                "cornn".into(),
+                json!({"dt": h.dt, "gamma": h.gamma, "eps": h.eps}),
+            );
+        }
+        for ((name, _, _), m) in self.block_shapes().iter().zip(&self.params) {
+            out.insert(name.to_string(), block_json(m));
+        }
+        out.insert("noise".into(), noise_json(&self.noise));
+        Value::Object(out)
+    }
+}
+
 impl Model {
     /// Parse and check a model from a JSON value.
     ///
@@ -155,11 +330,16 @@ impl Model {
         let obj = v
             .as_object()
             .ok_or_else(|| ferr("(top level)", "a JSON object", v))?;
-        crate::json::check_keys(obj, &MODEL_KEYS, "").map_err(Error::Other)?;
-        let fmt = get(obj, "format")?;
-        if fmt.as_str() != Some(MODEL_FORMAT) {
-            return Err(ferr("format", &format!("\"{MODEL_FORMAT}\""), fmt));
+        if let Some(kind) = cell_of(obj)? {
+            if !kind.is_lipschitz() {
+                return Err(unsupported(
+                    kind,
+                    "this command (stability and kappa, regularizer, lyapunov, hessian, margin and simulate read the model as the Lipschitz RNN)",
+                ));
+            }
         }
+        crate::json::check_keys(obj, &MODEL_KEYS, "").map_err(Error::Other)?;
+        check_format(obj)?;
         let n = count(get(obj, "hidden")?, "hidden")?;
         let p = count(get(obj, "input")?, "input")?;
         let c = count(get(obj, "classes")?, "classes")?;
@@ -169,32 +349,7 @@ impl Model {
                 .as_str()
                 .ok_or_else(|| ferr("activation", "a string", act_v))?,
         )?;
-        let nz = get(obj, "noise")?;
-        let nzo = nz
-            .as_object()
-            .ok_or_else(|| ferr("noise", "an object {form, eps, sigma1, sigma2}", nz))?;
-        crate::json::check_keys(nzo, &NOISE_KEYS, "noise.").map_err(Error::Other)?;
-        let form_v = get(nzo, "form").map_err(|_| {
-            ferr(
-                "noise.form",
-                "\"diag\", \"scalar\" or \"code\"",
-                &Value::Null,
-            )
-        })?;
-        let form = NoiseForm::parse(
-            form_v
-                .as_str()
-                .ok_or_else(|| ferr("noise.form", "a string", form_v))?,
-        )?;
-        let mut lv = [0.0; 3];
-        for (slot, name) in lv.iter_mut().zip(["eps", "sigma1", "sigma2"]) {
-            let field = format!("noise.{name}");
-            let val = nzo
-                .get(name)
-                .ok_or_else(|| ferr(&field, "a number >= 0", &Value::Null))?;
-            *slot = num(val, &field)?;
-        }
-        let noise = NoiseSpec::new(form, lv[0], lv[1], lv[2])?;
+        let noise = noise_of(obj)?;
         let flag = |name: &str, default: bool| -> Result<bool> {
             match obj.get(name) {
                 None => Ok(default),
@@ -264,15 +419,7 @@ impl Model {
     /// a duplicate key, characters after the JSON object or a number out of the `f64`
     /// range are refused with the line and column; an unknown key with its name.
     pub fn load(path: &Path) -> Result<Model> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let v: Value = crate::json::parse_document(&text).map_err(|message| Error::Format {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Model::from_json(&v).map_err(|e| Error::Format {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        read_model_file(path, Model::from_json)
     }
 
     /// Write the model file atomically.

@@ -7,18 +7,28 @@
 //! A = (1-beta)(M_A + M_A^T) + beta (M_A - M_A^T) - gamma_A I,   W likewise from M_W, gamma_W
 //! logits = V h_K + c
 //! ```
+//!
+//! Every cell is seen through one interface, [`Recurrent`] ([`network`]): the Lipschitz RNN
+//! ([`Model`], these batched kernels), the baselines LSTM ([`lstm`]), GRU ([`gru`]) and
+//! coRNN ([`cornn`]) as [`baseline::Baseline`], and [`Network`], a model of any cell.
 
+pub mod baseline;
 pub mod bptt;
 pub mod cell;
 pub mod checkpoint;
+pub mod cornn;
 pub mod forward;
+pub mod gru;
 pub mod increment;
 pub mod io;
+pub mod lstm;
+pub mod network;
 pub mod noise;
 pub mod sde;
 
 pub use bptt::{backward, Backward};
 pub use forward::{forward, forward_steps, Tape};
+pub use network::{CellKind, Network, Recurrent};
 pub use noise::{NoiseDraw, NoiseForm, NoiseSpec, StepNoise};
 
 use crate::data::{Batch, Target};
@@ -214,6 +224,17 @@ impl Activation {
     }
 }
 
+/// Check the sizes of a model of any cell: `hidden`, `input` and `classes` in [1, 65536];
+/// the error names the first one outside.
+pub fn check_sizes(hidden: usize, input: usize, classes: usize) -> Result<()> {
+    for (name, v) in [("hidden", hidden), ("input", input), ("classes", classes)] {
+        if v == 0 || v > 1 << 16 {
+            return Err(Error::param(name, v, "an integer in [1, 65536]"));
+        }
+    }
+    Ok(())
+}
+
 /// Shape and hyper-parameters of a model; checked by [`ModelConfig::validate`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
@@ -258,15 +279,7 @@ impl ModelConfig {
     }
     /// Check every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [
-            ("hidden", self.hidden),
-            ("input", self.input),
-            ("classes", self.classes),
-        ] {
-            if v == 0 || v > 1 << 16 {
-                return Err(Error::param(name, v, "an integer in [1, 65536]"));
-            }
-        }
+        check_sizes(self.hidden, self.input, self.classes)?;
         check_range("beta", self.beta, 0.0, 1.0)?;
         check_range("gamma_a", self.gamma_a, -1e6, 1e6)?;
         check_range("gamma_w", self.gamma_w, -1e6, 1e6)?;
@@ -434,15 +447,28 @@ impl<'a> NoiseSource<'a> {
         start: usize,
         len: usize,
     ) -> Option<NoiseDraw> {
-        if cfg.noise.is_off() {
+        self.chunk_for(&cfg.noise, cfg.hidden, steps, start, len)
+    }
+
+    /// [`NoiseSource::chunk`] for the noise `noise` of a model of any cell with `hidden`
+    /// noisy units.
+    pub fn chunk_for(
+        &self,
+        noise: &NoiseSpec,
+        hidden: usize,
+        steps: usize,
+        start: usize,
+        len: usize,
+    ) -> Option<NoiseDraw> {
+        if noise.is_off() {
             return None;
         }
         match *self {
             NoiseSource::Off => None,
             NoiseSource::Given(d) => Some(d.columns(start, len)),
             NoiseSource::Seeded { seed, tag, ids } => Some(NoiseDraw::draw(
-                cfg.noise.form,
-                cfg.hidden,
+                noise.form,
+                hidden,
                 steps,
                 seed,
                 tag,
@@ -452,17 +478,30 @@ impl<'a> NoiseSource<'a> {
     }
 }
 
-/// Result of [`Model::loss_grad`]: mean loss, its gradient, and per-example losses.
+/// Result of [`Model::loss_grad`] (and of [`Recurrent::loss_grad`] of every cell, with the
+/// cell's gradient type `G`): mean loss, its gradient, the logits and the input gradient.
 #[derive(Clone, Debug)]
-pub struct LossGrad {
+pub struct LossGrad<G = Params<f64>> {
     /// Mean loss over the batch.
     pub loss: f64,
-    /// Gradient of the mean loss (dt block: derivative in the step d itself).
-    pub grad: Params<f64>,
+    /// Gradient of the mean loss (Lipschitz RNN: dt block is the derivative in the step d).
+    pub grad: G,
     /// Logits, classes x B.
     pub logits: DMatrix<f64>,
     /// Gradient of the mean loss in the inputs, `p x (steps * B)` (batch layout), if asked.
     pub dx: Option<DMatrix<f64>>,
+}
+
+impl<G> LossGrad<G> {
+    /// The same result with the gradient converted by `f`.
+    pub fn map_grad<H>(self, f: impl FnOnce(G) -> H) -> LossGrad<H> {
+        LossGrad {
+            loss: self.loss,
+            grad: f(self.grad),
+            logits: self.logits,
+            dx: self.dx,
+        }
+    }
 }
 
 impl Model {
@@ -789,14 +828,19 @@ impl Model {
 
     /// Mean loss and accuracy (classification; NaN for regression) of a batch, noise off.
     pub fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
-        let o = self.logits(batch, NoiseSource::Off);
-        let (l, _) = loss.value_grad(&o, &batch.target, 1.0);
-        let acc = match &batch.target {
-            Target::Classes(y) => crate::loss::accuracy(&o, y),
-            Target::Values(_) => f64::NAN,
-        };
-        (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
+        loss_and_accuracy(&self.logits(batch, NoiseSource::Off), batch, loss)
     }
+}
+
+/// Mean loss and accuracy (classification; NaN for regression) of the logits `o` of a
+/// batch: the evaluation of every cell.
+pub fn loss_and_accuracy(o: &DMatrix<f64>, batch: &Batch, loss: Loss) -> (f64, f64) {
+    let (l, _) = loss.value_grad(o, &batch.target, 1.0);
+    let acc = match &batch.target {
+        Target::Classes(y) => crate::loss::accuracy(o, y),
+        Target::Values(_) => f64::NAN,
+    };
+    (l.iter().sum::<f64>() / l.len().max(1) as f64, acc)
 }
 
 /// Parameters from a flat vector (see [`Model::flat`]), in any scalar; blocks not in the

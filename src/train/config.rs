@@ -8,7 +8,8 @@
 
 use super::optim::{OptimizerKind, MAX_LR};
 use crate::error::{Error, Result};
-use crate::model::{Activation, ModelConfig, NoiseForm, NoiseSpec};
+use crate::model::cornn::{self, CornnHyper};
+use crate::model::{Activation, CellKind, ModelConfig, NoiseForm, NoiseSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -269,6 +270,20 @@ pub struct RunConfig {
     pub sigma1: f64,
     /// Multiplicative noise level sigma2 >= 0.
     pub sigma2: f64,
+    /// The recurrent cell ([`CellKind`]): `lipschitz` (the fields above), or the baselines
+    /// `lstm`, `gru`, `cornn`, which read `hidden`, the noise (`diag` only) and the training
+    /// loop (coRNN also `cornn_*`). Left out of the file when `lipschitz`.
+    #[serde(skip_serializing_if = "CellKind::is_lipschitz")]
+    pub cell: CellKind,
+    /// The coRNN's step dt, in (0, 10] (left out of the file at its default).
+    #[serde(skip_serializing_if = "is_cornn_dt")]
+    pub cornn_dt: f64,
+    /// The coRNN's gamma, in [0, 1000] (left out of the file at its default).
+    #[serde(skip_serializing_if = "is_cornn_gamma")]
+    pub cornn_gamma: f64,
+    /// The coRNN's eps, in [0, 1000] (left out of the file at its default).
+    #[serde(skip_serializing_if = "is_cornn_eps")]
+    pub cornn_eps: f64,
     /// The training loop.
     #[serde(flatten)]
     pub train: TrainConfig,
@@ -294,9 +309,23 @@ impl Default for RunConfig {
             eps: 0.0,
             sigma1: 1.0,
             sigma2: 1.0,
+            cell: CellKind::Lipschitz,
+            cornn_dt: cornn::DEFAULT_DT,
+            cornn_gamma: cornn::DEFAULT_GAMMA,
+            cornn_eps: cornn::DEFAULT_EPS,
             train: TrainConfig::default(),
         }
     }
+}
+
+fn is_cornn_dt(v: &f64) -> bool {
+    *v == cornn::DEFAULT_DT
+}
+fn is_cornn_gamma(v: &f64) -> bool {
+    *v == cornn::DEFAULT_GAMMA
+}
+fn is_cornn_eps(v: &f64) -> bool {
+    *v == cornn::DEFAULT_EPS
 }
 
 /// Validation examples of the default digits split (1,197 / 200 / 400).
@@ -326,8 +355,19 @@ impl RunConfig {
             Ok(Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
         };
-        // The training objective's keys, left out of the file at their defaults.
-        keys.extend(["objective", "probes"].map(String::from));
+        // The keys left out of the file at their defaults: the training objective's and
+        // the cell's.
+        keys.extend(
+            [
+                "objective",
+                "probes",
+                "cell",
+                "cornn_dt",
+                "cornn_gamma",
+                "cornn_eps",
+            ]
+            .map(String::from),
+        );
         keys.sort();
         keys
     }
@@ -404,7 +444,45 @@ impl RunConfig {
                 "eps * sigma2 <= 1 for the code noise form (the drift factor 1 - eps sigma2 u must stay >= 0)",
             ));
         }
+        self.validate_cell()?;
         self.train.validate()
+    }
+
+    /// The coRNN's hyper-parameters of the run.
+    pub fn cornn_hyper(&self) -> CornnHyper {
+        CornnHyper {
+            dt: self.cornn_dt,
+            gamma: self.cornn_gamma,
+            eps: self.cornn_eps,
+        }
+    }
+
+    /// Check the cell's settings: the coRNN's ranges (always), and for a baseline cell no
+    /// Lipschitz-only setting that it could not honour (a learnable step, a noise form other
+    /// than `diag`).
+    fn validate_cell(&self) -> Result<()> {
+        self.cornn_hyper().validate("cornn_")?;
+        if self.cell.is_lipschitz() {
+            return Ok(());
+        }
+        let cell = self.cell.name();
+        if self.learn_dt {
+            return Err(Error::param(
+                "learn_dt",
+                true,
+                &format!("false for the {cell} cell (only the Lipschitz RNN has a learnable step)"),
+            ));
+        }
+        if self.eps > 0.0 && self.noise != NoiseForm::Diag {
+            return Err(Error::param(
+                "noise",
+                format!("\"{}\"", self.noise.name()),
+                &format!(
+                    "\"diag\" for the {cell} cell (hidden-state noise eps (sigma1 + sigma2 h) xi)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The noise specification of the model.

@@ -29,7 +29,8 @@ pub use trainer::{fit, fit_resume, EpochRecord, Fitted};
 
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::baseline::Baseline;
+use crate::model::{Model, Network, Recurrent};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -168,11 +169,11 @@ pub struct TrainManifest {
     pub test_accuracy: Option<f64>,
 }
 
-/// The result of [`run`].
+/// The result of [`run`] (of [`run_cell`]: with `M` = [`Network`]).
 #[derive(Clone, Debug)]
-pub struct RunOutcome {
+pub struct RunOutcome<M = Model> {
     /// Models and history.
-    pub fitted: Fitted,
+    pub fitted: Fitted<M>,
     /// The data used.
     pub split: Split,
     /// The manifest (also written to `out/manifest.json` when `out` is given).
@@ -191,9 +192,9 @@ fn checkpoint_json(run_dir: &Path) -> Result<(std::path::PathBuf, serde_json::Va
 }
 
 /// The model of the checkpoint in `run_dir` (the state after its last epoch).
-pub fn checkpoint_model(run_dir: &Path) -> Result<Model> {
+pub fn checkpoint_model<M: Recurrent>(run_dir: &Path) -> Result<M> {
     let (path, v) = checkpoint_json(run_dir)?;
-    Model::from_json(&v["model"]).map_err(|e| Error::Format {
+    M::from_json(&v["model"]).map_err(|e| Error::Format {
         path: path.display().to_string(),
         message: e.to_string(),
     })
@@ -340,11 +341,72 @@ pub fn run(cfg: &RunConfig, out: Option<&Path>, resume: bool) -> Result<RunOutco
 /// run_with(&cfg, Some(dir.path()), Start::Force).unwrap();
 /// ```
 pub fn run_with(cfg: &RunConfig, out: Option<&Path>, start_mode: Start) -> Result<RunOutcome> {
+    if !cfg.cell.is_lipschitz() {
+        return Err(Error::param(
+            "cell",
+            cfg.cell.name(),
+            "\"lipschitz\" for train::run_with (train::run_cell trains every cell)",
+        ));
+    }
+    run_model(cfg, out, start_mode, |cfg, input, classes| {
+        let mcfg = cfg.model_config(input, classes)?;
+        Model::init_scaled(mcfg, cfg.dt, cfg.init_scale, cfg.train.seed)
+    })
+}
+
+/// The initial model of a run of any cell: [`Model::init_scaled`] for the Lipschitz RNN
+/// (the model of [`run_with`]), [`Baseline::init`] with the run's seed for the others.
+pub fn init_network(cfg: &RunConfig, input: usize, classes: usize) -> Result<Network> {
+    match cfg.cell.baseline(cfg.cornn_hyper()) {
+        None => {
+            let mcfg = cfg.model_config(input, classes)?;
+            let m = Model::init_scaled(mcfg, cfg.dt, cfg.init_scale, cfg.train.seed)?;
+            Ok(Network::Lipschitz(m))
+        }
+        Some(cell) => Ok(Network::Baseline(Baseline::init(
+            cell,
+            cfg.hidden,
+            input,
+            classes,
+            cfg.noise_spec()?,
+            cfg.train.seed,
+        )?)),
+    }
+}
+
+/// [`run_with`] for a model of any cell (`cfg.cell`, [`init_network`]): what `nrnn train`
+/// does. A Lipschitz run gives the same files, bit for bit, as [`run_with`].
+///
+/// ```
+/// use nrnn::model::{CellKind, Recurrent};
+/// use nrnn::train::{run_cell, RunConfig, Start, TrainConfig};
+/// let cfg = RunConfig {
+///     examples: Some(60), val_count: 20, test_count: 20, hidden: 4, cell: CellKind::Gru,
+///     train: TrainConfig { epochs: 1, progress: false, ..Default::default() },
+///     ..RunConfig::default()
+/// };
+/// let out = run_cell(&cfg, None, Start::Fresh).unwrap();
+/// assert_eq!(out.fitted.model.cell(), CellKind::Gru);
+/// ```
+pub fn run_cell(
+    cfg: &RunConfig,
+    out: Option<&Path>,
+    start_mode: Start,
+) -> Result<RunOutcome<Network>> {
+    run_model(cfg, out, start_mode, init_network)
+}
+
+/// The body of [`run_with`] and [`run_cell`], for the model `init(cfg, input, classes)`.
+fn run_model<M: Recurrent>(
+    cfg: &RunConfig,
+    out: Option<&Path>,
+    start_mode: Start,
+    init: impl FnOnce(&RunConfig, usize, usize) -> Result<M>,
+) -> Result<RunOutcome<M>> {
     let start = Instant::now();
     cfg.validate()?;
     let (split, info) = load_split(cfg)?;
-    let mcfg = cfg.model_config(split.train.input_dim, split.train.classes)?;
-    let model = Model::init_scaled(mcfg.clone(), cfg.dt, cfg.init_scale, cfg.train.seed)?;
+    let model = init(cfg, split.train.input_dim, split.train.classes)?;
     trainer::check_data(&model, &split.train, "train")?;
     // Held until the run ends (dropped with this function's frame).
     let _lock = match out {
@@ -357,13 +419,13 @@ pub fn run_with(cfg: &RunConfig, out: Option<&Path>, start_mode: Start) -> Resul
     };
     let fitted = match (out, start_mode) {
         (Some(dir), Start::Resume) => {
-            let prev = checkpoint_model(dir)?;
-            if prev.config != mcfg {
+            let prev: M = checkpoint_model(dir)?;
+            let (was, given) = (prev.config_text(), model.config_text());
+            if was != given {
                 return Err(Error::Format {
                     path: dir.join(trainer::CHECKPOINT_FILE).display().to_string(),
                     message: format!(
-                        "the checkpoint's model configuration differs from the given one:\n  checkpoint: {:?}\n  given:      {mcfg:?}",
-                        prev.config
+                        "the checkpoint's model configuration differs from the given one:\n  checkpoint: {was}\n  given:      {given}"
                     ),
                 });
             }
@@ -398,7 +460,7 @@ pub fn run_with(cfg: &RunConfig, out: Option<&Path>, start_mode: Start) -> Resul
             if stored.as_ref().map(|s| s.train.epochs) != Some(cfg.train.epochs) {
                 crate::report::write_json_atomic(&stored_path, cfg)?;
             }
-            fit_resume(dir, &split.train, &split.val, &cfg.train)?
+            trainer::fit_resume_as(dir, &split.train, &split.val, &cfg.train)?
         }
         (None, Start::Resume) => {
             return Err(Error::param(

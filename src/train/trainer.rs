@@ -22,9 +22,7 @@ use super::optim::{bits, clip_global_norm, OptimState, Optimizer};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::{Model, NoiseForm, NoiseSource};
-use crate::regularizer::gradient::{batch_gradient, Weights};
-use crate::regularizer::probe::batch_probe_gradient;
+use crate::model::{Model, NoiseSource, Recurrent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -80,13 +78,13 @@ pub struct ExplicitRecord {
     pub noisy_val_loss: f64,
 }
 
-/// The result of training.
+/// The result of training (a model of any cell, [`Recurrent`]; the Lipschitz RNN by default).
 #[derive(Clone, Debug)]
-pub struct Fitted {
+pub struct Fitted<M = Model> {
     /// The best model on the validation set (accuracy; loss for regression).
-    pub model: Model,
+    pub model: M,
     /// The model after the last epoch.
-    pub last: Model,
+    pub last: M,
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
     /// 1-based epoch of `model`.
@@ -218,26 +216,12 @@ fn fingerprint(train: &Dataset, val: &Dataset) -> DataFingerprint {
     }
 }
 
-fn params_vec(m: &Model) -> Vec<f64> {
-    m.params
-        .blocks()
-        .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .collect()
+fn params_vec<M: Recurrent>(m: &M) -> Vec<f64> {
+    m.raw_params()
 }
 
-fn set_params_vec(m: &mut Model, v: &[f64]) -> Result<()> {
-    let total: usize = m.params.blocks().iter().map(|(_, s)| s.len()).sum();
-    if v.len() != total {
-        return Err(Error::shape("checkpoint params", (v.len(), 1), (total, 1)));
-    }
-    let mut at = 0;
-    for (_, s) in m.params.blocks_mut() {
-        let len = s.len();
-        s.copy_from_slice(&v[at..at + len]);
-        at += len;
-    }
-    Ok(())
+fn set_params_vec<M: Recurrent>(m: &mut M, v: &[f64]) -> Result<()> {
+    m.set_raw_params(v)
 }
 
 /// The loss of a task: cross-entropy for classification, squared error for regression.
@@ -284,8 +268,7 @@ pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
 /// let e = nrnn::train::trainer::check_data(&m, &nrnn::data::digits().head(5), "train");
 /// assert!(e.unwrap_err().to_string().contains("train.input_dim"));
 /// ```
-pub fn check_data(model: &Model, d: &Dataset, what: &str) -> Result<()> {
-    let cfg = &model.config;
+pub fn check_data<M: Recurrent>(model: &M, d: &Dataset, what: &str) -> Result<()> {
     if d.is_empty() {
         return Err(Error::param(
             what,
@@ -293,18 +276,18 @@ pub fn check_data(model: &Model, d: &Dataset, what: &str) -> Result<()> {
             "at least 1 example",
         ));
     }
-    if d.input_dim != cfg.input {
+    if d.input_dim != model.input() {
         return Err(Error::param(
             &format!("{what}.input_dim"),
             d.input_dim,
-            &format!("the model's input dimension {}", cfg.input),
+            &format!("the model's input dimension {}", model.input()),
         ));
     }
-    if d.classes != cfg.classes {
+    if d.classes != model.classes() {
         return Err(Error::param(
             &format!("{what}.classes"),
             d.classes,
-            &format!("the model's number of outputs {}", cfg.classes),
+            &format!("the model's number of outputs {}", model.classes()),
         ));
     }
     d.validate()
@@ -363,12 +346,12 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
     crate::report::write_atomic(path, s.as_bytes())
 }
 
-struct State {
+struct State<M> {
     epoch: usize,
-    model: Model,
+    model: M,
     theta: Vec<f64>,
     opt: OptimState,
-    best: Model,
+    best: M,
     best_epoch: usize,
     best_score: (f64, f64),
     history: Vec<EpochRecord>,
@@ -393,13 +376,13 @@ struct State {
 /// assert_eq!(fitted.history.len(), 2);
 /// assert!(fitted.best_epoch >= 1 && fitted.best_epoch <= 2);
 /// ```
-pub fn fit(
-    model: Model,
+pub fn fit<M: Recurrent>(
+    model: M,
     train: &Dataset,
     val: &Dataset,
     cfg: &TrainConfig,
     run_dir: Option<&Path>,
-) -> Result<Fitted> {
+) -> Result<Fitted<M>> {
     cfg.validate()?;
     model.validate()?;
     check_data(&model, train, "train")?;
@@ -449,6 +432,16 @@ pub fn fit_resume(
     val: &Dataset,
     cfg: &TrainConfig,
 ) -> Result<Fitted> {
+    fit_resume_as(run_dir, train, val, cfg)
+}
+
+/// [`fit_resume`] for a model of any cell `M` (the type of the checkpoint's model).
+pub fn fit_resume_as<M: Recurrent>(
+    run_dir: &Path,
+    train: &Dataset,
+    val: &Dataset,
+    cfg: &TrainConfig,
+) -> Result<Fitted<M>> {
     cfg.validate()?;
     let path = run_dir.join(CHECKPOINT_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -512,10 +505,9 @@ pub fn fit_resume(
             ck.data.train, ck.data.val, ck.data.sha256, fp.train, fp.val, fp.sha256
         )));
     }
-    let mut model = Model::from_json(&ck.model).map_err(|e| fmt_err(format!("model: {e}")))?;
+    let mut model = M::from_json(&ck.model).map_err(|e| fmt_err(format!("model: {e}")))?;
     set_params_vec(&mut model, &ck.params)?;
-    let mut best =
-        Model::from_json(&ck.best_model).map_err(|e| fmt_err(format!("best_model: {e}")))?;
+    let mut best = M::from_json(&ck.best_model).map_err(|e| fmt_err(format!("best_model: {e}")))?;
     set_params_vec(&mut best, &ck.best_params)?;
     if ck.theta.len() != model.n_flat() {
         return Err(Error::shape(
@@ -562,41 +554,36 @@ fn progress_bar(cfg: &TrainConfig, total: u64) -> indicatif::ProgressBar {
     pb
 }
 
-/// The mini-batch objective, its gradient (parameter coordinates) and, for the explicit
-/// objective, its terms `(l, Q, R)`; `None` when the explicit objective is not finite.
-/// With `--probes`, the probes of example `i` of mini-batch `tag = [TAG_NOISE, epoch, step]`
-/// come from `stream(seed, [TAG_PROBE, TAG_NOISE, epoch, step, i, p])`.
-fn objective_grad(
-    model: &Model,
+/// The mini-batch objective, its gradient and, for the explicit objective, its terms
+/// `(l, Q, R)` ([`Recurrent::explicit_grad`]); `None` when the explicit objective is not
+/// finite. With `--probes`, the probes of example `i` of mini-batch
+/// `tag = [TAG_NOISE, epoch, step]` come from `stream(seed, [TAG_PROBE, TAG_NOISE, epoch, step, i, p])`.
+fn objective_grad<M: Recurrent>(
+    model: &M,
     batch: &crate::data::Batch,
     loss: Loss,
     noise: NoiseSource,
     cfg: &TrainConfig,
     tag: &[u64],
     ids: &[u64],
-) -> Option<(f64, crate::model::Params<f64>, Option<[f64; 3]>)> {
-    match (cfg.objective, cfg.probes) {
-        (Objective::Noise, _) => {
+) -> Option<(f64, M::Grad, Option<[f64; 3]>)> {
+    match cfg.objective {
+        Objective::Noise => {
             let lg = model.loss_grad(batch, loss, noise, false);
             Some((lg.loss, lg.grad, None))
         }
-        (Objective::Explicit, None) => {
-            let w = Weights::explicit(model.config.noise.eps);
-            let g = batch_gradient(model, batch, loss, w).ok()?;
-            Some((g.value(w), g.grad, Some([g.loss, g.q, g.r])))
-        }
-        (Objective::Explicit, Some(p)) => {
-            let w = Weights::explicit(model.config.noise.eps);
-            let (g, _) = batch_probe_gradient(model, batch, loss, w, p, cfg.seed, tag, ids).ok()?;
-            Some((g.value(w), g.grad, Some([g.loss, g.q, g.r])))
+        Objective::Explicit => {
+            let probes = cfg.probes.map(|p| (p, cfg.seed));
+            let (v, g, t) = model.explicit_grad(batch, loss, probes, tag, ids).ok()?;
+            Some((v, g, Some(t)))
         }
     }
 }
 
 /// Mean loss of the noisy network on `batch` (one draw per example from
 /// `stream(seed, [TAG_VAL_NOISE, epoch, i])`).
-fn noisy_loss(
-    model: &Model,
+fn noisy_loss<M: Recurrent>(
+    model: &M,
     batch: &crate::data::Batch,
     loss: Loss,
     seed: u64,
@@ -616,13 +603,13 @@ fn noisy_loss(
     l.iter().sum::<f64>() / l.len().max(1) as f64
 }
 
-fn run_loop(
-    mut st: State,
+fn run_loop<M: Recurrent>(
+    mut st: State<M>,
     train: &Dataset,
     val: &Dataset,
     cfg: &TrainConfig,
     run_dir: Option<&Path>,
-) -> Result<Fitted> {
+) -> Result<Fitted<M>> {
     let task = train.task;
     let loss = loss_for(task);
     let schedule = cfg.decay_schedule()?;
@@ -632,15 +619,12 @@ fn run_loop(
     let fp = fingerprint(train, val);
     let remaining = cfg.epochs.saturating_sub(st.epoch);
     let pb = progress_bar(cfg, (remaining * per_epoch) as u64);
-    if cfg.objective == Objective::Explicit && st.model.config.noise.form == NoiseForm::Code {
-        return Err(Error::param(
-            "objective",
-            "explicit",
-            "a model with diag or scalar noise (the code form has no exact gradient of Q + R)",
-        ));
+    if cfg.objective == Objective::Explicit {
+        // Refused here, before any epoch, for a cell without Q + R or the code form.
+        st.model
+            .explicit_grad(&train.batch(&[0]), loss, None, &[], &[0])?;
     }
-    let noisy =
-        cfg.train_noise && cfg.objective == Objective::Noise && !st.model.config.noise.is_off();
+    let noisy = cfg.train_noise && cfg.objective == Objective::Noise && !st.model.noise().is_off();
     for epoch in st.epoch + 1..=cfg.epochs {
         let t0 = Instant::now();
         let lr = schedule.lr_at(epoch);

@@ -1,0 +1,545 @@
+//! The baseline cells of the paper's comparisons (LSTM, GRU, coRNN) as one model type,
+//! [`Baseline`]: parameters, initialization, the noisy forward pass, exact BPTT (per
+//! example, in parallel over fixed chunks), and the file format. The equations of each
+//! cell live in its own module ([`super::lstm`], [`super::gru`], [`super::cornn`]); this
+//! file only runs them. With `s_k` the cell's state and `h_k` its read-out part (the
+//! first n entries of `s_k`: LSTM `h`, GRU `h`, coRNN `y`):
+//!
+//! ```text
+//! s_{k+1} = cell(s_k, x_k)
+//! h_{k+1} += eps (sigma1 + sigma2 h_k) (.) xi_k        (hidden-state noise, diag form only)
+//! logits  = V h_K + c
+//! ```
+//!
+//! The noise is the `diag` form of the Lipschitz RNN without its `sqrt(d)` (these cells
+//! have no step, coRNN's `dt` included: its noise is added per step as for the others);
+//! the `scalar` and `code` forms are refused. The adjoint adds `eps sigma2 xi_k (.) dh_{k+1}`
+//! to `dh_k`.
+
+use super::cornn::CornnHyper;
+use super::network::CellKind;
+use super::{LossGrad, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, CHUNK};
+use crate::data::Batch;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::rng::stream;
+use nalgebra::DMatrix;
+use rand::RngExt;
+use rayon::prelude::*;
+
+/// Where one step's adjoint is taken: the state `s = s_k`, the input `x = x_k` and the
+/// step's cached values.
+#[derive(Clone, Copy)]
+pub struct StepAt<'a> {
+    /// The state `s_k`.
+    pub s: &'a [f64],
+    /// The input `x_k`.
+    pub x: &'a [f64],
+    /// The values the step cached.
+    pub cache: &'a [f64],
+}
+
+/// What one step's adjoint writes: `ds = dL/ds_k` (overwritten), the parameter gradient
+/// `dw` and `dx = dL/dx_k` when asked (added to).
+pub struct StepGrad<'a> {
+    /// `dL/ds_k`.
+    pub ds: &'a mut [f64],
+    /// The cell's parameter gradient, block by block.
+    pub dw: &'a mut [DMatrix<f64>],
+    /// `dL/dx_k`, when asked.
+    pub dx: Option<&'a mut [f64]>,
+}
+
+/// One example of a chunk: the chunk's inputs `x` (`p x (K len)`), its steps and size,
+/// the example's index `j` and the chunk's noise draw.
+#[derive(Clone, Copy)]
+struct Example<'a> {
+    x: &'a DMatrix<f64>,
+    steps: usize,
+    len: usize,
+    j: usize,
+    draw: Option<&'a NoiseDraw>,
+}
+
+/// The parameter blocks of a cell, `(name, rows, cols)`.
+pub type CellBlocks = Vec<(&'static str, usize, usize)>;
+
+/// `1 / (1 + exp(-x))`.
+#[inline(always)]
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `out += M x` (column-major `M`).
+pub fn gemv_acc(m: &DMatrix<f64>, x: &[f64], out: &mut [f64]) {
+    let r = m.nrows();
+    for (j, &xj) in x.iter().enumerate() {
+        let col = &m.as_slice()[j * r..(j + 1) * r];
+        for (o, &a) in out.iter_mut().zip(col) {
+            *o += a * xj;
+        }
+    }
+}
+
+/// `out += M^T v`.
+pub fn gemv_t_acc(m: &DMatrix<f64>, v: &[f64], out: &mut [f64]) {
+    let r = m.nrows();
+    for (j, o) in out.iter_mut().enumerate() {
+        let col = &m.as_slice()[j * r..(j + 1) * r];
+        *o += col.iter().zip(v).map(|(a, b)| a * b).sum::<f64>();
+    }
+}
+
+/// `M += a b^T`.
+pub fn outer_acc(m: &mut DMatrix<f64>, a: &[f64], b: &[f64]) {
+    let r = m.nrows();
+    for (j, &bj) in b.iter().enumerate() {
+        let col = &mut m.as_mut_slice()[j * r..(j + 1) * r];
+        for (o, &ai) in col.iter_mut().zip(a) {
+            *o += ai * bj;
+        }
+    }
+}
+
+/// A baseline cell and its hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BaselineCell {
+    /// The LSTM ([`super::lstm`]).
+    Lstm,
+    /// The GRU ([`super::gru`]).
+    Gru,
+    /// The coRNN ([`super::cornn`]) with its fixed `dt`, `gamma`, `eps`.
+    Cornn(CornnHyper),
+}
+
+impl BaselineCell {
+    /// The cell's kind.
+    pub fn kind(&self) -> CellKind {
+        match self {
+            BaselineCell::Lstm => CellKind::Lstm,
+            BaselineCell::Gru => CellKind::Gru,
+            BaselineCell::Cornn(_) => CellKind::Cornn,
+        }
+    }
+    /// Length of the state `s` for `n` units (LSTM `[h; c]` and coRNN `[y; z]`: 2n, GRU n).
+    pub fn state_len(&self, n: usize) -> usize {
+        match self {
+            BaselineCell::Gru => n,
+            _ => 2 * n,
+        }
+    }
+    fn cache_len(&self, n: usize) -> usize {
+        n * match self {
+            BaselineCell::Lstm => super::lstm::CACHE_PER_UNIT,
+            BaselineCell::Gru => super::gru::CACHE_PER_UNIT,
+            BaselineCell::Cornn(_) => super::cornn::CACHE_PER_UNIT,
+        }
+    }
+    /// The cell's parameter blocks (the readout `v`, `c` follows them in a model).
+    pub fn blocks(&self, n: usize, p: usize) -> CellBlocks {
+        match self {
+            BaselineCell::Lstm => super::lstm::blocks(n, p),
+            BaselineCell::Gru => super::gru::blocks(n, p),
+            BaselineCell::Cornn(_) => super::cornn::blocks(n, p),
+        }
+    }
+    fn step(&self, w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
+        match self {
+            BaselineCell::Lstm => super::lstm::step(w, s, x, out, cache),
+            BaselineCell::Gru => super::gru::step(w, s, x, out, cache),
+            BaselineCell::Cornn(hy) => super::cornn::step(hy, w, s, x, out, cache),
+        }
+    }
+    fn step_back(&self, w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+        match self {
+            BaselineCell::Lstm => super::lstm::step_back(w, at, ds1, out),
+            BaselineCell::Gru => super::gru::step_back(w, at, ds1, out),
+            BaselineCell::Cornn(hy) => super::cornn::step_back(hy, w, at, ds1, out),
+        }
+    }
+}
+
+/// A baseline model: the cell, its shapes, its hidden-state noise and its parameters
+/// (the cell's blocks, then the readout `v` (`c x n`) and `c`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    /// The cell.
+    pub cell: BaselineCell,
+    /// Hidden units n (the read-out part of the state).
+    pub hidden: usize,
+    /// Input dimension p.
+    pub input: usize,
+    /// Outputs c.
+    pub classes: usize,
+    /// Hidden-state noise (`diag` form only).
+    pub noise: NoiseSpec,
+    /// Parameter blocks in the order of [`Baseline::block_shapes`].
+    pub params: Vec<DMatrix<f64>>,
+}
+
+/// One example's forward pass: states `s_0 .. s_K` and caches, step after step.
+struct ExampleTape {
+    states: Vec<f64>,
+    caches: Vec<f64>,
+}
+
+impl Baseline {
+    /// The blocks of the model: the cell's, then `("v", c, n)` and `("c", c, 1)`.
+    pub fn block_shapes(&self) -> CellBlocks {
+        let mut b = self.cell.blocks(self.hidden, self.input);
+        b.push(("v", self.classes, self.hidden));
+        b.push(("c", self.classes, 1));
+        b
+    }
+
+    /// A model with PyTorch's initialization: every entry `~ U(-1/sqrt(n), 1/sqrt(n))`.
+    ///
+    /// ```
+    /// use nrnn::model::{baseline::{Baseline, BaselineCell}, NoiseSpec};
+    /// let m = Baseline::init(BaselineCell::Lstm, 4, 2, 3, NoiseSpec::off(), 1).unwrap();
+    /// assert_eq!(m.params[0].shape(), (16, 2));
+    /// ```
+    pub fn init(
+        cell: BaselineCell,
+        hidden: usize,
+        input: usize,
+        classes: usize,
+        noise: NoiseSpec,
+        seed: u64,
+    ) -> Result<Baseline> {
+        let mut m = Baseline {
+            cell,
+            hidden,
+            input,
+            classes,
+            noise,
+            params: Vec::new(),
+        };
+        m.check_config()?;
+        let mut rng = stream(seed, &[0x1419]);
+        let bound = 1.0 / (hidden as f64).sqrt();
+        m.params = m
+            .block_shapes()
+            .iter()
+            .map(|&(_, r, c)| DMatrix::from_fn(r, c, |_, _| rng.random_range(-bound..bound)))
+            .collect();
+        Ok(m)
+    }
+
+    fn check_config(&self) -> Result<()> {
+        super::check_sizes(self.hidden, self.input, self.classes)?;
+        self.noise.validate()?;
+        if !self.noise.is_off() && self.noise.form != NoiseForm::Diag {
+            return Err(Error::param(
+                "noise",
+                format!("\"{}\"", self.noise.form.name()),
+                &format!(
+                    "\"diag\" for the {} cell (hidden-state noise eps (sigma1 + sigma2 h) xi; the scalar and code forms are the Lipschitz RNN's)",
+                    self.cell.kind().name()
+                ),
+            ));
+        }
+        if let BaselineCell::Cornn(hy) = &self.cell {
+            hy.validate("cornn_")?;
+        }
+        Ok(())
+    }
+
+    /// Check the configuration and the parameters (shapes, finiteness).
+    pub fn validate(&self) -> Result<()> {
+        self.check_config()?;
+        let shapes = self.block_shapes();
+        if self.params.len() != shapes.len() {
+            return Err(Error::shape(
+                "params",
+                (self.params.len(), 1),
+                (shapes.len(), 1),
+            ));
+        }
+        for ((name, r, c), m) in shapes.iter().zip(&self.params) {
+            if m.shape() != (*r, *c) {
+                return Err(Error::shape(name, m.shape(), (*r, *c)));
+            }
+            if let Some(i) = m.iter().position(|v| !v.is_finite()) {
+                return Err(Error::param(
+                    name,
+                    format!("non-finite entry at index {i}"),
+                    "finite numbers",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// All parameters as one vector: the blocks in order, each column-major.
+    pub fn flat(&self) -> Vec<f64> {
+        self.params.iter().flat_map(|m| m.iter().copied()).collect()
+    }
+
+    /// Number of parameters.
+    pub fn n_flat(&self) -> usize {
+        self.params.iter().map(|m| m.len()).sum()
+    }
+
+    /// Set the parameters from [`Baseline::flat`]'s layout; refuses a wrong length.
+    pub fn set_flat(&mut self, theta: &[f64]) -> Result<()> {
+        if theta.len() != self.n_flat() {
+            return Err(Error::shape(
+                "parameter vector",
+                (theta.len(), 1),
+                (self.n_flat(), 1),
+            ));
+        }
+        let mut at = 0;
+        for m in &mut self.params {
+            let len = m.len();
+            m.as_mut_slice().copy_from_slice(&theta[at..at + len]);
+            at += len;
+        }
+        Ok(())
+    }
+
+    fn noise_levels(&self, on: bool) -> Option<(f64, f64, f64)> {
+        let nz = &self.noise;
+        (on && !nz.is_off()).then_some((nz.eps, nz.sigma1, nz.sigma2))
+    }
+
+    /// Forward pass of one example of a chunk.
+    fn forward_example(&self, e: Example) -> ExampleTape {
+        let Example {
+            x,
+            steps,
+            len,
+            j,
+            draw,
+        } = e;
+        let n = self.hidden;
+        let (sl, cl, levels, w) = self.pass_constants(draw);
+        let mut states = vec![0.0; (steps + 1) * sl];
+        let mut caches = vec![0.0; steps * cl];
+        for k in 0..steps {
+            let col = k * len + j;
+            let xk = x.column(col);
+            let (prev, next) = states.split_at_mut((k + 1) * sl);
+            let s = &prev[k * sl..];
+            let out = &mut next[..sl];
+            self.cell
+                .step(w, s, xk.as_slice(), out, &mut caches[k * cl..(k + 1) * cl]);
+            if let (Some((eps, s1, s2)), Some(d)) = (levels, draw) {
+                let xi = d.xi.column(col);
+                for i in 0..n {
+                    out[i] += eps * (s1 + s2 * s[i]) * xi[i];
+                }
+            }
+        }
+        ExampleTape { states, caches }
+    }
+
+    /// State and cache lengths, the noise levels (`None`: off) and the cell's blocks.
+    #[allow(clippy::type_complexity)]
+    fn pass_constants(
+        &self,
+        draw: Option<&NoiseDraw>,
+    ) -> (usize, usize, Option<(f64, f64, f64)>, &[DMatrix<f64>]) {
+        let n = self.hidden;
+        (
+            self.cell.state_len(n),
+            self.cell.cache_len(n),
+            self.noise_levels(draw.is_some()),
+            &self.params[..self.params.len() - 2],
+        )
+    }
+
+    /// Backward pass of one example from `dh = dL/dh_K`: adds the cell's parameter
+    /// gradient into `dw` and writes `dL/dx` into the example's columns of `dx`.
+    fn backward_example(
+        &self,
+        e: Example,
+        tape: &ExampleTape,
+        dh: &[f64],
+        dw: &mut [DMatrix<f64>],
+        mut dx: Option<&mut DMatrix<f64>>,
+    ) {
+        let (x, steps, len, j, draw) = (e.x, e.steps, e.len, e.j, e.draw);
+        let n = self.hidden;
+        let (sl, cl, levels, w) = self.pass_constants(draw);
+        let mut ds1 = vec![0.0; sl];
+        ds1[..n].copy_from_slice(dh);
+        let mut ds = vec![0.0; sl];
+        for k in (0..steps).rev() {
+            let col = k * len + j;
+            let s = &tape.states[k * sl..(k + 1) * sl];
+            let cache = &tape.caches[k * cl..(k + 1) * cl];
+            let xk = x.column(col);
+            let dxk = dx.as_mut().map(|d| d.column_mut(col));
+            let mut dxbuf = dxk.as_ref().map(|_| vec![0.0; self.input]);
+            let at = StepAt {
+                s,
+                x: xk.as_slice(),
+                cache,
+            };
+            let mut out = StepGrad {
+                ds: &mut ds,
+                dw,
+                dx: dxbuf.as_deref_mut(),
+            };
+            self.cell.step_back(w, &at, &ds1, &mut out);
+            if let (Some(mut d), Some(b)) = (dxk, dxbuf) {
+                d.copy_from_slice(&b);
+            }
+            if let (Some((eps, _, s2)), Some(dr)) = (levels, draw) {
+                let xi = dr.xi.column(col);
+                for i in 0..n {
+                    ds[i] += eps * s2 * xi[i] * ds1[i];
+                }
+            }
+            std::mem::swap(&mut ds, &mut ds1);
+        }
+    }
+
+    /// Logits `V h_K + c` of a chunk's final read-out states.
+    fn readout(&self, hs: &DMatrix<f64>) -> DMatrix<f64> {
+        let k = self.params.len();
+        let (v, c) = (&self.params[k - 2], &self.params[k - 1]);
+        let mut o = v * hs;
+        for mut col in o.column_iter_mut() {
+            col += c.column(0);
+        }
+        o
+    }
+
+    fn chunk_forward(
+        &self,
+        sub: &Batch,
+        draw: Option<&NoiseDraw>,
+    ) -> (Vec<ExampleTape>, DMatrix<f64>) {
+        let n = self.hidden;
+        let sl = self.cell.state_len(n);
+        let tapes: Vec<ExampleTape> = (0..sub.size)
+            .map(|j| {
+                self.forward_example(Example {
+                    x: &sub.x,
+                    steps: sub.steps,
+                    len: sub.size,
+                    j,
+                    draw,
+                })
+            })
+            .collect();
+        let hs = DMatrix::from_fn(n, sub.size, |i, j| tapes[j].states[sub.steps * sl + i]);
+        let logits = self.readout(&hs);
+        (tapes, logits)
+    }
+
+    /// Mean loss, its exact gradient (in [`Baseline::flat`]'s layout) and the logits of a
+    /// batch, with noise from `noise`; the same contract as [`super::Model::loss_grad`]
+    /// (fixed chunks of [`CHUNK`] examples, added in index order).
+    pub fn loss_grad(
+        &self,
+        batch: &Batch,
+        loss: Loss,
+        noise: NoiseSource,
+        want_dx: bool,
+    ) -> LossGrad<Vec<f64>> {
+        let bsz = batch.size;
+        let n = self.hidden;
+        let sl = self.cell.state_len(n);
+        let scale = 1.0 / bsz as f64;
+        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        type Part = (f64, Vec<DMatrix<f64>>, DMatrix<f64>, Option<DMatrix<f64>>);
+        let parts: Vec<Part> = starts
+            .par_iter()
+            .map(|&s| {
+                let len = CHUNK.min(bsz - s);
+                let sub = batch.columns(s, len);
+                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
+                let (tapes, logits) = self.chunk_forward(&sub, draw.as_ref());
+                let (losses, dlogits) = loss.value_grad(&logits, &sub.target, scale);
+                let mut dw: Vec<DMatrix<f64>> = self
+                    .params
+                    .iter()
+                    .map(|m| DMatrix::zeros(m.nrows(), m.ncols()))
+                    .collect();
+                let k = self.params.len();
+                let hs = DMatrix::from_fn(n, len, |i, j| tapes[j].states[sub.steps * sl + i]);
+                dw[k - 2] = &dlogits * hs.transpose();
+                dw[k - 1] = DMatrix::from_fn(self.classes, 1, |i, _| dlogits.row(i).sum());
+                let dh_all = self.params[k - 2].transpose() * &dlogits;
+                let mut dx = want_dx.then(|| DMatrix::zeros(self.input, sub.steps * len));
+                for (j, tape) in tapes.iter().enumerate() {
+                    let dh: Vec<f64> = dh_all.column(j).iter().copied().collect();
+                    let e = Example {
+                        x: &sub.x,
+                        steps: sub.steps,
+                        len,
+                        j,
+                        draw: draw.as_ref(),
+                    };
+                    self.backward_example(e, tape, &dh, &mut dw[..k - 2], dx.as_mut());
+                }
+                (losses.iter().sum::<f64>(), dw, logits, dx)
+            })
+            .collect();
+        self.gather(batch, &starts, parts, want_dx)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn gather(
+        &self,
+        batch: &Batch,
+        starts: &[usize],
+        parts: Vec<(f64, Vec<DMatrix<f64>>, DMatrix<f64>, Option<DMatrix<f64>>)>,
+        want_dx: bool,
+    ) -> LossGrad<Vec<f64>> {
+        let bsz = batch.size;
+        let mut total = 0.0;
+        let mut grad = vec![0.0; self.n_flat()];
+        let mut logits = DMatrix::zeros(self.classes, bsz);
+        let mut dx = want_dx.then(|| DMatrix::zeros(self.input, batch.steps * bsz));
+        for (&s, (l, dw, lg, pdx)) in starts.iter().zip(parts) {
+            total += l;
+            for (g, v) in grad.iter_mut().zip(dw.iter().flat_map(|m| m.iter())) {
+                *g += v;
+            }
+            let len = lg.ncols();
+            logits.columns_mut(s, len).copy_from(&lg);
+            if let (Some(dx), Some(p)) = (dx.as_mut(), pdx.as_ref()) {
+                for k in 0..batch.steps {
+                    dx.columns_mut(k * bsz + s, len)
+                        .copy_from(&p.columns(k * len, len));
+                }
+            }
+        }
+        LossGrad {
+            loss: total / bsz as f64,
+            grad,
+            logits,
+            dx,
+        }
+    }
+
+    /// Logits of a batch (`classes x B`), noise from `noise`, in parallel over chunks.
+    pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
+        let bsz = batch.size;
+        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        let parts: Vec<DMatrix<f64>> = starts
+            .par_iter()
+            .map(|&s| {
+                let len = CHUNK.min(bsz - s);
+                let sub = batch.columns(s, len);
+                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
+                self.chunk_forward(&sub, draw.as_ref()).1
+            })
+            .collect();
+        let mut out = DMatrix::zeros(self.classes, bsz);
+        for (&s, p) in starts.iter().zip(parts) {
+            out.columns_mut(s, p.ncols()).copy_from(&p);
+        }
+        out
+    }
+
+    /// Mean loss and accuracy (NaN for regression) of a batch, noise off.
+    pub fn evaluate(&self, batch: &Batch, loss: Loss) -> (f64, f64) {
+        super::loss_and_accuracy(&self.logits(batch, NoiseSource::Off), batch, loss)
+    }
+}

@@ -334,7 +334,7 @@ fn outcome(ctx: &Ctx, s: &Setup, per: &Table) -> Result<Outcome> {
     let models: Vec<String> = s
         .eps_levels
         .iter()
-        .flat_map(|&e| seeds.iter().map(move |&sd| model_file(ctx.profile, e, sd)))
+        .flat_map(|&e| seeds.iter().map(move |&sd| model_file(ctx, s, e, sd)))
         .collect();
     let config =
         serde_json::json!({"setup": s, "attack": AttackOptions::default(), "models": models});

@@ -148,7 +148,7 @@ fn estimates(all: &[RunPiece<'_>]) -> BTreeMap<(String, String), (Estimate, Opti
             None => {
                 eprintln!(
                     "reproduce: plan: timing {} training steps of {}/{} ...",
-                    crate::experiments::pieces::PROBE_STEPS,
+                    3 * crate::experiments::pieces::PROBE_STEPS,
                     k.0,
                     k.1
                 );
@@ -253,8 +253,8 @@ pub fn plan(all: &[RunPiece<'_>], shown: &[&RunPiece<'_>], json: bool) -> anyhow
         );
     }
     outln!(
-        "{} piece(s), {} done, {} to do; estimated CPU hours: {:.3} to do, {:.3} in all (the figures themselves, built from the pieces by `--aggregate`, come on top)",
-        shown.len(), done, shown.len() - done, todo_s / 3600.0, all_s / 3600.0
+        "{} piece(s), {} done, {} to do; estimated CPU time: {:.3} h ({:.0} s) to do, {:.3} h ({:.0} s) in all (building the figures from the pieces comes on top)",
+        shown.len(), done, shown.len() - done, todo_s / 3600.0, todo_s, all_s / 3600.0, all_s
     );
     Ok(())
 }

@@ -58,7 +58,8 @@ pub struct Args {
     /// Never download: run on the embedded and synthetic data only (also `NRNN_OFFLINE=1`).
     #[arg(long)]
     pub offline: bool,
-    /// Ignore the progress file and the cached models: recompute everything.
+    /// Ignore the progress file and the stored pieces: recompute everything (stored pieces
+    /// are replaced).
     #[arg(long)]
     pub fresh: bool,
     /// Redraw figures from their CSVs where an experiment supports it.

@@ -3,7 +3,7 @@
 //!
 //! The models are those of the `hessian` experiment ([`super::hessian::trained_models`]:
 //! tanh Lipschitz RNNs on the embedded digits, `diag` noise at several levels, several
-//! seeds, cached as model JSON under `<out>/models/`). For each model, on the first
+//! seeds, stored as pieces in `<out>/pieces/`). For each model, on the first
 //! [`super::hessian::Setup::margin_examples`] test examples with the noise off
 //! ([`crate::margin::margins`]): the score margin `o_y - max_{j != y} o_j`, the Jacobian
 //! lower bound `m / (sqrt 2 ||J(x)||_2)`, the certified bound with the model's global

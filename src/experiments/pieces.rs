@@ -245,7 +245,9 @@ pub struct Stored<T> {
     pub config: Value,
     /// Wall time of the computation, seconds.
     pub wall_seconds: f64,
-    /// Estimated CPU time: wall time x threads / pieces computed at once, seconds.
+    /// CPU time, seconds: the process's CPU time (user and system, all threads) while
+    /// the piece was computed, divided by the pieces it computed at once (where the
+    /// system does not tell a process's CPU time: wall time x threads / pieces at once).
     pub cpu_seconds: f64,
     /// Host that computed it.
     pub host: String,
@@ -261,6 +263,16 @@ pub struct PieceStore {
     dir: PathBuf,
     mode: PieceMode,
     concurrent: usize,
+}
+
+/// The CPU time (user and system, all threads) of this process so far, in seconds, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's fixed `USER_HZ`).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The host name (for the record of who computed a piece).
@@ -350,10 +362,15 @@ impl PieceStore {
                 piece.id
             )));
         }
-        let t = Instant::now();
+        let (t, cpu0) = (Instant::now(), process_cpu_seconds());
         let (model, result) = compute()?;
         let wall = t.elapsed().as_secs_f64();
         let threads = rayon::current_num_threads();
+        let concurrent = self.concurrent.min(threads).max(1) as f64;
+        let cpu = match (cpu0, process_cpu_seconds()) {
+            (Some(a), Some(b)) => (b - a) / concurrent,
+            _ => wall * threads as f64 / concurrent,
+        };
         let stored = Stored {
             format: PIECE_FORMAT.to_string(),
             id: piece.id.clone(),
@@ -362,7 +379,7 @@ impl PieceStore {
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
             config: piece.config.clone(),
             wall_seconds: wall,
-            cpu_seconds: wall * threads as f64 / self.concurrent.min(threads).max(1) as f64,
+            cpu_seconds: cpu,
             host: host_name(),
             model: model.to_json(),
             result,
@@ -433,20 +450,35 @@ pub struct Probe {
     pub step_seconds: f64,
 }
 
-/// Steps timed by [`time_steps`].
+/// Steps timed by [`time_steps`] (twice: in an epoch of this many batches and of twice as
+/// many, the difference being the cost of the steps alone).
 pub const PROBE_STEPS: usize = 4;
 
+/// The CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`, Linux),
+/// or else the wall time since the first call.
+fn thread_cpu_seconds() -> f64 {
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or_else(
+            || T0.get_or_init(Instant::now).elapsed().as_secs_f64(),
+            |ns| ns * 1e-9,
+        )
+}
+
 /// The CPU time of one training step of `model` on batches of `batch` examples of
-/// `train` (noise on, as in training): one epoch over its first [`PROBE_STEPS`] batches,
-/// on one thread, validated on `batch` examples of `val`, divided by the steps.
+/// `train` (noise on, as in training), on one thread: one epoch over the first
+/// [`PROBE_STEPS`] batches and one over twice as many (each validated on `batch` examples
+/// of `val`); the difference of their CPU times (of this thread, so other load on the
+/// machine does not count) divided by [`PROBE_STEPS`], which leaves out the fixed costs of
+/// an epoch.
 pub fn time_steps(
     model: crate::model::Model,
     train: &crate::data::Dataset,
     val: &crate::data::Dataset,
     batch: usize,
 ) -> Result<f64> {
-    let sub = train.head(PROBE_STEPS * batch);
-    let steps = sub.len().div_ceil(batch).max(1);
     let val = val.head(batch);
     let cfg = crate::train::TrainConfig {
         epochs: 1,
@@ -459,9 +491,21 @@ pub fn time_steps(
         .num_threads(1)
         .build()
         .map_err(|e| Error::Other(format!("thread pool: {e}")))?;
-    let t = Instant::now();
-    pool.install(|| crate::train::fit(model, &sub, &val, &cfg, None))?;
-    Ok(t.elapsed().as_secs_f64() / steps as f64)
+    let epoch = |batches: usize| -> Result<(f64, usize)> {
+        let sub = train.head(batches * batch);
+        let t = thread_cpu_seconds();
+        crate::train::fit(model.clone(), &sub, &val, &cfg, None)?;
+        Ok((thread_cpu_seconds() - t, sub.len().div_ceil(batch).max(1)))
+    };
+    pool.install(|| {
+        let (short, n1) = epoch(PROBE_STEPS)?;
+        let (long, n2) = epoch(2 * PROBE_STEPS)?;
+        Ok(if n2 > n1 && long > short {
+            (long - short) / (n2 - n1) as f64
+        } else {
+            long / n2 as f64
+        })
+    })
 }
 
 /// Every family, in the order `nrnn reproduce` runs their experiments.

@@ -547,15 +547,33 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         );
     }
 
-    // --piece computes one piece by id or key; a bad --shard or --piece is refused.
+    // --piece computes one piece by id or key: two processes at once on the same piece
+    // leave one complete file, which both report; a bad --shard or --piece is refused.
     let one = tempfile::tempdir().unwrap();
-    let o = reproduce(
-        cache.path(),
-        one.path(),
-        &["--piece", "robustness/digits/nrnn-add/seed1"],
+    let key = "robustness/digits/nrnn-add/seed1";
+    let spawn = || {
+        nrnn(cache.path())
+            .args(["reproduce", "--profile", "smoke", "--piece", key, "--out"])
+            .arg(one.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let errs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("1 computed"));
-    assert_eq!(stored_pieces(&one.path().join("pieces")).len(), 1);
+    assert_eq!(count(&errs, "1 computed"), 1, "one writer wins:\n{errs}");
+    let files = stored_pieces(&one.path().join("pieces"));
+    assert_eq!(files.len(), 1);
+    let stored = read_json(&one.path().join("pieces").join(&files[0]));
+    assert_eq!(stored["key"], key);
+    assert_eq!(stored["result"]["seed"], 1);
     for (flag, value, want) in [
         ("--shard", "3/3", "from 0 to 2"),
         ("--shard", "1/0", "[1, 100000]"),

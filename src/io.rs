@@ -140,6 +140,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let Some(target) = resolve_links(path)? else {
         return write_into(path, bytes);
     };
+    let tmp = temp_beside(&target, path, bytes)?;
+    tmp.persist(&target).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// A temporary file `.NAME.nrnn-tmp-XXXXXX` beside `target` (its directory created,
+/// stale temporaries of the same target removed) holding `bytes`, flushed to disk and
+/// given the usual mode; errors name `path`.
+fn temp_beside(target: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -163,8 +172,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(&target).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    Ok(tmp)
+}
+
+/// Write `bytes` to the regular file `path` only if no file of that name exists, atomically
+/// and without ever replacing one: a temporary file beside it is written and flushed to
+/// disk as in [`write_atomic`], then linked into place with a no-replace rename
+/// (`renameat2(RENAME_NOREPLACE)`, or a hard link where the file system lacks it), and
+/// the directory is flushed. Returns `true` when this call created the file, `false` when
+/// another writer's file was already there (it is left untouched, the temporary removed).
+/// Many processes, also on several hosts sharing the directory, may race on one path: one
+/// complete file wins, the others see `false`.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let p = dir.path().join("piece.json");
+/// assert!(nrnn::io::write_new_atomic(&p, b"first").unwrap());
+/// assert!(!nrnn::io::write_new_atomic(&p, b"second").unwrap());
+/// assert_eq!(std::fs::read(&p).unwrap(), b"first");
+/// ```
+pub fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Ok(false);
+    }
+    let tmp = temp_beside(path, path, bytes)?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // Best effort: make the new directory entry durable too.
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(path, e.error)),
+    }
 }
 
 /// Serialize `value` as pretty JSON and write it atomically to `path`.

@@ -1383,6 +1383,18 @@ fn json_outputs_match_their_documentation() {
                 &["--steps", "50", "--paths", "2", "--spectrum", "2"],
             ),
             "data list" => json_of(&["data", "list", "--json"]),
+            "reproduce --plan" => json_of(&[
+                "reproduce",
+                "--profile",
+                "smoke",
+                "--only",
+                "hessian",
+                "--offline",
+                "--out",
+                s(&dir.path().join("plan")),
+                "--plan",
+                "--json",
+            ]),
             other => panic!("docs/json.md: a section `{other}` this test does not run"),
         };
         let mut got = Vec::new();
@@ -1410,5 +1422,5 @@ fn json_outputs_match_their_documentation() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 9, "docs/json.md sections");
+    assert_eq!(checked, 10, "docs/json.md sections");
 }

@@ -177,6 +177,20 @@ fn smoke_profile_runs_every_experiment() {
     assert!(out.path().join("robustness_digits_table.md").is_file());
 }
 
+/// The piece files (`<id>.json`) in the piece store `dir`, sorted.
+fn stored_pieces(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 fn count(text: &str, what: &str) -> usize {
     text.lines().filter(|l| l.contains(what)).count()
 }
@@ -188,9 +202,9 @@ fn interrupted_run_resumes_from_finished_pieces() {
     reproduce(cache.path(), reference.path(), &["--only", "robustness"]);
     let want = std::fs::read_to_string(reference.path().join("robustness_digits.csv")).unwrap();
 
-    // Start a run and kill it once a few pieces are recorded as finished.
+    // Start a run and kill it once a few pieces are stored.
     let out = tempfile::tempdir().unwrap();
-    let progress: PathBuf = out.path().join(".nrnn-progress.json");
+    let store: PathBuf = out.path().join("pieces");
     let mut child = nrnn(cache.path())
         .args([
             "reproduce",
@@ -205,15 +219,9 @@ fn interrupted_run_resumes_from_finished_pieces() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let finished = |p: &Path| -> usize {
-        std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| v["pieces"].as_array().map(|a| a.len()))
-            .unwrap_or(0)
-    };
+    let finished = |p: &Path| -> usize { stored_pieces(p).len() };
     let start = std::time::Instant::now();
-    while finished(&progress) < 3 && child.try_wait().unwrap().is_none() {
+    while finished(&store) < 3 && child.try_wait().unwrap().is_none() {
         assert!(
             start.elapsed().as_secs() < 300,
             "no piece finished in 300 s"
@@ -223,7 +231,7 @@ fn interrupted_run_resumes_from_finished_pieces() {
     let interrupted = child.try_wait().unwrap().is_none();
     child.kill().ok();
     child.wait().unwrap();
-    let before = finished(&progress);
+    let before = finished(&store);
     eprintln!("interrupted: {interrupted}, {before} pieces finished before the kill");
     assert!(before >= 3);
 
@@ -417,4 +425,170 @@ fn registry_tasks_without_data_name_the_fetch_command() {
         robustness::registry_data(Profile::Quick),
         ["mnist10k", "ecg5000"]
     );
+}
+
+/// Every CSV and PNG directly in `dir` with its bytes (the piece store aside).
+fn figure_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "csv" || x == "png"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn plan_json(cache: &Path, out: &Path, extra: &[&str]) -> Value {
+    let o = reproduce(cache, out, &[&["--plan", "--json"], extra].concat());
+    serde_json::from_slice(&o.stdout).expect("--plan --json prints JSON")
+}
+
+fn spawn_shard(cache: &Path, out: &Path, shard: &str) -> std::process::Child {
+    nrnn(cache)
+        .args(["reproduce", "--profile", "smoke", "--out"])
+        .arg(out)
+        .args(["--shard", shard])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ok(child: std::process::Child) {
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "shard failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The smoke profile split into 3 shards, run as separate processes (two of them at once
+/// on the same pieces), then aggregated: the same CSV and PNG bytes as one process; the
+/// plan says what is done; aggregation names the missing pieces and computes none.
+#[test]
+fn sharded_run_gives_the_bytes_of_one_process() {
+    let cache = tempfile::tempdir().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    reproduce(cache.path(), whole.path(), &[]);
+    let out = tempfile::tempdir().unwrap();
+    let plan = plan_json(cache.path(), out.path(), &[]);
+    let total = plan["total"].as_u64().unwrap() as usize;
+    assert_eq!(total, 18, "smoke: 2 x 2 flatness + 7 x 2 robustness pieces");
+    assert_eq!(plan["done"], 0);
+    assert!(plan["cpu_hours_all"].as_f64().unwrap() > 0.0);
+    let last = plan_json(cache.path(), out.path(), &["--shard", "2/3"]);
+    let last_ids: Vec<String> = last["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(last_ids.len(), 6);
+
+    wait_ok(spawn_shard(cache.path(), out.path(), "0/3"));
+    wait_ok(spawn_shard(cache.path(), out.path(), "1/3"));
+    let o = nrnn(cache.path())
+        .args(["reproduce", "--profile", "smoke", "--aggregate", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "aggregate with missing pieces must fail"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("6 of 18 piece(s) are missing"), "{err}");
+    for id in &last_ids {
+        assert!(
+            err.contains(id.as_str()),
+            "missing piece {id} not named:\n{err}"
+        );
+    }
+    assert_eq!(stored_pieces(&out.path().join("pieces")).len(), 12);
+    assert!(!out.path().join("README.md").exists(), "nothing built");
+
+    // The last shard and a second copy of shard 0 at once: the copy only loads.
+    let a = spawn_shard(cache.path(), out.path(), "2/3");
+    let b = spawn_shard(cache.path(), out.path(), "0/3");
+    wait_ok(a);
+    let o = b.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 computed, 6 found stored"));
+    let files: Vec<String> = std::fs::read_dir(out.path().join("pieces"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".gitignore")
+        .collect();
+    assert_eq!(
+        files.len(),
+        18,
+        "one file per piece, no temporaries: {files:?}"
+    );
+    assert_eq!(plan_json(cache.path(), out.path(), &[])["done"], 18);
+
+    let agg = reproduce(cache.path(), out.path(), &["--aggregate"]);
+    let err = String::from_utf8_lossy(&agg.stderr);
+    assert_eq!(count(&err, ": trained"), 0, "aggregation trained:\n{err}");
+    let (got, want) = (figure_bytes(out.path()), figure_bytes(whole.path()));
+    assert!(got.len() >= 40, "{} figures", got.len());
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want));
+    for ((name, g), (_, w)) in got.iter().zip(&want) {
+        assert!(
+            g == w,
+            "{name} differs between the sharded and the single run"
+        );
+    }
+
+    // --piece computes one piece by id or key: two processes at once on the same piece
+    // leave one complete file, which both report; a bad --shard or --piece is refused.
+    let one = tempfile::tempdir().unwrap();
+    let key = "robustness/digits/nrnn-add/seed1";
+    let spawn = || {
+        nrnn(cache.path())
+            .args(["reproduce", "--profile", "smoke", "--piece", key, "--out"])
+            .arg(one.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let errs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert_eq!(count(&errs, "1 computed"), 1, "one writer wins:\n{errs}");
+    let files = stored_pieces(&one.path().join("pieces"));
+    assert_eq!(files.len(), 1);
+    let stored = read_json(&one.path().join("pieces").join(&files[0]));
+    assert_eq!(stored["key"], key);
+    assert_eq!(stored["result"]["seed"], 1);
+    for (flag, value, want) in [
+        ("--shard", "3/3", "from 0 to 2"),
+        ("--shard", "1/0", "[1, 100000]"),
+        ("--piece", "nope", "unknown piece `nope` in --piece"),
+    ] {
+        let o = nrnn(cache.path())
+            .args(["reproduce", "--profile", "smoke", flag, value, "--out"])
+            .arg(one.path())
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(flag) && err.contains(want),
+            "{flag} {value}: {err}"
+        );
+    }
 }

@@ -486,6 +486,7 @@ fn experiment_smoke() {
         seed: 0,
         replot: false,
         command: "test".into(),
+        pieces: Default::default(),
     };
     nrnn::experiments::stability::run(&ctx).unwrap();
     let names = [

@@ -24,6 +24,7 @@ pub mod input;
 pub mod interop;
 pub mod lyapunov;
 pub mod margin;
+pub mod pieces;
 pub mod progress;
 pub mod regularizer;
 pub mod reproduce;

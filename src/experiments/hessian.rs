@@ -3,11 +3,11 @@
 //! Small tanh Lipschitz RNNs are trained on the embedded digits ([`crate::data::digits`],
 //! one pixel per step) with `diag` noise (`sigma1 = sigma2 = 1`) at the levels
 //! [`Setup::eps_levels`] (0: deterministic), `ctx.seeds` seeds each, with
-//! [`crate::train::fit`] (best epoch on the validation set). The trained models are cached
-//! as model JSON in `<out>/models/<profile>/flatness/eps<eps>-seed<seed>.json` (with a
-//! `.meta.json` holding the training setup and accuracies) and shared with the `margin`
-//! experiment ([`trained_models`]); a model is reused when the run's progress file lists
-//! it and its setup is unchanged.
+//! [`crate::train::fit`] (best epoch on the validation set). Each trained model is a piece
+//! of the run (family `flatness`, [`pieces`]): stored with its accuracies in the piece
+//! store `<out>/pieces/<id>.json` ([`super::pieces`]) and shared with the `margin`
+//! experiment ([`trained_models`]); a stored piece is loaded, never retrained (its id
+//! hashes the setup, so a changed setup trains anew).
 //!
 //! For every model, on the first [`Setup::hessian_examples`] training examples with the noise
 //! off ([`crate::hessian::analyze`]): the top eigenvalues of the Hessian of the training
@@ -24,8 +24,7 @@
 //! Prediction: more training noise, smaller top eigenvalue and trace.
 
 use super::figure::{execute, Computed, Figure, Outcome};
-use super::models::ModelCache;
-use super::progress::Progress;
+use super::pieces::{keep_out_of_git, Piece, PieceStore, PIECES_DIR};
 use super::{per_seed_contrast, per_seed_slope, secondary_slopes, Ctx, Profile};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -175,30 +174,65 @@ pub fn eps_name(eps: f64) -> String {
     format!("eps{eps:.3}")
 }
 
-/// The file of the cached model of `(eps, seed)`, relative to the output directory.
-pub(crate) fn model_file(profile: Profile, eps: f64, seed: u64) -> String {
-    format!(
-        "models/{}/{FAMILY}/{}.json",
-        profile.name(),
-        model_stem(eps, seed)
+/// The piece file of the model of `(eps, seed)`, relative to the output directory.
+pub(crate) fn model_file(ctx: &Ctx, s: &Setup, eps: f64, seed: u64) -> String {
+    format!("{PIECES_DIR}/{}.json", piece(ctx, s, eps, seed).id)
+}
+
+/// The experiments built from the models of the noise-level grid (piece family
+/// `flatness`).
+pub const USED_BY: &[&str] = &["hessian", "margin"];
+
+/// The piece family of the models of the noise-level grid.
+const FAMILY: &str = "flatness";
+
+/// The piece of the model of `(eps, seed)`: its configuration is the whole setup (data,
+/// split, model, training, measurements) and the level.
+fn piece(ctx: &Ctx, s: &Setup, eps: f64, seed: u64) -> Piece {
+    Piece::new(
+        ctx.profile,
+        FAMILY,
+        USED_BY,
+        "digits",
+        &eps_name(eps),
+        seed,
+        serde_json::json!({"data": "digits", "setup": s, "eps": eps}),
     )
 }
 
-/// The cache family of the models of the noise-level grid.
-const FAMILY: &str = "flatness";
-
-/// The cache of the models of the noise-level grid (`<out>/models/<profile>/flatness/`).
-fn cache(ctx: &Ctx) -> ModelCache {
-    ModelCache::new(ctx, FAMILY)
+/// The noise levels, seeds and pieces of the grid, levels first.
+fn grid(ctx: &Ctx, s: &Setup) -> Vec<(f64, u64, Piece)> {
+    let seeds = ctx.seed_list();
+    s.eps_levels
+        .iter()
+        .flat_map(|&e| seeds.iter().map(move |&sd| (e, sd)))
+        .map(|(e, sd)| (e, sd, piece(ctx, s, e, sd)))
+        .collect()
 }
 
-/// The cache stem of the model of `(eps, seed)`.
-fn model_stem(eps: f64, seed: u64) -> String {
-    format!("{}-seed{seed}", eps_name(eps))
+/// The pieces of a run (family `flatness`): one trained model per noise level and seed.
+///
+/// ```
+/// use nrnn::experiments::{hessian::pieces, Ctx, Profile};
+/// let ctx = Ctx { profile: Profile::Smoke, out: "x".into(), seeds: 2, seed: 0,
+///     replot: false, command: String::new(), pieces: Default::default() };
+/// let p = pieces(&ctx);
+/// assert_eq!(p.len(), 4);
+/// assert_eq!(p[1].key, "flatness/digits/eps0.000/seed1");
+/// ```
+pub fn pieces(ctx: &Ctx) -> Vec<Piece> {
+    grid(ctx, &setup(ctx.profile))
+        .into_iter()
+        .map(|g| g.2)
+        .collect()
 }
 
-fn piece_key(eps: f64, seed: u64) -> String {
-    format!("flatness/{}/seed{seed}", eps_name(eps))
+/// What a `flatness` piece stores beside its model.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+struct Accuracies {
+    best_epoch: usize,
+    val_accuracy: f64,
+    test_accuracy: f64,
 }
 
 /// The model configuration of the grid at noise level `eps` (noise off at 0).
@@ -213,89 +247,95 @@ pub(crate) fn model_config(s: &Setup, eps: f64, data: &Dataset) -> Result<ModelC
     Ok(cfg)
 }
 
-/// The cached model of `(eps, seed)` if the run's progress lists it and it was trained
-/// with this setup.
-fn load_cached(
-    ctx: &Ctx,
-    progress: &Progress,
-    s: &Setup,
-    eps: f64,
-    seed: u64,
-) -> Option<TrainedModel> {
-    if !progress.piece_done(&piece_key(eps, seed)) {
-        return None;
-    }
-    let (model, m): (Model, serde_json::Value) = cache(ctx).load(&model_stem(eps, seed), "meta")?;
-    if m["setup"] != serde_json::to_value(s).ok()? {
-        return None;
-    }
-    Some(TrainedModel {
-        eps,
+/// Train the model of `(eps, seed)` and measure its accuracies (noise off).
+fn train_one(s: &Setup, split: &Split, eps: f64, seed: u64) -> Result<(Model, Accuracies)> {
+    let cfg = model_config(s, eps, &split.train)?;
+    let init = Model::init(cfg, s.dt, seed)?;
+    let tc = TrainConfig {
+        epochs: s.epochs,
+        batch: s.batch,
+        lr: s.lr,
         seed,
-        model,
-        val_accuracy: m["val_accuracy"].as_f64()?,
-        test_accuracy: m["test_accuracy"].as_f64()?,
+        train_noise: true,
+        progress: false,
+        ..Default::default()
+    };
+    let fitted = fit(init, &split.train, &split.val, &tc, None)?;
+    let model = fitted.model;
+    let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
+    let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
+    let acc = Accuracies {
+        best_epoch: fitted.best_epoch,
+        val_accuracy,
+        test_accuracy,
+    };
+    Ok((model, acc))
+}
+
+/// The model of `(eps, seed)` from the store, trained and stored first when missing; the
+/// flag says whether it was trained by this call.
+fn get_one(
+    store: &PieceStore,
+    s: &Setup,
+    split: &Split,
+    (eps, seed, p): &(f64, u64, Piece),
+) -> Result<(TrainedModel, bool)> {
+    let (st, trained) = store.get_or_compute(p, || train_one(s, split, *eps, *seed))?;
+    let r: Accuracies = st.result;
+    if trained {
+        eprintln!(
+            "hessian: {}: trained {:.1} s (best epoch {}, val acc {:.3})",
+            p.key, st.wall_seconds, r.best_epoch, r.val_accuracy
+        );
+    }
+    let t = TrainedModel {
+        eps: *eps,
+        seed: *seed,
+        model: Model::from_json(&st.model)?,
+        val_accuracy: r.val_accuracy,
+        test_accuracy: r.test_accuracy,
+    };
+    Ok((t, trained))
+}
+
+/// Train (or load from the piece store) the pieces of the grid that `want` selects, in
+/// parallel; returns how many were trained by this call.
+pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
+    let s = setup(ctx.profile);
+    let split = data(&s)?;
+    let todo: Vec<_> = grid(ctx, &s).into_iter().filter(|g| want(&g.2)).collect();
+    keep_out_of_git(&ctx.out)?;
+    let store = PieceStore::of(ctx, todo.len());
+    let fresh: Vec<bool> = todo
+        .par_iter()
+        .map(|g| get_one(&store, &s, &split, g).map(|r| r.1))
+        .collect::<Result<_>>()?;
+    Ok(fresh.into_iter().filter(|&f| f).count())
+}
+
+/// The training cost of a piece ([`super::pieces::Probe`]): steps per model and the
+/// measured time of a step of the noisiest model.
+pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
+    let s = setup(ctx.profile);
+    let split = data(&s)?;
+    let eps = s.eps_levels.iter().copied().fold(0.0, f64::max);
+    let model = Model::init(model_config(&s, eps, &split.train)?, s.dt, ctx.seed)?;
+    Ok(super::pieces::Probe {
+        steps: s.epochs * split.train.len().div_ceil(s.batch),
+        step_seconds: super::pieces::time_steps(model, &split.train, &split.val, s.batch)?,
     })
 }
 
-/// Train (or load from the cache) one model per noise level and seed
+/// Train (or load from the piece store) one model per noise level and seed
 /// (`ctx.seed + i`, `i < ctx.seeds`), in parallel over the pieces; results are ordered by
 /// noise level, then seed. Shared by the `hessian` and `margin` experiments.
 pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<TrainedModel>> {
-    let mut progress = Progress::for_ctx(ctx)?;
-    let seeds = ctx.seed_list();
-    let pieces: Vec<(f64, u64)> = s
-        .eps_levels
-        .iter()
-        .flat_map(|&e| seeds.iter().map(move |&sd| (e, sd)))
-        .collect();
-    let results: Vec<Result<(TrainedModel, bool)>> = pieces
-        .par_iter()
-        .map(|&(eps, seed)| {
-            if let Some(t) = load_cached(ctx, &progress, s, eps, seed) {
-                return Ok((t, false));
-            }
-            let cfg = model_config(s, eps, &split.train)?;
-            let init = Model::init(cfg, s.dt, seed)?;
-            let tc = TrainConfig {
-                epochs: s.epochs,
-                batch: s.batch,
-                lr: s.lr,
-                seed,
-                train_noise: true,
-                progress: false,
-                ..Default::default()
-            };
-            let fitted = fit(init, &split.train, &split.val, &tc, None)?;
-            let model = fitted.model;
-            let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
-            let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
-            let m = serde_json::json!({
-                "setup": s, "eps": eps, "seed": seed, "best_epoch": fitted.best_epoch,
-                "val_accuracy": val_accuracy, "test_accuracy": test_accuracy,
-            });
-            cache(ctx).save(&model_stem(eps, seed), "meta", &model, &m)?;
-            Ok((
-                TrainedModel {
-                    eps,
-                    seed,
-                    model,
-                    val_accuracy,
-                    test_accuracy,
-                },
-                true,
-            ))
-        })
-        .collect();
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        let (t, fresh) = r?;
-        if fresh {
-            progress.mark_piece(&piece_key(t.eps, t.seed))?;
-        }
-        out.push(t);
-    }
-    Ok(out)
+    let todo = grid(ctx, s);
+    keep_out_of_git(&ctx.out)?;
+    let store = PieceStore::of(ctx, todo.len());
+    todo.par_iter()
+        .map(|g| get_one(&store, s, split, g).map(|r| r.0))
+        .collect()
 }
 
 /// Mean and standard deviation (0 for one value) of the values of `measure` at each noise

@@ -3,7 +3,7 @@
 //!
 //! The models are those of the `hessian` experiment ([`super::hessian::trained_models`]:
 //! tanh Lipschitz RNNs on the embedded digits, `diag` noise at several levels, several
-//! seeds, cached as model JSON under `<out>/models/`). For each model, on the first
+//! seeds, stored as pieces in `<out>/pieces/`). For each model, on the first
 //! [`super::hessian::Setup::margin_examples`] test examples with the noise off
 //! ([`crate::margin::margins`]): the score margin `o_y - max_{j != y} o_j`, the Jacobian
 //! lower bound `m / (sqrt 2 ||J(x)||_2)`, the certified bound with the model's global
@@ -334,7 +334,7 @@ fn outcome(ctx: &Ctx, s: &Setup, per: &Table) -> Result<Outcome> {
     let models: Vec<String> = s
         .eps_levels
         .iter()
-        .flat_map(|&e| seeds.iter().map(move |&sd| model_file(ctx.profile, e, sd)))
+        .flat_map(|&e| seeds.iter().map(move |&sd| model_file(ctx, s, e, sd)))
         .collect();
     let config =
         serde_json::json!({"setup": s, "attack": AttackOptions::default(), "models": models});

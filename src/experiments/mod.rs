@@ -8,7 +8,7 @@ pub mod explicit;
 pub mod figure;
 pub mod hessian;
 pub mod margin;
-pub mod models;
+pub mod pieces;
 pub mod progress;
 pub mod regularizer;
 pub mod robustness;
@@ -68,6 +68,8 @@ pub struct Ctx {
     pub replot: bool,
     /// The command line that made the run (written to manifests and the index).
     pub command: String,
+    /// What to do with the pieces the run needs ([`pieces::PieceMode`]).
+    pub pieces: pieces::PieceMode,
 }
 
 impl Ctx {
@@ -75,7 +77,8 @@ impl Ctx {
     ///
     /// ```
     /// let ctx = nrnn::experiments::Ctx { profile: nrnn::experiments::Profile::Smoke,
-    ///     out: "x".into(), seeds: 3, seed: 10, replot: false, command: String::new() };
+    ///     out: "x".into(), seeds: 3, seed: 10, replot: false, command: String::new(),
+    ///     pieces: Default::default() };
     /// assert_eq!(ctx.seed_list(), [10, 11, 12]);
     /// ```
     pub fn seed_list(&self) -> Vec<u64> {

@@ -1,6 +1,7 @@
-//! The progress of a `reproduce` run in its output directory: which experiments and which
-//! pieces are finished, keyed by profile, seed count, base seed and build, so that an
-//! interrupted run resumes where it stopped and loses nothing it had finished.
+//! The progress of a `reproduce` run in its output directory: which experiments are
+//! finished, keyed by profile, seed count, base seed and build, so that an interrupted run
+//! skips the experiments it had finished. (Finished pieces, the trained models inside the
+//! experiments, are the files of the piece store, [`super::pieces`], not records here.)
 
 use super::{Ctx, Profile};
 use crate::error::{Error, Result};
@@ -19,20 +20,20 @@ pub struct Finished {
     pub wall_seconds: f64,
 }
 
-/// The progress of a run in its output directory: which experiments and which pieces
-/// (named by the experiment, such as `robustness/digits/lipschitz/seed0`) are finished,
-/// for one run key (profile, seeds, base seed and the build fingerprint).
+/// The progress of a run in its output directory: which experiments are finished, for
+/// one run key (profile, seeds, base seed and the build fingerprint). Only the process
+/// that builds the figures writes it (shards write pieces only).
 ///
 /// ```
 /// use nrnn::experiments::progress::Progress;
 /// use nrnn::experiments::Profile;
 /// let dir = tempfile::tempdir().unwrap();
 /// let mut p = Progress::begin(dir.path(), Profile::Smoke, 2, 0, false).unwrap();
-/// p.mark_piece("robustness/digits/lipschitz/seed0").unwrap();
+/// p.mark_experiment("regularizer", 1.5).unwrap();
 /// let again = Progress::begin(dir.path(), Profile::Smoke, 2, 0, false).unwrap();
-/// assert!(again.piece_done("robustness/digits/lipschitz/seed0"));
+/// assert!(again.experiment_done("regularizer"));
 /// let other = Progress::begin(dir.path(), Profile::Smoke, 3, 0, false).unwrap();
-/// assert!(!other.piece_done("robustness/digits/lipschitz/seed0"));
+/// assert!(!other.experiment_done("regularizer"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -46,8 +47,6 @@ pub struct Progress {
     pub seed: u64,
     /// Finished experiments, in the order they finished.
     pub experiments: Vec<Finished>,
-    /// Finished pieces, in the order they finished.
-    pub pieces: Vec<String>,
     /// Where the file lives (not serialized).
     #[serde(skip)]
     pub path: PathBuf,
@@ -111,7 +110,6 @@ impl Progress {
             seeds,
             seed,
             experiments: Vec::new(),
-            pieces: Vec::new(),
             path,
         };
         p.write()?;
@@ -147,21 +145,6 @@ impl Progress {
         self.experiments.iter().any(|f| f.name == name)
     }
 
-    /// Whether the piece `key` is finished.
-    pub fn piece_done(&self, key: &str) -> bool {
-        self.pieces.iter().any(|p| p == key)
-    }
-
-    /// Record a finished piece (re-reading the file first, so that records of other
-    /// writers with the same run key are kept) and write the file atomically.
-    pub fn mark_piece(&mut self, key: &str) -> Result<()> {
-        self.merge_stored()?;
-        if !self.piece_done(key) {
-            self.pieces.push(key.to_string());
-        }
-        self.write()
-    }
-
     /// Record a finished experiment and write the file atomically.
     pub fn mark_experiment(&mut self, name: &str, wall_seconds: f64) -> Result<()> {
         self.merge_stored()?;
@@ -176,11 +159,6 @@ impl Progress {
     fn merge_stored(&mut self) -> Result<()> {
         if let Some(stored) = Self::read(&self.path)? {
             if stored.key == self.key {
-                for p in stored.pieces {
-                    if !self.piece_done(&p) {
-                        self.pieces.push(p);
-                    }
-                }
                 for f in stored.experiments {
                     if !self.experiment_done(&f.name) {
                         self.experiments.push(f);

@@ -602,7 +602,7 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
 /// use nrnn::experiments::{Ctx, Profile};
 /// let dir = tempfile::tempdir().unwrap();
 /// let ctx = Ctx { profile: Profile::Smoke, out: dir.path().to_path_buf(), seeds: 1, seed: 0,
-///     replot: false, command: "doc".into() };
+///     replot: false, command: "doc".into(), pieces: Default::default() };
 /// nrnn::experiments::regularizer::run(&ctx).unwrap();
 /// assert!(dir.path().join("regularizer_gap.csv").exists());
 /// // Redraw from the CSVs without recomputing.

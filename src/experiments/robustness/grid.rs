@@ -1,4 +1,4 @@
-//! The training grid: the model variants, the tasks (data, sizes, perturbation grids) and the training of one piece (task, model, seed), cached in the shared model cache.
+//! The training grid: the model variants, the tasks (data, sizes, perturbation grids) and the training of one piece (task, model, seed), kept in the run's piece store.
 
 use super::*;
 
@@ -431,11 +431,6 @@ pub fn load_task(task: &TaskSpec) -> Result<TaskData> {
     })
 }
 
-/// Progress key of a piece.
-pub(super) fn piece_key(task: &str, model: &str, seed: u64) -> String {
-    format!("robustness/{task}/{model}/seed{seed}")
-}
-
 /// The model configuration of `spec` for a task.
 pub(super) fn model_config(
     spec: &ModelSpec,
@@ -471,57 +466,144 @@ pub(super) fn train_config(task: &TaskSpec, seed: u64) -> TrainConfig {
     }
 }
 
-/// Train (or load from the cache) and evaluate one piece.
+/// The experiments built from the robustness pieces.
+pub const USED_BY: &[&str] = &["robustness"];
+
+/// The piece of `(task, model, seed)`: its configuration is the task (data set, split,
+/// sizes, grids), the model, the training and the base seed (which seeds the theory
+/// measures).
+fn piece(ctx: &Ctx, task: &TaskSpec, spec: &ModelSpec, seed: u64) -> Piece {
+    Piece::new(
+        ctx.profile,
+        "robustness",
+        USED_BY,
+        task.name,
+        spec.name,
+        seed,
+        serde_json::json!({"task": task, "model": spec, "train": train_config(task, seed),
+                           "base_seed": ctx.seed}),
+    )
+}
+
+/// The models, seeds and pieces of one task, models first.
+pub(super) fn task_pieces(ctx: &Ctx, task: &TaskSpec) -> Vec<(ModelSpec, u64, Piece)> {
+    let seeds = ctx.seed_list();
+    models()
+        .into_iter()
+        .flat_map(|m| seeds.iter().map(move |&k| (m.clone(), k)))
+        .map(|(m, k)| {
+            let p = piece(ctx, task, &m, k);
+            (m, k, p)
+        })
+        .collect()
+}
+
+/// The pieces of a run (family `robustness`): every task of the profile, every model,
+/// every seed.
+///
+/// ```
+/// use nrnn::experiments::{robustness::pieces, Ctx, Profile};
+/// let ctx = Ctx { profile: Profile::Smoke, out: "x".into(), seeds: 2, seed: 0,
+///     replot: false, command: String::new(), pieces: Default::default() };
+/// let p = pieces(&ctx);
+/// assert_eq!(p.len(), 14);
+/// assert_eq!(p[0].key, "robustness/digits/lipschitz/seed0");
+/// ```
+pub fn pieces(ctx: &Ctx) -> Vec<Piece> {
+    tasks(ctx.profile)
+        .iter()
+        .flat_map(|t| task_pieces(ctx, t).into_iter().map(|g| g.2))
+        .collect()
+}
+
+/// Train (or load from the piece store) the pieces `want` selects, task by task (a task
+/// whose data cannot be loaded is an error); returns how many were computed by this call.
+pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
+    keep_out_of_git(&ctx.out)?;
+    let mut computed = 0;
+    for task in tasks(ctx.profile) {
+        let todo: Vec<_> = task_pieces(ctx, &task)
+            .into_iter()
+            .filter(|g| want(&g.2))
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        let d = load_task(&task)
+            .map_err(|e| Error::Other(format!("robustness: task {}: {e}", task.name)))?;
+        let store = PieceStore::of(ctx, todo.len());
+        let fresh: Vec<bool> = todo
+            .par_iter()
+            .map(|(m, k, p)| run_piece(ctx, &task, &d, m, *k, p, &store).map(|r| r.1))
+            .collect::<Result<_>>()?;
+        computed += fresh.into_iter().filter(|&f| f).count();
+    }
+    Ok(computed)
+}
+
+/// Train and evaluate one piece, or load it from the piece store; the flag says whether
+/// this call computed it.
 pub(super) fn run_piece(
     ctx: &Ctx,
     task: &TaskSpec,
     d: &TaskData,
     spec: &ModelSpec,
     seed: u64,
-    progress: &Mutex<Progress>,
-) -> Result<PieceResult> {
-    let key = piece_key(task.name, spec.name, seed);
-    let cache = ModelCache::new(ctx, task.name);
-    let stem = format!("{}-seed{seed}", spec.name);
-    // A replot redraws from the cached results of the last run, whatever build made them.
-    let done = ctx.replot || progress.lock().map(|p| p.piece_done(&key)).unwrap_or(false);
-    if done {
-        if let Some((_, r)) = cache.load::<PieceResult>(&stem, "result") {
-            eprintln!("robustness: {key}: cached (finished earlier), skipped");
-            return Ok(r);
-        }
+    piece: &Piece,
+    store: &PieceStore,
+) -> Result<(PieceResult, bool)> {
+    let key = &piece.key;
+    let (st, computed) = store.get_or_compute(piece, || {
+        let t = Instant::now();
+        let cfg = model_config(spec, task, &d.train)?;
+        let model = Model::init(cfg, task.dt, seed)?;
+        let fitted = fit(model, &d.train, &d.val, &train_config(task, seed), None)
+            .map_err(|e| Error::Other(format!("training {key}: {e}")))?;
+        let train_seconds = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let rows = evaluate_model(task, d, &fitted.model, seed)?;
+        let theory = theory_of(ctx, task, d, &fitted.model)?;
+        let eval_seconds = t.elapsed().as_secs_f64();
+        let best = fitted.history.iter().find(|r| r.epoch == fitted.best_epoch);
+        let r = PieceResult {
+            task: task.name.into(),
+            model: spec.name.into(),
+            seed,
+            best_epoch: fitted.best_epoch,
+            epochs_run: fitted.history.len(),
+            val_accuracy: best.map_or(f64::NAN, |r| r.val_accuracy),
+            train_seconds,
+            eval_seconds,
+            rows,
+            theory,
+        };
+        Ok((fitted.model, r))
+    })?;
+    let r: PieceResult = st.result;
+    if computed {
+        let clean = r.rows.first().map_or(f64::NAN, |e| e.accuracy);
+        eprintln!(
+            "robustness: {key}: trained {:.1} s (best epoch {}, val acc {:.3}), evaluated {:.1} s, test acc {:.3}",
+            r.train_seconds, r.best_epoch, r.val_accuracy, r.eval_seconds, clean
+        );
+    } else {
+        eprintln!("robustness: {key}: cached (finished earlier), skipped");
     }
-    let t = Instant::now();
-    let cfg = model_config(spec, task, &d.train)?;
-    let model = Model::init(cfg, task.dt, seed)?;
-    let fitted = fit(model, &d.train, &d.val, &train_config(task, seed), None)
-        .map_err(|e| Error::Other(format!("training {key}: {e}")))?;
-    let train_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let rows = evaluate_model(task, d, &fitted.model, seed)?;
-    let theory = theory_of(ctx, task, d, &fitted.model)?;
-    let eval_seconds = t.elapsed().as_secs_f64();
-    let best = fitted.history.iter().find(|r| r.epoch == fitted.best_epoch);
-    let r = PieceResult {
-        task: task.name.into(),
-        model: spec.name.into(),
-        seed,
-        best_epoch: fitted.best_epoch,
-        epochs_run: fitted.history.len(),
-        val_accuracy: best.map_or(f64::NAN, |r| r.val_accuracy),
-        train_seconds,
-        eval_seconds,
-        rows,
-        theory,
-    };
-    cache.save(&stem, "result", &fitted.model, &r)?;
-    if let Ok(mut p) = progress.lock() {
-        p.mark_piece(&key)?;
-    }
-    let clean = r.rows.first().map_or(f64::NAN, |e| e.accuracy);
-    eprintln!(
-        "robustness: {key}: trained {:.1} s (best epoch {}, val acc {:.3}), evaluated {:.1} s, test acc {:.3}",
-        train_seconds, r.best_epoch, r.val_accuracy, eval_seconds, clean
-    );
-    Ok(r)
+    Ok((r, computed))
+}
+
+/// The training cost of a piece of `task` ([`crate::experiments::pieces::Probe`]):
+/// steps per model and the measured time of a step of the additive-noise NRNN.
+pub fn probe(ctx: &Ctx, task: &str) -> Result<crate::experiments::pieces::Probe> {
+    let task = tasks(ctx.profile)
+        .into_iter()
+        .find(|t| t.name == task)
+        .ok_or_else(|| Error::Other(format!("robustness: no task `{task}`")))?;
+    let d = load_task(&task)?;
+    let spec = &models()[2];
+    let model = Model::init(model_config(spec, &task, &d.train)?, task.dt, ctx.seed)?;
+    Ok(crate::experiments::pieces::Probe {
+        steps: task.epochs * d.train.len().div_ceil(task.batch),
+        step_seconds: crate::experiments::pieces::time_steps(model, &d.train, &d.val, task.batch)?,
+    })
 }

@@ -10,10 +10,10 @@
 //! trained ([`crate::train::fit`], best epoch on the validation set, noise on in training
 //! only) and evaluated with noise off on the test set under the perturbations of
 //! [`crate::perturb`] at the strengths of [`Grids`]. Each (task, model, seed) is one
-//! *piece*: its model is cached as model JSON and its numbers as JSON under
-//! `<out>/models/<profile>/<task>/`, and the piece is recorded in the run's progress file
-//! ([`super::progress::Progress`]), so an interrupted run resumes after its last
-//! finished piece.
+//! *piece* ([`pieces`]): its model and its numbers are stored in the piece store
+//! `<out>/pieces/<id>.json` ([`super::pieces`]) as soon as it is finished, so an
+//! interrupted run resumes after its last finished piece, and shards of a run on other
+//! processes or hosts add their pieces to the same store.
 //!
 //! Outputs per task `T` (in `ctx.out`): `robustness_T.csv` (tidy: one row per task,
 //! model, seed, perturbation, strength), `robustness_T_table.csv` and `robustness_T_table.md`
@@ -25,8 +25,7 @@
 //! `robustness_theory`; the overview (tasks run and skipped, grids, verdicts) to
 //! `robustness.{csv,json}` and the index entry `robustness`.
 
-use super::models::ModelCache;
-use super::progress::Progress;
+use super::pieces::{keep_out_of_git, Piece, PieceStore};
 use super::{Ctx, Profile};
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
@@ -40,7 +39,6 @@ use crate::train::{fit, TrainConfig};
 use crate::verdict::{judge, secondary, secondary_text, Direction, Test};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 use std::time::Instant;
 
 mod charts;
@@ -89,17 +87,16 @@ pub fn registry_data(profile: Profile) -> Vec<&'static str> {
 /// use nrnn::experiments::{robustness, Ctx, Profile};
 /// let out = tempfile::tempdir().unwrap();
 /// let ctx = Ctx { profile: Profile::Smoke, out: out.path().into(), seeds: 2, seed: 0,
-///     replot: false, command: "nrnn reproduce --profile smoke --only robustness".into() };
+///     replot: false, command: "nrnn reproduce --profile smoke --only robustness".into(),
+///     pieces: Default::default() };
 /// robustness::run(&ctx).unwrap();
 /// assert!(out.path().join("robustness_digits_table.md").is_file());
 /// ```
 pub fn run(ctx: &Ctx) -> Result<()> {
     let t0 = Instant::now();
     crate::io::create_dir_all(&ctx.out)?;
-    super::models::keep_out_of_git(ctx)?;
-    let progress = Mutex::new(Progress::for_ctx(ctx)?);
+    keep_out_of_git(&ctx.out)?;
     let seeds = ctx.seed_list();
-    let specs = models();
     let mut skipped = Vec::new();
     let mut ran = Vec::new();
     for task in tasks(ctx.profile) {
@@ -112,13 +109,11 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             }
         };
         let t = Instant::now();
-        let pieces: Vec<(&ModelSpec, u64)> = specs
-            .iter()
-            .flat_map(|s| seeds.iter().map(move |&k| (s, k)))
-            .collect();
+        let pieces = task_pieces(ctx, &task);
+        let store = PieceStore::of(ctx, pieces.len());
         let results: Vec<PieceResult> = pieces
             .par_iter()
-            .map(|(s, k)| run_piece(ctx, &task, &d, s, *k, &progress))
+            .map(|(s, k, p)| run_piece(ctx, &task, &d, s, *k, p, &store).map(|r| r.0))
             .collect::<Result<Vec<_>>>()?;
         write_task(ctx, &task, &d, &results, &seeds, t.elapsed().as_secs_f64())?;
         eprintln!(

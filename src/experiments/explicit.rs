@@ -26,8 +26,7 @@
 
 use super::figure::{execute, Computed, Figure, Outcome};
 use super::hessian::{self, data, TrainedModel};
-use super::models::ModelCache;
-use super::progress::Progress;
+use super::pieces::{keep_out_of_git, Piece, PieceStore};
 use super::Ctx;
 use crate::error::Result;
 use crate::hessian::{analyze, HessianOptions};
@@ -95,8 +94,10 @@ pub fn setup(profile: crate::experiments::Profile) -> Setup {
 
 /// Stream tag of the noise draws of the noisy test loss.
 const TAG_NOISY: u64 = 0x4558_504C_0000_0001;
-/// Cache family of the explicit-trained models.
+/// The piece family of the explicit-trained models.
 const FAMILY: &str = "explicit";
+/// The experiments built from the explicit-trained models.
+pub const USED_BY: &[&str] = &["explicit"];
 
 /// An explicit-trained model and its validation-loss curve.
 struct ExplicitModel {
@@ -104,28 +105,85 @@ struct ExplicitModel {
     curve: Vec<f64>,
 }
 
-/// Train (or load) the explicit-trained model of `(eps, seed)`.
-fn train_explicit(
-    ctx: &Ctx,
-    progress: &Progress,
-    s: &hessian::Setup,
-    split: &Split,
-    eps: f64,
-    seed: u64,
-) -> Result<(ExplicitModel, bool)> {
-    let stem = format!("{}-seed{seed}", hessian::eps_name(eps));
-    let key = format!("{FAMILY}/{stem}");
-    let cache = ModelCache::new(ctx, FAMILY);
-    if let Some(hit) = progress
-        .piece_done(&key)
-        .then(|| load_explicit(&cache, &stem, s, eps, seed))
-        .flatten()
-    {
-        return Ok((hit, false));
-    }
+/// What an `explicit` piece stores beside its model.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+struct Record {
+    best_epoch: usize,
+    val_accuracy: f64,
+    test_accuracy: f64,
+    /// Validation loss (noise off) per epoch.
+    val_loss: Vec<f64>,
+    /// The explicit objective's terms per epoch: `(l, Q, R, noisy validation loss)`.
+    terms: Vec<[f64; 4]>,
+}
+
+/// The piece of the explicit-trained model of `(eps, seed)`: the hessian grid's setup, the
+/// level and the objective.
+fn piece(ctx: &Ctx, s: &hessian::Setup, eps: f64, seed: u64) -> Piece {
+    Piece::new(
+        ctx.profile,
+        FAMILY,
+        USED_BY,
+        "digits",
+        &hessian::eps_name(eps),
+        seed,
+        serde_json::json!({"data": "digits", "setup": s, "eps": eps, "objective": "explicit"}),
+    )
+}
+
+/// The levels, seeds and pieces of the explicit-trained models, levels first.
+fn grid(ctx: &Ctx) -> Vec<(f64, u64, Piece)> {
+    let s = hessian::setup(ctx.profile);
+    let seeds = ctx.seed_list();
+    setup(ctx.profile)
+        .eps_levels
+        .iter()
+        .flat_map(|&e| seeds.iter().map(move |&sd| (e, sd)))
+        .map(|(e, sd)| (e, sd, piece(ctx, &s, e, sd)))
+        .collect()
+}
+
+/// The pieces of a run (family `explicit`): one explicit-trained model per level and seed.
+///
+/// ```
+/// use nrnn::experiments::{explicit::pieces, Ctx, Profile};
+/// let ctx = Ctx { profile: Profile::Smoke, out: "x".into(), seeds: 2, seed: 0,
+///     replot: false, command: String::new(), pieces: Default::default() };
+/// let p = pieces(&ctx);
+/// assert_eq!(p.len(), 2);
+/// assert_eq!(p[1].key, "explicit/digits/eps0.200/seed1");
+/// ```
+pub fn pieces(ctx: &Ctx) -> Vec<Piece> {
+    grid(ctx).into_iter().map(|g| g.2).collect()
+}
+
+/// Train the explicit-trained model of `(eps, seed)`: the hessian grid's model and training,
+/// objective `l + (eps^2/2)(Q + R)`.
+fn train_one(s: &hessian::Setup, split: &Split, eps: f64, seed: u64) -> Result<(Model, Record)> {
     let cfg = hessian::model_config(s, eps, &split.train)?;
     let init = Model::init(cfg, s.dt, seed)?;
-    let tc = TrainConfig {
+    let fitted = fit(init, &split.train, &split.val, &train_config(s, seed), None)?;
+    let model = fitted.model;
+    let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
+    let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
+    let terms = fitted
+        .history
+        .iter()
+        .filter_map(|r| r.explicit.map(|x| [x.loss, x.q, x.r, x.noisy_val_loss]))
+        .collect();
+    let rec = Record {
+        best_epoch: fitted.best_epoch,
+        val_accuracy,
+        test_accuracy,
+        val_loss: fitted.history.iter().map(|r| r.val_loss).collect(),
+        terms,
+    };
+    Ok((model, rec))
+}
+
+/// The training of the hessian grid with the explicit objective.
+fn train_config(s: &hessian::Setup, seed: u64) -> TrainConfig {
+    TrainConfig {
         epochs: s.epochs,
         batch: s.batch,
         lr: s.lr,
@@ -134,86 +192,91 @@ fn train_explicit(
         progress: false,
         objective: Objective::Explicit,
         ..Default::default()
-    };
-    let fitted = fit(init, &split.train, &split.val, &tc, None)?;
-    let model = fitted.model;
-    let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
-    let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
-    let curve: Vec<f64> = fitted.history.iter().map(|r| r.val_loss).collect();
-    let m = serde_json::json!({
-        "setup": s, "eps": eps, "seed": seed, "best_epoch": fitted.best_epoch,
-        "val_accuracy": val_accuracy, "test_accuracy": test_accuracy, "val_loss": curve,
-        "history": fitted.history,
-    });
-    cache.save(&stem, "meta", &model, &m)?;
-    let t = trained(model, eps, seed, Some(val_accuracy), Some(test_accuracy));
-    Ok((ExplicitModel { trained: t, curve }, true))
+    }
 }
 
-/// The cached explicit-trained model of `stem`, when its setup is this one.
-fn load_explicit(
-    cache: &ModelCache,
-    stem: &str,
+/// The explicit-trained model of a grid entry from the store, trained and stored first
+/// when missing; the flag says whether this call trained it.
+fn get_one(
+    store: &PieceStore,
     s: &hessian::Setup,
-    eps: f64,
-    seed: u64,
-) -> Option<ExplicitModel> {
-    let (model, m) = cache.load::<serde_json::Value>(stem, "meta")?;
-    if m["setup"] != serde_json::to_value(s).ok()? {
-        return None;
+    split: &Split,
+    (eps, seed, p): &(f64, u64, Piece),
+) -> Result<(ExplicitModel, bool)> {
+    let (st, trained) = store.get_or_compute(p, || train_one(s, split, *eps, *seed))?;
+    let r: Record = st.result;
+    if trained {
+        eprintln!(
+            "explicit: {}: trained {:.1} s (best epoch {}, val acc {:.3})",
+            p.key, st.wall_seconds, r.best_epoch, r.val_accuracy
+        );
     }
-    let curve = serde_json::from_value(m["val_loss"].clone()).ok()?;
-    let t = trained(
-        model,
-        eps,
-        seed,
-        m["val_accuracy"].as_f64(),
-        m["test_accuracy"].as_f64(),
-    );
-    Some(ExplicitModel { trained: t, curve })
+    let t = TrainedModel {
+        eps: *eps,
+        seed: *seed,
+        model: Model::from_json(&st.model)?,
+        val_accuracy: r.val_accuracy,
+        test_accuracy: r.test_accuracy,
+    };
+    Ok((
+        ExplicitModel {
+            trained: t,
+            curve: r.val_loss,
+        },
+        trained,
+    ))
 }
 
-fn trained(model: Model, eps: f64, seed: u64, val: Option<f64>, test: Option<f64>) -> TrainedModel {
-    TrainedModel {
-        eps,
-        seed,
-        model,
-        val_accuracy: val.unwrap_or(f64::NAN),
-        test_accuracy: test.unwrap_or(f64::NAN),
-    }
+/// Train (or load from the piece store) the explicit pieces that `want` selects, in
+/// parallel; returns how many were trained by this call.
+pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
+    let s = hessian::setup(ctx.profile);
+    let split = data(&s)?;
+    let todo: Vec<_> = grid(ctx).into_iter().filter(|g| want(&g.2)).collect();
+    keep_out_of_git(&ctx.out)?;
+    let store = PieceStore::of(ctx, todo.len());
+    let fresh: Vec<bool> = todo
+        .par_iter()
+        .map(|g| get_one(&store, &s, &split, g).map(|r| r.1))
+        .collect::<Result<_>>()?;
+    Ok(fresh.into_iter().filter(|&f| f).count())
+}
+
+/// The training cost of an explicit piece ([`super::pieces::Probe`]): steps per model and
+/// the measured time of a step of the explicit objective at the largest level.
+pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
+    let s = hessian::setup(ctx.profile);
+    let split = data(&s)?;
+    let eps = setup(ctx.profile)
+        .eps_levels
+        .iter()
+        .copied()
+        .fold(0.0, f64::max);
+    let model = Model::init(
+        hessian::model_config(&s, eps, &split.train)?,
+        s.dt,
+        ctx.seed,
+    )?;
+    Ok(super::pieces::Probe {
+        steps: s.epochs * split.train.len().div_ceil(s.batch),
+        step_seconds: super::pieces::time_steps(
+            model,
+            &split.train,
+            &split.val,
+            s.batch,
+            Objective::Explicit,
+        )?,
+    })
 }
 
 /// Every explicit-trained model of the grid, ordered by eps, then seed.
-fn explicit_models(
-    ctx: &Ctx,
-    es: &Setup,
-    s: &hessian::Setup,
-    split: &Split,
-) -> Result<Vec<ExplicitModel>> {
-    let mut progress = Progress::for_ctx(ctx)?;
-    let pieces: Vec<(f64, u64)> = es
-        .eps_levels
-        .iter()
-        .flat_map(|&e| ctx.seed_list().into_iter().map(move |sd| (e, sd)))
-        .collect();
-    let results: Vec<Result<(ExplicitModel, bool)>> = pieces
-        .par_iter()
-        .map(|&(eps, seed)| train_explicit(ctx, &progress, s, split, eps, seed))
-        .collect();
-    let mut out = Vec::new();
-    for r in results {
-        let (m, fresh) = r?;
-        if fresh {
-            let stem = format!(
-                "{}-seed{}",
-                hessian::eps_name(m.trained.eps),
-                m.trained.seed
-            );
-            progress.mark_piece(&format!("{FAMILY}/{stem}"))?;
-        }
-        out.push(m);
-    }
-    Ok(out)
+fn explicit_models(ctx: &Ctx, s: &hessian::Setup, split: &Split) -> Result<Vec<ExplicitModel>> {
+    let todo = grid(ctx);
+    keep_out_of_git(&ctx.out)?;
+    let store = PieceStore::of(ctx, todo.len());
+    todo.par_iter()
+        .map(|g| get_one(&store, s, split, g).map(|r| r.0))
+        .collect()
 }
 
 /// The measures of one model: `(measure, value)`.
@@ -299,7 +362,7 @@ impl Figure for ExplicitVsNoise<'_> {
     fn compute(&self, ctx: &Ctx) -> Result<Computed> {
         let split = data(&self.s)?;
         let noise = hessian::trained_models(ctx, &self.s, &split)?;
-        let explicit = explicit_models(ctx, &self.es, &self.s, &split)?;
+        let explicit = explicit_models(ctx, &self.s, &split)?;
         let mut t = Table::new(&["eps", "seed", "training", "measure", "value"]);
         let wanted = |e: f64| e == 0.0 || self.es.eps_levels.contains(&e);
         let mut jobs: Vec<(&str, &TrainedModel)> = noise

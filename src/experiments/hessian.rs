@@ -181,7 +181,7 @@ pub(crate) fn model_file(ctx: &Ctx, s: &Setup, eps: f64, seed: u64) -> String {
 
 /// The experiments built from the models of the noise-level grid (piece family
 /// `flatness`).
-pub const USED_BY: &[&str] = &["hessian", "margin"];
+pub const USED_BY: &[&str] = &["hessian", "margin", "explicit"];
 
 /// The piece family of the models of the noise-level grid.
 const FAMILY: &str = "flatness";
@@ -322,7 +322,13 @@ pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
     let model = Model::init(model_config(&s, eps, &split.train)?, s.dt, ctx.seed)?;
     Ok(super::pieces::Probe {
         steps: s.epochs * split.train.len().div_ceil(s.batch),
-        step_seconds: super::pieces::time_steps(model, &split.train, &split.val, s.batch)?,
+        step_seconds: super::pieces::time_steps(
+            model,
+            &split.train,
+            &split.val,
+            s.batch,
+            crate::train::config::Objective::Noise,
+        )?,
     })
 }
 

@@ -468,7 +468,7 @@ fn thread_cpu_seconds() -> f64 {
 }
 
 /// The CPU time of one training step of `model` on batches of `batch` examples of
-/// `train` (noise on, as in training), on one thread: one epoch over the first
+/// `train` (noise on, as in training; or the explicit objective), on one thread: one epoch over the first
 /// [`PROBE_STEPS`] batches and one over twice as many (each validated on `batch` examples
 /// of `val`); the difference of their CPU times (of this thread, so other load on the
 /// machine does not count) divided by [`PROBE_STEPS`], which leaves out the fixed costs of
@@ -478,6 +478,7 @@ pub fn time_steps(
     train: &crate::data::Dataset,
     val: &crate::data::Dataset,
     batch: usize,
+    objective: crate::train::config::Objective,
 ) -> Result<f64> {
     let val = val.head(batch);
     let cfg = crate::train::TrainConfig {
@@ -485,6 +486,7 @@ pub fn time_steps(
         batch,
         train_noise: true,
         progress: false,
+        objective,
         ..Default::default()
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -517,6 +519,13 @@ pub fn families() -> Vec<Family> {
             list: super::hessian::pieces,
             run: super::hessian::run_pieces,
             probe: super::hessian::probe,
+        },
+        Family {
+            name: "explicit",
+            used_by: super::explicit::USED_BY,
+            list: super::explicit::pieces,
+            run: super::explicit::run_pieces,
+            probe: super::explicit::probe,
         },
         Family {
             name: "robustness",

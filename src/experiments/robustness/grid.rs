@@ -604,6 +604,12 @@ pub fn probe(ctx: &Ctx, task: &str) -> Result<crate::experiments::pieces::Probe>
     let model = Model::init(model_config(spec, &task, &d.train)?, task.dt, ctx.seed)?;
     Ok(crate::experiments::pieces::Probe {
         steps: task.epochs * d.train.len().div_ceil(task.batch),
-        step_seconds: crate::experiments::pieces::time_steps(model, &d.train, &d.val, task.batch)?,
+        step_seconds: crate::experiments::pieces::time_steps(
+            model,
+            &d.train,
+            &d.val,
+            task.batch,
+            crate::train::config::Objective::Noise,
+        )?,
     })
 }

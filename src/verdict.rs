@@ -248,13 +248,28 @@ impl Judgement {
             self.predicted.predicted_text(self.margin)
         );
         if self.verdict == Verdict::Inconclusive {
-            s.push_str(&format!(
+            s.push_str(&self.design_note(&fmt));
+        }
+        s
+    }
+
+    /// What an inconclusive design could have shown: the smallest effect it detects with
+    /// [`POWER`], or for an equivalence test the interval's half-width against the margin.
+    pub fn design_note(&self, fmt: impl Fn(f64) -> String) -> String {
+        match (self.predicted, self.margin) {
+            (Direction::Equivalent, Some(m)) => format!(
+                "; the interval's half-width {} is {} the margin {}, so equivalence {} be shown by this design",
+                fmt(0.5 * (self.ci_high - self.ci_low)),
+                if 0.5 * (self.ci_high - self.ci_low) < m { "below" } else { "not below" },
+                fmt(m),
+                if 0.5 * (self.ci_high - self.ci_low) < m { "could" } else { "could not" },
+            ),
+            _ => format!(
                 "; this design detects an effect of {} with {:.0}% power",
                 fmt(self.detectable_effect.abs()),
                 POWER * 100.0
-            ));
+            ),
         }
-        s
     }
 }
 

@@ -479,7 +479,10 @@ fn sharded_run_gives_the_bytes_of_one_process() {
     let out = tempfile::tempdir().unwrap();
     let plan = plan_json(cache.path(), out.path(), &[]);
     let total = plan["total"].as_u64().unwrap() as usize;
-    assert_eq!(total, 18, "smoke: 2 x 2 flatness + 7 x 2 robustness pieces");
+    assert_eq!(
+        total, 20,
+        "smoke: 2 x 2 flatness + 1 x 2 explicit + 7 x 2 robustness pieces"
+    );
     assert_eq!(plan["done"], 0);
     assert!(plan["cpu_hours_all"].as_f64().unwrap() > 0.0);
     let last = plan_json(cache.path(), out.path(), &["--shard", "2/3"]);
@@ -503,14 +506,14 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         "aggregate with missing pieces must fail"
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("6 of 18 piece(s) are missing"), "{err}");
+    assert!(err.contains("6 of 20 piece(s) are missing"), "{err}");
     for id in &last_ids {
         assert!(
             err.contains(id.as_str()),
             "missing piece {id} not named:\n{err}"
         );
     }
-    assert_eq!(stored_pieces(&out.path().join("pieces")).len(), 12);
+    assert_eq!(stored_pieces(&out.path().join("pieces")).len(), 14);
     assert!(!out.path().join("README.md").exists(), "nothing built");
 
     // The last shard and a second copy of shard 0 at once: the copy only loads.
@@ -519,7 +522,7 @@ fn sharded_run_gives_the_bytes_of_one_process() {
     wait_ok(a);
     let o = b.wait_with_output().unwrap();
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("0 computed, 6 found stored"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 computed, 7 found stored"));
     let files: Vec<String> = std::fs::read_dir(out.path().join("pieces"))
         .unwrap()
         .flatten()
@@ -528,10 +531,10 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         .collect();
     assert_eq!(
         files.len(),
-        18,
+        20,
         "one file per piece, no temporaries: {files:?}"
     );
-    assert_eq!(plan_json(cache.path(), out.path(), &[])["done"], 18);
+    assert_eq!(plan_json(cache.path(), out.path(), &[])["done"], 20);
 
     let agg = reproduce(cache.path(), out.path(), &["--aggregate"]);
     let err = String::from_utf8_lossy(&agg.stderr);

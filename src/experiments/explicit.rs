@@ -8,8 +8,10 @@
 //! objective `l + (eps^2/2)(Q + R)` ([`crate::train::config::Objective::Explicit`], exact
 //! gradient of [`crate::regularizer::gradient`]). eps = 0 is the deterministic model (both
 //! kinds coincide there). Measured on each model (noise off unless said): test accuracy,
-//! top eigenvalue and trace of the training-loss Hessian, median score margin of the test
-//! examples, `(Q + R)/2`, and the gap between the noisy test loss at the model's eps
+//! test accuracy under white input noise (standard deviation [`Setup::input_noise`]), top
+//! eigenvalue and trace of the training-loss Hessian, the top Lyapunov exponent of the
+//! deterministic network driven by the first training input, `kappa`, median score margin
+//! of the test examples, `(Q + R)/2`, and the gap between the noisy test loss at the model's eps
 //! (Monte Carlo) and the explicit objective `l + (eps^2/2)(Q + R)` on the same examples.
 //!
 //! Outputs (in `ctx.out`): `explicit_vs_noise.csv` (rows `eps, seed, training, measure,
@@ -50,13 +52,19 @@ deterministically on l + (eps^2/2)(Q + R) agree with the noise-trained models of
 in accuracy, flatness and margins; as eps grows the two part ways (docs/theory.md 7; 6, claim 8).";
 
 /// The measures compared, `(column, words)`; the first is the primary one.
-pub const MEASURES: [(&str, &str); 5] = [
+pub const MEASURES: [(&str, &str); 8] = [
     ("test_accuracy", "test accuracy"),
+    (
+        "perturbed_accuracy",
+        "test accuracy under white input noise",
+    ),
     (
         "top_eigenvalue",
         "top eigenvalue of the training-loss Hessian",
     ),
     ("trace", "trace of the training-loss Hessian"),
+    ("lyapunov_top", "top Lyapunov exponent"),
+    ("kappa", "kappa = lambda_max(A_sym) + ||W||_2"),
     (
         "median_score_margin",
         "median score margin of the test examples",
@@ -73,6 +81,11 @@ pub struct Setup {
     pub measure_examples: usize,
     /// Noise draws per example of the noisy test loss.
     pub noisy_draws: usize,
+    /// Standard deviation of the white input noise of the perturbed accuracy.
+    pub input_noise: f64,
+    /// Steps of the top Lyapunov exponent (the deterministic network driven by the first
+    /// training example's input, cycled).
+    pub lyapunov_steps: usize,
 }
 
 /// The setup of a profile: smoke one level, quick a small and a large level of the hessian
@@ -89,6 +102,8 @@ pub fn setup(profile: crate::experiments::Profile) -> Setup {
         eps_levels: p.pick(vec![0.2], vec![0.05, 0.2], vec![0.05, 0.1, 0.2, 0.3]),
         measure_examples: p.pick(20, 100, 200),
         noisy_draws: p.pick(4, 20, 50),
+        input_noise: 0.2,
+        lyapunov_steps: p.pick(200, 2000, 10000),
     }
 }
 
@@ -304,6 +319,23 @@ fn measures(
     out.push((
         "median_score_margin".into(),
         crate::margin::Summary::of(&margins).median,
+    ));
+    let range = crate::perturb::InputRange::of(&split.test)?;
+    let noisy_input = crate::perturb::Perturbation::WhiteNoise { s: es.input_noise };
+    let pert = crate::perturb::evaluate_under(model, &split.test, &noisy_input, range, ctx.seed)?;
+    out.push(("perturbed_accuracy".into(), pert.accuracy));
+    let c = crate::dynamics::Conditions::of(model, Some(0.0))?;
+    out.push(("kappa".into(), c.kappa));
+    let sys = crate::dynamics::Dynamics::new(
+        model,
+        Some(split.train.sequence(0)),
+        crate::model::NoiseSpec::off(),
+    )?;
+    let lopts = crate::dynamics::LyapunovOptions::new(1, es.lyapunov_steps);
+    let spec = crate::dynamics::spectrum(&sys, &lopts)?;
+    out.push((
+        "lyapunov_top".into(),
+        spec.exponents.first().copied().unwrap_or(f64::NAN),
     ));
     let sub = split.test.head(es.measure_examples).all();
     if tm.eps > 0.0 {
@@ -556,13 +588,16 @@ fn outcome(ctx: &Ctx, es: &Setup, t: &Table) -> Result<Outcome> {
         "Pairs of models per seed ({} seeds), the noise-trained model of the hessian grid and a model trained \
          deterministically on l + (eps^2/2)(Q + R) from the same initialization and batch order. Per eps and measure, \
          the paired difference explicit minus noise, judged for equivalence within the seed spread: {}. Primary \
-         (pre-registered): test accuracy at eps {}; {}. The trainings part ways at eps {}. Gap between the noisy test loss \
+         (pre-registered): test accuracy at eps {}; {}. {} Gap between the noisy test loss \
          of the explicit-trained model and its explicit objective (predicted O(eps^4)): {}.",
         seeds.len(),
         lines.join(" | "),
         f3(eps0),
         primary.sentence(f3),
-        part.map_or("(not within the grid)".to_string(), f3),
+        part.map_or(
+            "No measure parts ways within the grid (no difference lies outside its margin with 95% confidence).".to_string(),
+            |e| format!("The trainings part ways at eps {} (the smallest level with a difference outside its margin with 95% confidence).", f3(e)),
+        ),
         gaps.join(", "),
     );
     let config = serde_json::json!({"setup": es, "training": hessian::setup(ctx.profile)});

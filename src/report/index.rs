@@ -257,7 +257,15 @@ fn render_evidence(ev: &Evidence) -> String {
         ev.n_seeds,
         format_sig(ev.p_value, 2),
     );
-    if ev.ci_low <= 0.0 && ev.ci_high >= 0.0 {
+    if let (crate::verdict::Direction::Equivalent, Some(m)) = (ev.predicted, ev.margin) {
+        let h = 0.5 * (ev.ci_high - ev.ci_low);
+        s.push_str(&format!(
+            "; the interval's half-width {} is {} the equivalence margin {}",
+            f(h),
+            if h < m { "below" } else { "not below" },
+            f(m)
+        ));
+    } else if ev.ci_low <= 0.0 && ev.ci_high >= 0.0 {
         s.push_str(&format!(
             "; the smallest effect this design detects at 80% power is {}",
             f(ev.detectable_effect.abs())

@@ -69,8 +69,8 @@ impl Weights {
     /// The explicit training objective `l + (eps^2/2)(Q + R)` (docs/theory.md section 7).
     ///
     /// ```
-    /// let w = nrnn::regularizer::gradient::Weights::explicit(0.2);
-    /// assert_eq!((w.loss, w.q, w.r), (1.0, 0.02, 0.02));
+    /// let w = nrnn::regularizer::gradient::Weights::explicit(0.5);
+    /// assert_eq!((w.loss, w.q, w.r), (1.0, 0.125, 0.125));
     /// ```
     pub fn explicit(eps: f64) -> Weights {
         let h = 0.5 * eps * eps;

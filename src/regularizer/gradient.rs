@@ -180,11 +180,12 @@ pub(crate) struct Acc {
 }
 
 /// The deterministic path of one example as the reverse sweeps read it: the
-/// linearization, the inputs and `sigma2` (the exact adjoint and the probe estimate of
+/// linearization, the inputs, the target and `sigma2` (the exact adjoint and the probe estimate of
 /// [`super::probe`] share it).
 pub(crate) struct Path {
     pub(crate) lin: Linearization,
     pub(crate) x: DMatrix<f64>,
+    pub(crate) target: Target,
     pub(crate) sigma2: f64,
 }
 
@@ -211,9 +212,11 @@ pub(crate) fn path_of(model: &Model, batch: &Batch, e: usize, loss: Loss) -> Res
     check_example(model, batch, e)?;
     check_form(model)?;
     let lin = Linearization::new(model, batch, e, loss, 0.0)?;
+    let one = batch.columns(e, 1);
     Ok(Path {
         lin,
-        x: batch.columns(e, 1).x,
+        x: one.x,
+        target: one.target,
         sigma2: model.config.noise.sigma2,
     })
 }
@@ -272,11 +275,10 @@ pub fn example_gradient(
         });
     }
     let h_k = lin.h.column(kk).into_owned();
-    let target = batch.columns(e, 1).target;
     let (mut hb, gv, gc) = head_adjoint(
         model,
         &h_k,
-        &target,
+        &path.target,
         loss,
         &(&m_k * w.q),
         &(&c_k * w.r),

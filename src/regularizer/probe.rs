@@ -160,12 +160,11 @@ pub fn example_probe_gradient(
     let inv = 1.0 / probes as f64;
     let mean_q: DVector<f64> = qs[kk].column_sum() * inv;
     let rr = &rs[kk] * rs[kk].transpose() * inv;
-    let target = batch.columns(e, 1).target;
     let h_k = lin.h.column(kk).into_owned();
     let (mut hb, gv, gc) = head_adjoint(
         model,
         &h_k,
-        &target,
+        &path.target,
         loss,
         &(&mean_q * w.q),
         &(rr * w.r),

@@ -186,6 +186,46 @@ pub enum SplitSpec {
     },
 }
 
+impl SplitSpec {
+    /// Load the data set `data` and split it: `(train, validation, test)` (registry data
+    /// must be in the cache: an error naming `nrnn data fetch` otherwise).
+    ///
+    /// ```
+    /// use nrnn::experiments::robustness::SplitSpec;
+    /// let s = SplitSpec::Shuffle { examples: Some(300), train: 200, val: 50, test: 50, seed: 0 };
+    /// let (tr, va, te) = s.load("digits").unwrap();
+    /// assert_eq!((tr.len(), va.len(), te.len()), (200, 50, 50));
+    /// ```
+    pub fn load(&self, data: &str) -> Result<(Dataset, Dataset, Dataset)> {
+        match self {
+            SplitSpec::Shuffle {
+                examples,
+                train,
+                val,
+                test,
+                seed,
+            } => {
+                let d = data::load(data)?.whole();
+                let d = match examples {
+                    Some(n) => d.head(*n),
+                    None => d,
+                };
+                d.split_counts(*train, *val, *test, *seed)
+            }
+            SplitSpec::Ucr { val, test, seed } => {
+                let l = data::load(data)?;
+                let ucr_test = l.test.ok_or_else(|| Error::Data {
+                    name: data.to_string(),
+                    message: "has no official test split to take validation and test sets from"
+                        .into(),
+                })?;
+                let (_, v, t) = ucr_test.split_counts(0, *val, *test, *seed)?;
+                Ok((l.train, v, t))
+            }
+        }
+    }
+}
+
 /// One task: data, split, model size and training, evaluation sizes and grids.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TaskSpec {
@@ -396,31 +436,7 @@ pub struct TaskData {
 /// assert_eq!((d.range.lo, d.range.hi), (0.0, 1.0));
 /// ```
 pub fn load_task(task: &TaskSpec) -> Result<TaskData> {
-    let (train, val, test) = match &task.split {
-        SplitSpec::Shuffle {
-            examples,
-            train,
-            val,
-            test,
-            seed,
-        } => {
-            let d = data::load(task.data)?.whole();
-            let d = match examples {
-                Some(n) => d.head(*n),
-                None => d,
-            };
-            d.split_counts(*train, *val, *test, *seed)?
-        }
-        SplitSpec::Ucr { val, test, seed } => {
-            let l = data::load(task.data)?;
-            let ucr_test = l.test.ok_or_else(|| Error::Data {
-                name: task.data.to_string(),
-                message: "has no official test split to take validation and test sets from".into(),
-            })?;
-            let (_, v, t) = ucr_test.split_counts(0, *val, *test, *seed)?;
-            (l.train, v, t)
-        }
-    };
+    let (train, val, test) = task.split.load(task.data)?;
     let all = train.concat(&val)?.concat(&test)?;
     let range = InputRange::of(&all)?;
     Ok(TaskData {

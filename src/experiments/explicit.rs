@@ -1,10 +1,12 @@
 //! Experiment `explicit` (docs/theory.md section 7; section 6, claim 8): training on the
-//! explicit regularizer against training with noise.
+//! explicit regularizer against training with noise, on each task of [`tasks`] (the digits;
+//! in quick and full also ECG5000).
 //!
-//! For each noise level eps of the grid and each seed, two models share everything but the
-//! objective: the noise-trained model of the `hessian` experiment (digits, tanh Lipschitz
-//! RNN, `diag` noise, [`super::hessian::trained_models`], cached and shared) and a model
-//! trained from the same initialization, batch order and setup on the deterministic
+//! For each task, noise level eps of the grid and seed, two models share everything but the
+//! objective: a noise-trained model (tanh Lipschitz RNN, `diag` noise; for the digits the
+//! model of the `hessian` experiment, [`super::hessian::trained_models`], cached and
+//! shared; for the other tasks a piece of this experiment trained on the same setup) and a
+//! model trained from the same initialization, batch order and setup on the deterministic
 //! objective `l + (eps^2/2)(Q + R)` ([`crate::train::config::Objective::Explicit`], exact
 //! gradient of [`crate::regularizer::gradient`]). eps = 0 is the deterministic model (both
 //! kinds coincide there). Measured on each model (noise off unless said): test accuracy,
@@ -14,10 +16,12 @@
 //! of the test examples, `(Q + R)/2`, and the gap between the noisy test loss at the model's eps
 //! (Monte Carlo) and the explicit objective `l + (eps^2/2)(Q + R)` on the same examples.
 //!
-//! Outputs (in `ctx.out`): `explicit_vs_noise.csv` (rows `eps, seed, training, measure,
-//! value`), `explicit_curves.csv` (validation loss per epoch of seed `ctx.seed`),
-//! `explicit_<measure>_vs_eps.png` (mean ± 1 std over seeds of both trainings),
-//! `explicit_curves.png`, the manifest `explicit_vs_noise.json` and the index entry.
+//! Outputs (in `ctx.out`), for the digits: `explicit_vs_noise.csv` (rows `eps, seed,
+//! training, measure, value`), `explicit_curves.csv` (validation loss per epoch of seed
+//! `ctx.seed`), `explicit_<measure>_vs_eps.png` (mean ± 1 std over seeds of both
+//! trainings), `explicit_curves.png`, the manifest `explicit_vs_noise.json` and the index
+//! entry; for another task `<task>` the same with `explicit_vs_noise_<task>`,
+//! `explicit_curves_<task>` and the prefix `explicit_<task>_` (a figure and verdict per task).
 //!
 //! **Verdict (pre-registered).** Per eps and measure, the per-seed paired difference
 //! `explicit - noise` is judged for equivalence ([`crate::verdict::judge_equivalence`])
@@ -29,7 +33,9 @@
 use super::figure::{execute, Computed, Figure, Outcome};
 use super::hessian::{self, data, TrainedModel};
 use super::pieces::{keep_out_of_git, Piece, PieceStore};
+use super::robustness::SplitSpec;
 use super::Ctx;
+use super::Profile;
 use crate::error::Result;
 use crate::hessian::{analyze, HessianOptions};
 use crate::loss::Loss;
@@ -107,6 +113,142 @@ pub fn setup(profile: crate::experiments::Profile) -> Setup {
     }
 }
 
+/// A task of the experiment: data, split, and the model, training and measurement setup.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Task {
+    /// Data set name (piece keys, file names).
+    pub name: &'static str,
+    /// Words of the figures' subtitles.
+    pub title: &'static str,
+    /// The model, training and measurement setup. For the digits, the `hessian`
+    /// experiment's, whose noise-trained models are shared (family `flatness`); elsewhere
+    /// the noise-trained partners are pieces of this experiment at the levels
+    /// `setup.eps_levels` (0 and the explicit levels), and the split fields of `setup`
+    /// repeat [`Task::split`].
+    pub setup: hessian::Setup,
+    /// The split; `None`: the `hessian` experiment's digits split ([`hessian::data`]).
+    pub split: Option<SplitSpec>,
+}
+
+impl Task {
+    /// Whether the noise-trained models are the `hessian` grid's.
+    fn shares_hessian(&self) -> bool {
+        self.split.is_none()
+    }
+
+    /// Name of the figure: `explicit_vs_noise` for the digits, `explicit_vs_noise_<task>`
+    /// otherwise.
+    fn figure_name(&self) -> String {
+        self.suffixed("explicit_vs_noise")
+    }
+
+    /// `stem` for the digits, `stem_<task>` otherwise.
+    fn suffixed(&self, stem: &str) -> String {
+        match self.shares_hessian() {
+            true => stem.to_string(),
+            false => format!("{stem}_{}", self.name),
+        }
+    }
+
+    /// Prefix of the PNG files: `explicit` for the digits, `explicit_<task>` otherwise.
+    fn file_prefix(&self) -> String {
+        match self.shares_hessian() {
+            true => "explicit".to_string(),
+            false => format!("explicit_{}", self.name),
+        }
+    }
+
+    /// The training, validation and test sets.
+    fn split(&self) -> Result<Split> {
+        match &self.split {
+            None => data(&self.setup),
+            Some(sp) => {
+                let (train, val, test) = sp.load(self.name)?;
+                Ok(Split { train, val, test })
+            }
+        }
+    }
+}
+
+/// The tasks of a profile: the digits (every profile) and, in quick and full, ECG5000
+/// (5 classes, 140 steps of one z-normalized input; the UCR training set of 500 beats,
+/// 500 validation and 4,000 test beats from the UCR test set, as in the robustness
+/// experiment), hidden units as for the digits, step 0.1, learning rate 5e-3, 15 epochs
+/// (quick) or 30 (full).
+///
+/// ```
+/// use nrnn::experiments::{explicit::tasks, Profile};
+/// assert_eq!(tasks(Profile::Smoke).len(), 1);
+/// let q = tasks(Profile::Quick);
+/// assert_eq!(q[1].name, "ecg5000");
+/// assert_eq!(q[1].setup.eps_levels, [0.0, 0.05, 0.2]);
+/// ```
+pub fn tasks(profile: Profile) -> Vec<Task> {
+    let p = profile;
+    let digits = Task {
+        name: "digits",
+        title: "digits",
+        setup: hessian::setup(p),
+        split: None,
+    };
+    if p == Profile::Smoke {
+        return vec![digits];
+    }
+    let (val, test, seed) = (500, 4000, 0);
+    let mut levels = vec![0.0];
+    levels.extend(setup(p).eps_levels);
+    let ecg = Task {
+        name: "ecg5000",
+        title: "ECG5000 (140 steps, 5 classes)",
+        setup: hessian::Setup {
+            examples: None,
+            val,
+            test,
+            split_seed: seed,
+            dt: 0.1,
+            epochs: p.pick(2, 15, 30),
+            lr: 5e-3,
+            eps_levels: levels,
+            ..hessian::setup(p)
+        },
+        split: Some(SplitSpec::Ucr { val, test, seed }),
+    };
+    vec![digits, ecg]
+}
+
+/// The objective a model of the experiment was trained on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Noise training (`hessian` grid's models for the digits).
+    Noise,
+    /// The explicit objective `l + (eps^2/2)(Q + R)`.
+    Explicit,
+}
+
+impl Kind {
+    fn objective(self) -> Objective {
+        match self {
+            Kind::Noise => Objective::Noise,
+            Kind::Explicit => Objective::Explicit,
+        }
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Noise => "noise",
+            Kind::Explicit => "explicit",
+        }
+    }
+}
+
+/// One model of the grid: task (index into [`tasks`]), kind, level, seed and piece.
+struct Entry {
+    task: usize,
+    kind: Kind,
+    eps: f64,
+    seed: u64,
+    piece: Piece,
+}
+
 /// Stream tag of the noise draws of the noisy test loss.
 const TAG_NOISY: u64 = 0x4558_504C_0000_0001;
 /// The piece family of the explicit-trained models.
@@ -132,33 +274,67 @@ struct Record {
     terms: Vec<[f64; 4]>,
 }
 
-/// The piece of the explicit-trained model of `(eps, seed)`: the hessian grid's setup, the
-/// level and the objective.
-fn piece(ctx: &Ctx, s: &hessian::Setup, eps: f64, seed: u64) -> Piece {
+/// The piece of a model of `(task, kind, eps, seed)`. The digits' explicit-trained model:
+/// key `explicit/digits/epsX/seedS`, configuration the hessian grid's setup, the level and
+/// the objective. Elsewhere `explicit/<task>/epsX/seedS` (explicit-trained) and
+/// `explicit/<task>/noise-epsX/seedS` (noise-trained), configuration also the split.
+fn piece(ctx: &Ctx, task: &Task, kind: Kind, eps: f64, seed: u64) -> Piece {
+    let (model, config) = match &task.split {
+        None => (
+            hessian::eps_name(eps),
+            serde_json::json!({"data": "digits", "setup": task.setup, "eps": eps, "objective": "explicit"}),
+        ),
+        Some(sp) => (
+            match kind {
+                Kind::Explicit => hessian::eps_name(eps),
+                Kind::Noise => format!("noise-{}", hessian::eps_name(eps)),
+            },
+            serde_json::json!({"data": task.name, "split": sp, "setup": task.setup, "eps": eps,
+                "objective": kind.word()}),
+        ),
+    };
     Piece::new(
         ctx.profile,
         FAMILY,
         USED_BY,
-        "digits",
-        &hessian::eps_name(eps),
+        task.name,
+        &model,
         seed,
-        serde_json::json!({"data": "digits", "setup": s, "eps": eps, "objective": "explicit"}),
+        config,
     )
 }
 
-/// The levels, seeds and pieces of the explicit-trained models, levels first.
-fn grid(ctx: &Ctx) -> Vec<(f64, u64, Piece)> {
-    let s = hessian::setup(ctx.profile);
+/// The models of the run, per task: the explicit-trained ones (levels first, then seeds),
+/// then (tasks without the hessian grid) the noise-trained ones at `setup.eps_levels`.
+fn grid(ctx: &Ctx) -> Vec<Entry> {
     let seeds = ctx.seed_list();
-    setup(ctx.profile)
-        .eps_levels
-        .iter()
-        .flat_map(|&e| seeds.iter().map(move |&sd| (e, sd)))
-        .map(|(e, sd)| (e, sd, piece(ctx, &s, e, sd)))
-        .collect()
+    let levels = setup(ctx.profile).eps_levels;
+    let mut out = Vec::new();
+    for (i, task) in tasks(ctx.profile).iter().enumerate() {
+        let mut kinds = vec![(Kind::Explicit, levels.clone())];
+        if !task.shares_hessian() {
+            kinds.push((Kind::Noise, task.setup.eps_levels.clone()));
+        }
+        for (kind, lv) in kinds {
+            for &eps in &lv {
+                for &seed in &seeds {
+                    let piece = piece(ctx, task, kind, eps, seed);
+                    out.push(Entry {
+                        task: i,
+                        kind,
+                        eps,
+                        seed,
+                        piece,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
-/// The pieces of a run (family `explicit`): one explicit-trained model per level and seed.
+/// The pieces of a run (family `explicit`): one explicit-trained model per task, level and
+/// seed, and the noise-trained partners of the tasks outside the hessian grid.
 ///
 /// ```
 /// use nrnn::experiments::{explicit::pieces, Ctx, Profile};
@@ -167,17 +343,32 @@ fn grid(ctx: &Ctx) -> Vec<(f64, u64, Piece)> {
 /// let p = pieces(&ctx);
 /// assert_eq!(p.len(), 2);
 /// assert_eq!(p[1].key, "explicit/digits/eps0.200/seed1");
+/// let q = pieces(&Ctx { profile: Profile::Quick, ..ctx });
+/// assert_eq!(q.len(), 2 * 2 + 2 * 2 + 3 * 2);
+/// assert!(q.iter().any(|p| p.key == "explicit/ecg5000/noise-eps0.000/seed1"));
 /// ```
 pub fn pieces(ctx: &Ctx) -> Vec<Piece> {
-    grid(ctx).into_iter().map(|g| g.2).collect()
+    grid(ctx).into_iter().map(|g| g.piece).collect()
 }
 
-/// Train the explicit-trained model of `(eps, seed)`: the hessian grid's model and training,
-/// objective `l + (eps^2/2)(Q + R)`.
-fn train_one(s: &hessian::Setup, split: &Split, eps: f64, seed: u64) -> Result<(Model, Record)> {
+/// Train the model of `(eps, seed)` of a task's setup on the objective of `kind` (explicit:
+/// `l + (eps^2/2)(Q + R)`).
+fn train_one(
+    s: &hessian::Setup,
+    split: &Split,
+    kind: Kind,
+    eps: f64,
+    seed: u64,
+) -> Result<(Model, Record)> {
     let cfg = hessian::model_config(s, eps, &split.train)?;
     let init = Model::init(cfg, s.dt, seed)?;
-    let fitted = fit(init, &split.train, &split.val, &train_config(s, seed), None)?;
+    let fitted = fit(
+        init,
+        &split.train,
+        &split.val,
+        &train_config(s, seed, kind),
+        None,
+    )?;
     let model = fitted.model;
     let (_, val_accuracy) = model.evaluate(&split.val.all(), Loss::CrossEntropy);
     let (_, test_accuracy) = model.evaluate(&split.test.all(), Loss::CrossEntropy);
@@ -196,8 +387,8 @@ fn train_one(s: &hessian::Setup, split: &Split, eps: f64, seed: u64) -> Result<(
     Ok((model, rec))
 }
 
-/// The training of the hessian grid with the explicit objective.
-fn train_config(s: &hessian::Setup, seed: u64) -> TrainConfig {
+/// The training of the hessian grid, on the objective of `kind`.
+fn train_config(s: &hessian::Setup, seed: u64, kind: Kind) -> TrainConfig {
     TrainConfig {
         epochs: s.epochs,
         batch: s.batch,
@@ -205,30 +396,32 @@ fn train_config(s: &hessian::Setup, seed: u64) -> TrainConfig {
         seed,
         train_noise: true,
         progress: false,
-        objective: Objective::Explicit,
+        objective: kind.objective(),
         ..Default::default()
     }
 }
 
-/// The explicit-trained model of a grid entry from the store, trained and stored first
-/// when missing; the flag says whether this call trained it.
+/// The model of a grid entry from the store, trained and stored first when missing; the
+/// flag says whether this call trained it.
 fn get_one(
     store: &PieceStore,
-    s: &hessian::Setup,
+    task: &Task,
     split: &Split,
-    (eps, seed, p): &(f64, u64, Piece),
+    g: &Entry,
 ) -> Result<(ExplicitModel, bool)> {
-    let (st, trained) = store.get_or_compute(p, || train_one(s, split, *eps, *seed))?;
+    let (st, trained) = store.get_or_compute(&g.piece, || {
+        train_one(&task.setup, split, g.kind, g.eps, g.seed)
+    })?;
     let r: Record = st.result;
     if trained {
         eprintln!(
             "explicit: {}: trained {:.1} s (best epoch {}, val acc {:.3})",
-            p.key, st.wall_seconds, r.best_epoch, r.val_accuracy
+            g.piece.key, st.wall_seconds, r.best_epoch, r.val_accuracy
         );
     }
     let t = TrainedModel {
-        eps: *eps,
-        seed: *seed,
+        eps: g.eps,
+        seed: g.seed,
         model: Model::from_json(&st.model)?,
         val_accuracy: r.val_accuracy,
         test_accuracy: r.test_accuracy,
@@ -242,36 +435,50 @@ fn get_one(
     ))
 }
 
+/// Train (or load from the store) the grid entries that `want` selects, task by task (a
+/// task's data are loaded only when one of its entries is wanted), in parallel within a
+/// task; returns the models in grid order, each with whether this call trained it.
+fn get_many(ctx: &Ctx, want: &dyn Fn(&Entry) -> bool) -> Result<Vec<(Entry, ExplicitModel, bool)>> {
+    let mut todo: Vec<Entry> = grid(ctx).into_iter().filter(|g| want(g)).collect();
+    keep_out_of_git(&ctx.out)?;
+    let store = PieceStore::of(ctx, todo.len());
+    let mut out = Vec::new();
+    for (i, task) in tasks(ctx.profile).iter().enumerate() {
+        let (mine, rest): (Vec<Entry>, Vec<Entry>) = todo.into_iter().partition(|g| g.task == i);
+        todo = rest;
+        if mine.is_empty() {
+            continue;
+        }
+        let split = task.split()?;
+        let got: Vec<(ExplicitModel, bool)> = mine
+            .par_iter()
+            .map(|g| get_one(&store, task, &split, g))
+            .collect::<Result<_>>()?;
+        out.extend(mine.into_iter().zip(got).map(|(g, (m, f))| (g, m, f)));
+    }
+    Ok(out)
+}
+
 /// Train (or load from the piece store) the explicit pieces that `want` selects, in
 /// parallel; returns how many were trained by this call.
 pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
-    let s = hessian::setup(ctx.profile);
-    let split = data(&s)?;
-    let todo: Vec<_> = grid(ctx).into_iter().filter(|g| want(&g.2)).collect();
-    keep_out_of_git(&ctx.out)?;
-    let store = PieceStore::of(ctx, todo.len());
-    let fresh: Vec<bool> = todo
-        .par_iter()
-        .map(|g| get_one(&store, &s, &split, g).map(|r| r.1))
-        .collect::<Result<_>>()?;
-    Ok(fresh.into_iter().filter(|&f| f).count())
+    let got = get_many(ctx, &|g: &Entry| want(&g.piece))?;
+    Ok(got.iter().filter(|g| g.2).count())
 }
 
-/// The training cost of an explicit piece ([`super::pieces::Probe`]): steps per model and
-/// the measured time of a step of the explicit objective at the largest level.
-pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
-    let s = hessian::setup(ctx.profile);
-    let split = data(&s)?;
+/// The training cost of an explicit piece of `task` ([`super::pieces::Probe`]): steps per
+/// model and the measured time of a step of the explicit objective at the largest level.
+pub fn probe(ctx: &Ctx, task: &str) -> Result<super::pieces::Probe> {
+    let all = tasks(ctx.profile);
+    let t = all.iter().find(|t| t.name == task).unwrap_or(&all[0]);
+    let s = &t.setup;
+    let split = t.split()?;
     let eps = setup(ctx.profile)
         .eps_levels
         .iter()
         .copied()
         .fold(0.0, f64::max);
-    let model = Model::init(
-        hessian::model_config(&s, eps, &split.train)?,
-        s.dt,
-        ctx.seed,
-    )?;
+    let model = Model::init(hessian::model_config(s, eps, &split.train)?, s.dt, ctx.seed)?;
     Ok(super::pieces::Probe {
         steps: s.epochs * split.train.len().div_ceil(s.batch),
         step_seconds: super::pieces::time_steps(
@@ -284,14 +491,10 @@ pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
     })
 }
 
-/// Every explicit-trained model of the grid, ordered by eps, then seed.
-fn explicit_models(ctx: &Ctx, s: &hessian::Setup, split: &Split) -> Result<Vec<ExplicitModel>> {
-    let todo = grid(ctx);
-    keep_out_of_git(&ctx.out)?;
-    let store = PieceStore::of(ctx, todo.len());
-    todo.par_iter()
-        .map(|g| get_one(&store, s, split, g).map(|r| r.0))
-        .collect()
+/// The models of one task and kind, ordered by eps, then seed.
+fn models_of(ctx: &Ctx, task: usize, kind: Kind) -> Result<Vec<ExplicitModel>> {
+    let got = get_many(ctx, &|g: &Entry| g.task == task && g.kind == kind)?;
+    Ok(got.into_iter().map(|g| g.1).collect())
 }
 
 /// The measures of one model: `(measure, value)`.
@@ -372,29 +575,42 @@ fn noisy_loss(model: &Model, batch: &crate::data::Batch, draws: usize, seed: u64
     total / (draws.max(1) * batch.size.max(1)) as f64
 }
 
-/// Figure `explicit_vs_noise` (with the curves table `explicit_curves`).
-struct ExplicitVsNoise<'a> {
-    s: hessian::Setup,
+/// Figure `explicit_vs_noise[_<task>]` of one task (with the curves table
+/// `explicit_curves[_<task>]`).
+struct ExplicitVsNoise {
+    /// Index of the task in [`tasks`].
+    index: usize,
+    task: Task,
+    name: String,
     es: Setup,
     sub: String,
     ctx_seed: u64,
-    _p: std::marker::PhantomData<&'a ()>,
 }
 
-impl Figure for ExplicitVsNoise<'_> {
+impl Figure for ExplicitVsNoise {
     fn name(&self) -> &str {
-        "explicit_vs_noise"
+        &self.name
     }
     fn claim(&self) -> &str {
         CLAIM
     }
     fn tables(&self) -> Vec<String> {
-        vec!["explicit_vs_noise".into(), "explicit_curves".into()]
+        vec![
+            self.task.figure_name(),
+            self.task.suffixed("explicit_curves"),
+        ]
     }
     fn compute(&self, ctx: &Ctx) -> Result<Computed> {
-        let split = data(&self.s)?;
-        let noise = hessian::trained_models(ctx, &self.s, &split)?;
-        let explicit = explicit_models(ctx, &self.s, &split)?;
+        let task = &self.task;
+        let split = task.split()?;
+        let noise: Vec<TrainedModel> = match task.shares_hessian() {
+            true => hessian::trained_models(ctx, &task.setup, &split)?,
+            false => models_of(ctx, self.index, Kind::Noise)?
+                .into_iter()
+                .map(|m| m.trained)
+                .collect(),
+        };
+        let explicit = models_of(ctx, self.index, Kind::Explicit)?;
         let mut t = Table::new(&["eps", "seed", "training", "measure", "value"]);
         let wanted = |e: f64| e == 0.0 || self.es.eps_levels.contains(&e);
         let mut jobs: Vec<(&str, &TrainedModel)> = noise
@@ -405,7 +621,7 @@ impl Figure for ExplicitVsNoise<'_> {
         jobs.extend(explicit.iter().map(|m| ("explicit", &m.trained)));
         let rows: Vec<Result<Vec<(String, f64)>>> = jobs
             .par_iter()
-            .map(|(_, tm)| measures(ctx, &self.es, &self.s, &split, tm))
+            .map(|(_, tm)| measures(ctx, &self.es, &task.setup, &split, tm))
             .collect();
         for ((kind, tm), r) in jobs.iter().zip(rows) {
             for (m, v) in r? {
@@ -432,7 +648,7 @@ impl Figure for ExplicitVsNoise<'_> {
             )]
             .iter(),
         ) {
-            let f = format!("explicit_{m}_vs_eps.png");
+            let f = format!("{}_{m}_vs_eps.png", self.task.file_prefix());
             let mut plot = LinePlot::new(
                 Axes::new(words, "noise level eps", words)
                     .subtitle(&self.sub)
@@ -450,7 +666,7 @@ impl Figure for ExplicitVsNoise<'_> {
             plot.save(&ctx.out.join(&f))?;
             files.push(f);
         }
-        let f = "explicit_curves.png".to_string();
+        let f = format!("{}_curves.png", self.task.file_prefix());
         let curves = &c.tables[1];
         let mut plot = LinePlot::new(
             Axes::new(
@@ -478,7 +694,7 @@ impl Figure for ExplicitVsNoise<'_> {
         Ok(files)
     }
     fn verdict(&self, ctx: &Ctx, c: &Computed) -> Result<Outcome> {
-        outcome(ctx, &self.es, c.table())
+        outcome(ctx, &self.es, &self.task, c.table())
     }
 }
 
@@ -548,7 +764,7 @@ fn judge_at(t: &Table, measure: &str, words: &str, eps: f64) -> Result<Judgement
 }
 
 /// The verdict, index text and manifest from the table.
-fn outcome(ctx: &Ctx, es: &Setup, t: &Table) -> Result<Outcome> {
+fn outcome(ctx: &Ctx, es: &Setup, task: &Task, t: &Table) -> Result<Outcome> {
     let f3 = |v: f64| format_sig(v, 3);
     let mut grid = Vec::new();
     let mut lines = Vec::new();
@@ -585,12 +801,20 @@ fn outcome(ctx: &Ctx, es: &Setup, t: &Table) -> Result<Outcome> {
         .collect();
     let seeds = ctx.seed_list();
     let shows = format!(
-        "Pairs of models per seed ({} seeds), the noise-trained model of the hessian grid and a model trained \
+        "{}Pairs of models per seed ({} seeds), the noise-trained model of the {} and a model trained \
          deterministically on l + (eps^2/2)(Q + R) from the same initialization and batch order. Per eps and measure, \
          the paired difference explicit minus noise, judged for equivalence within the seed spread: {}. Primary \
          (pre-registered): test accuracy at eps {}; {}. {} Gap between the noisy test loss \
          of the explicit-trained model and its explicit objective (predicted O(eps^4)): {}.",
+        match task.shares_hessian() {
+            true => String::new(),
+            false => format!("{}. ", task.title),
+        },
         seeds.len(),
+        match task.shares_hessian() {
+            true => "hessian grid",
+            false => "same setup",
+        },
         lines.join(" | "),
         f3(eps0),
         primary.sentence(f3),
@@ -600,7 +824,11 @@ fn outcome(ctx: &Ctx, es: &Setup, t: &Table) -> Result<Outcome> {
         ),
         gaps.join(", "),
     );
-    let config = serde_json::json!({"setup": es, "training": hessian::setup(ctx.profile)});
+    let mut config = serde_json::json!({"setup": es, "training": task.setup});
+    if let Some(sp) = &task.split {
+        config["task"] = serde_json::json!(task.name);
+        config["split"] = serde_json::json!(sp);
+    }
     let summary = serde_json::json!({
         "verdict": primary.verdict.as_str(), "primary": primary, "grid": grid,
         "part_ways_eps": part,
@@ -608,24 +836,28 @@ fn outcome(ctx: &Ctx, es: &Setup, t: &Table) -> Result<Outcome> {
     Ok(Outcome::judged(&primary, shows, seeds, config, summary))
 }
 
-/// Run the experiment (see the module docs).
+/// Run the experiment (see the module docs): one figure per task of [`tasks`].
 pub fn run(ctx: &Ctx) -> Result<()> {
-    let t0 = Instant::now();
-    let s = hessian::setup(ctx.profile);
     let es = setup(ctx.profile);
-    let sub = format!(
-        "digits, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; {} seed(s)",
-        s.hidden,
-        s.epochs,
-        ctx.seeds.max(1)
-    );
-    let fig = ExplicitVsNoise {
-        s,
-        es,
-        sub,
-        ctx_seed: ctx.seed,
-        _p: std::marker::PhantomData,
-    };
-    execute(ctx, &fig, t0)?;
+    for (index, task) in tasks(ctx.profile).into_iter().enumerate() {
+        let t0 = Instant::now();
+        let s = &task.setup;
+        let sub = format!(
+            "{}, tanh RNN n={}, {} epochs, diag noise sigma1=sigma2=1; {} seed(s)",
+            task.title,
+            s.hidden,
+            s.epochs,
+            ctx.seeds.max(1)
+        );
+        let fig = ExplicitVsNoise {
+            index,
+            name: task.figure_name(),
+            task,
+            es: es.clone(),
+            sub,
+            ctx_seed: ctx.seed,
+        };
+        execute(ctx, &fig, t0)?;
+    }
     Ok(())
 }

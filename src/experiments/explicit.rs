@@ -150,14 +150,6 @@ impl Task {
         }
     }
 
-    /// Prefix of the PNG files: `explicit` for the digits, `explicit_<task>` otherwise.
-    fn file_prefix(&self) -> String {
-        match self.shares_hessian() {
-            true => "explicit".to_string(),
-            false => format!("explicit_{}", self.name),
-        }
-    }
-
     /// The training, validation and test sets.
     fn split(&self) -> Result<Split> {
         match &self.split {
@@ -435,35 +427,36 @@ fn get_one(
     ))
 }
 
-/// Train (or load from the store) the grid entries that `want` selects, task by task (a
-/// task's data are loaded only when one of its entries is wanted), in parallel within a
-/// task; returns the models in grid order, each with whether this call trained it.
-fn get_many(ctx: &Ctx, want: &dyn Fn(&Entry) -> bool) -> Result<Vec<(Entry, ExplicitModel, bool)>> {
-    let mut todo: Vec<Entry> = grid(ctx).into_iter().filter(|g| want(g)).collect();
+/// Train (or load from the store) the entries `todo` of one task, in parallel, on its
+/// split; each model with whether this call trained it.
+fn get_all(
+    ctx: &Ctx,
+    task: &Task,
+    split: &Split,
+    todo: &[Entry],
+) -> Result<Vec<(ExplicitModel, bool)>> {
     keep_out_of_git(&ctx.out)?;
     let store = PieceStore::of(ctx, todo.len());
-    let mut out = Vec::new();
+    todo.par_iter()
+        .map(|g| get_one(&store, task, split, g))
+        .collect()
+}
+
+/// Train (or load from the piece store) the explicit pieces that `want` selects, task by
+/// task (a task's data are loaded only when one of its pieces is wanted); returns how
+/// many were trained by this call.
+pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
+    let mut todo: Vec<Entry> = grid(ctx).into_iter().filter(|g| want(&g.piece)).collect();
+    let mut trained = 0;
     for (i, task) in tasks(ctx.profile).iter().enumerate() {
         let (mine, rest): (Vec<Entry>, Vec<Entry>) = todo.into_iter().partition(|g| g.task == i);
         todo = rest;
-        if mine.is_empty() {
-            continue;
+        if !mine.is_empty() {
+            let got = get_all(ctx, task, &task.split()?, &mine)?;
+            trained += got.iter().filter(|g| g.1).count();
         }
-        let split = task.split()?;
-        let got: Vec<(ExplicitModel, bool)> = mine
-            .par_iter()
-            .map(|g| get_one(&store, task, &split, g))
-            .collect::<Result<_>>()?;
-        out.extend(mine.into_iter().zip(got).map(|(g, (m, f))| (g, m, f)));
     }
-    Ok(out)
-}
-
-/// Train (or load from the piece store) the explicit pieces that `want` selects, in
-/// parallel; returns how many were trained by this call.
-pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
-    let got = get_many(ctx, &|g: &Entry| want(&g.piece))?;
-    Ok(got.iter().filter(|g| g.2).count())
+    Ok(trained)
 }
 
 /// The training cost of an explicit piece of `task` ([`super::pieces::Probe`]): steps per
@@ -491,10 +484,23 @@ pub fn probe(ctx: &Ctx, task: &str) -> Result<super::pieces::Probe> {
     })
 }
 
-/// The models of one task and kind, ordered by eps, then seed.
-fn models_of(ctx: &Ctx, task: usize, kind: Kind) -> Result<Vec<ExplicitModel>> {
-    let got = get_many(ctx, &|g: &Entry| g.task == task && g.kind == kind)?;
-    Ok(got.into_iter().map(|g| g.1).collect())
+/// The models of one kind of task `index` of [`tasks`] on its split, ordered by eps,
+/// then seed.
+fn models_of(
+    ctx: &Ctx,
+    index: usize,
+    task: &Task,
+    split: &Split,
+    kind: Kind,
+) -> Result<Vec<ExplicitModel>> {
+    let todo: Vec<Entry> = grid(ctx)
+        .into_iter()
+        .filter(|g| g.task == index && g.kind == kind)
+        .collect();
+    Ok(get_all(ctx, task, split, &todo)?
+        .into_iter()
+        .map(|g| g.0)
+        .collect())
 }
 
 /// The measures of one model: `(measure, value)`.
@@ -605,12 +611,12 @@ impl Figure for ExplicitVsNoise {
         let split = task.split()?;
         let noise: Vec<TrainedModel> = match task.shares_hessian() {
             true => hessian::trained_models(ctx, &task.setup, &split)?,
-            false => models_of(ctx, self.index, Kind::Noise)?
+            false => models_of(ctx, self.index, task, &split, Kind::Noise)?
                 .into_iter()
                 .map(|m| m.trained)
                 .collect(),
         };
-        let explicit = models_of(ctx, self.index, Kind::Explicit)?;
+        let explicit = models_of(ctx, self.index, task, &split, Kind::Explicit)?;
         let mut t = Table::new(&["eps", "seed", "training", "measure", "value"]);
         let wanted = |e: f64| e == 0.0 || self.es.eps_levels.contains(&e);
         let mut jobs: Vec<(&str, &TrainedModel)> = noise
@@ -648,7 +654,7 @@ impl Figure for ExplicitVsNoise {
             )]
             .iter(),
         ) {
-            let f = format!("{}_{m}_vs_eps.png", self.task.file_prefix());
+            let f = format!("{}_{m}_vs_eps.png", self.task.suffixed("explicit"));
             let mut plot = LinePlot::new(
                 Axes::new(words, "noise level eps", words)
                     .subtitle(&self.sub)
@@ -666,7 +672,7 @@ impl Figure for ExplicitVsNoise {
             plot.save(&ctx.out.join(&f))?;
             files.push(f);
         }
-        let f = format!("{}_curves.png", self.task.file_prefix());
+        let f = format!("{}_curves.png", self.task.suffixed("explicit"));
         let curves = &c.tables[1];
         let mut plot = LinePlot::new(
             Axes::new(

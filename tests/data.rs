@@ -989,6 +989,7 @@ fn registry_names_list_and_errors() {
         "mnist",
         "mnist14",
         "pmnist",
+        "pmnist14",
         "pmnist255",
         "mnist10k",
         "mnist10k14",
@@ -1243,6 +1244,20 @@ fn pixel_permutation_is_the_stored_one() {
 }
 
 #[test]
+fn pooled_pixel_permutation_is_the_stored_one() {
+    let p = mnist_full::pooled_pixel_permutation().unwrap();
+    check_stored_permutation(
+        &p,
+        196,
+        mnist_full::POOLED_PERMUTATION_SHA256,
+        include_str!("../data/pmnist14_permutation.txt"),
+        "numpy.random.RandomState(12008).permutation(196)",
+    );
+    // numpy 2.4.6: RandomState(12008).permutation(196)[:3].
+    assert_eq!(p[..3], [83, 179, 105]);
+}
+
+#[test]
 fn index_lists_are_checked() {
     let sha = sha_of_lines(&[1, 0]);
     let ok = mnist_full::parse_index_list("# c\n1\n0\n", "l", 2, &sha).unwrap();
@@ -1330,7 +1345,7 @@ fn full_mnist_cache_is_checked_when_loaded() {
     // Present but damaged files are not cached: `data fetch` names them and refetches.
     assert!(!fetch::is_cached_in("mnist", cache).unwrap());
     assert_eq!(fetch::damaged_in("pmnist", cache).unwrap().len(), 4);
-    for name in ["mnist", "mnist14", "pmnist", "pmnist255"] {
+    for name in ["mnist", "mnist14", "pmnist", "pmnist14", "pmnist255"] {
         let e = fetch::load_from(name, cache).unwrap_err().to_string();
         assert!(
             e.contains("train-images-idx3-ubyte")
@@ -1564,4 +1579,16 @@ fn real_full_mnist() {
     assert_eq!(p.test.as_ref().unwrap().labels, test.labels);
     let m14 = nrnn::data::by_name("mnist14", Some(10), 0).unwrap();
     assert_eq!((m14.len(), m14.steps), (10, 196));
+    // Permuted 14x14: the pooled images with the stored 196-pixel permutation, the same
+    // split and labels.
+    let perm14 = mnist_full::pooled_pixel_permutation().unwrap();
+    let (o14, p14) = (
+        fetch::load_from("mnist14", &cache).unwrap(),
+        fetch::load_from("pmnist14", &cache).unwrap(),
+    );
+    assert_eq!((p14.train.len(), p14.train.steps), (58_000, 196));
+    for k in [0, 50, 195] {
+        assert_eq!(p14.train.sequence(7)[k], o14.train.sequence(7)[perm14[k]]);
+    }
+    assert_eq!(p14.val.as_ref().unwrap().labels, val.labels);
 }

@@ -174,7 +174,30 @@ fn smoke_profile_runs_every_experiment() {
     }
     let models = tidy.distinct("model").unwrap();
     assert_eq!(models.len(), nrnn::experiments::robustness::models().len());
-    assert!(out.path().join("robustness_digits_table.md").is_file());
+    for baseline in ["lstm", "gru", "cornn"] {
+        assert!(models.iter().any(|m| m == baseline), "no {baseline} rows");
+    }
+    let table = std::fs::read_to_string(out.path().join("robustness_digits_table.md")).unwrap();
+    for label in ["| LSTM |", "| GRU |", "| coRNN |", "| Lipschitz RNN |"] {
+        assert!(table.contains(label), "{label} not in the table");
+    }
+    // The theory measures are taken on the Lipschitz family only, and say so.
+    let theory =
+        nrnn::report::table::Table::read(&out.path().join("robustness_theory.csv")).unwrap();
+    let measured = theory.distinct("model").unwrap();
+    assert_eq!(
+        measured.len(),
+        nrnn::experiments::robustness::theory_models().len()
+    );
+    assert!(!measured.iter().any(|m| m == "lstm" || m == "cornn"));
+    let th = entries
+        .iter()
+        .find(|e| e["name"] == "robustness_theory")
+        .unwrap();
+    assert!(th["shows"]
+        .as_str()
+        .unwrap()
+        .contains("LSTM, GRU and coRNN baselines are not measured"));
 }
 
 /// The piece files (`<id>.json`) in the piece store `dir`, sorted.
@@ -412,7 +435,10 @@ fn registry_tasks_without_data_name_the_fetch_command() {
     std::env::set_var("NRNN_DATA_DIR", empty.path());
     let tasks = robustness::tasks(Profile::Quick);
     let names: Vec<&str> = tasks.iter().map(|t| t.name).collect();
-    assert_eq!(names, ["digits", "mnist14", "ecg5000", "ecg5000-binary"]);
+    assert_eq!(
+        names,
+        ["digits", "mnist14", "pmnist14", "ecg5000", "ecg5000-binary"]
+    );
     assert!(robustness::load_task(&tasks[0]).is_ok());
     for t in &tasks[1..] {
         let err = robustness::load_task(t)
@@ -423,7 +449,7 @@ fn registry_tasks_without_data_name_the_fetch_command() {
     }
     assert_eq!(
         robustness::registry_data(Profile::Quick),
-        ["mnist10k", "ecg5000"]
+        ["mnist", "ecg5000"]
     );
 }
 
@@ -480,8 +506,8 @@ fn sharded_run_gives_the_bytes_of_one_process() {
     let plan = plan_json(cache.path(), out.path(), &[]);
     let total = plan["total"].as_u64().unwrap() as usize;
     assert_eq!(
-        total, 20,
-        "smoke: 2 x 2 flatness + 1 x 2 explicit + 7 x 2 robustness pieces"
+        total, 26,
+        "smoke: 2 x 2 flatness + 1 x 2 explicit + 10 x 2 robustness pieces"
     );
     assert_eq!(plan["done"], 0);
     assert!(plan["cpu_hours_all"].as_f64().unwrap() > 0.0);
@@ -492,7 +518,7 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(last_ids.len(), 6);
+    assert_eq!(last_ids.len(), 8);
 
     wait_ok(spawn_shard(cache.path(), out.path(), "0/3"));
     wait_ok(spawn_shard(cache.path(), out.path(), "1/3"));
@@ -506,14 +532,14 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         "aggregate with missing pieces must fail"
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("6 of 20 piece(s) are missing"), "{err}");
+    assert!(err.contains("8 of 26 piece(s) are missing"), "{err}");
     for id in &last_ids {
         assert!(
             err.contains(id.as_str()),
             "missing piece {id} not named:\n{err}"
         );
     }
-    assert_eq!(stored_pieces(&out.path().join("pieces")).len(), 14);
+    assert_eq!(stored_pieces(&out.path().join("pieces")).len(), 18);
     assert!(!out.path().join("README.md").exists(), "nothing built");
 
     // The last shard and a second copy of shard 0 at once: the copy only loads.
@@ -522,7 +548,7 @@ fn sharded_run_gives_the_bytes_of_one_process() {
     wait_ok(a);
     let o = b.wait_with_output().unwrap();
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("0 computed, 7 found stored"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 computed, 9 found stored"));
     let files: Vec<String> = std::fs::read_dir(out.path().join("pieces"))
         .unwrap()
         .flatten()
@@ -531,10 +557,10 @@ fn sharded_run_gives_the_bytes_of_one_process() {
         .collect();
     assert_eq!(
         files.len(),
-        20,
+        26,
         "one file per piece, no temporaries: {files:?}"
     );
-    assert_eq!(plan_json(cache.path(), out.path(), &[])["done"], 20);
+    assert_eq!(plan_json(cache.path(), out.path(), &[])["done"], 26);
 
     let agg = reproduce(cache.path(), out.path(), &["--aggregate"]);
     let err = String::from_utf8_lossy(&agg.stderr);

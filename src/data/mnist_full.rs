@@ -103,6 +103,13 @@ const PIXEL_PERMUTATION_TEXT: &str = include_str!("../../data/pmnist_permutation
 /// sha256 of the index lines of `data/pmnist_permutation.txt` (see [`parse_index_list`]).
 pub const PIXEL_PERMUTATION_SHA256: &str =
     "161009dac6a0b5a8efd0fd536607a5e9b1939c967c8c8137e8ef75b984942292";
+/// nrnn's pixel permutation of permuted MNIST 14x14 (`data/pmnist14_permutation.txt`).
+const POOLED_PERMUTATION_TEXT: &str = include_str!("../../data/pmnist14_permutation.txt");
+/// sha256 of the index lines of `data/pmnist14_permutation.txt` (see [`parse_index_list`]).
+pub const POOLED_PERMUTATION_SHA256: &str =
+    "1ed74afd7a2ae0cda0903128fde3b4dcd503a34bb910c6ddbd191aebccb3c603";
+/// Pixels of the 2x2-average-pooled 14x14 image.
+pub const POOLED_PIXELS: usize = 196;
 
 /// Parse a stored index list: lines starting with `#` are comments; every other line is
 /// one index in decimal. The list must be a permutation of `0..n`, and the sha256 of its
@@ -201,6 +208,25 @@ pub fn pixel_permutation() -> Result<Vec<usize>> {
         "data/pmnist_permutation.txt",
         PIXELS,
         PIXEL_PERMUTATION_SHA256,
+    )
+}
+
+/// The pixel permutation of permuted MNIST 14x14 (the data set `pmnist14`):
+/// `numpy.random.RandomState(12008).permutation(196)`, nrnn's own (the authors'
+/// permutation is of the 784 pixels of the unpooled image, so it has no 14x14 version),
+/// stored in the crate and checked against [`POOLED_PERMUTATION_SHA256`]. Step `k` of a
+/// permuted sequence is pixel `perm[k]` of the row-major pooled image.
+///
+/// ```
+/// let p = nrnn::data::mnist_full::pooled_pixel_permutation().unwrap();
+/// assert_eq!((p.len(), p[0]), (196, 83));
+/// ```
+pub fn pooled_pixel_permutation() -> Result<Vec<usize>> {
+    parse_index_list(
+        POOLED_PERMUTATION_TEXT,
+        "data/pmnist14_permutation.txt",
+        POOLED_PIXELS,
+        POOLED_PERMUTATION_SHA256,
     )
 }
 

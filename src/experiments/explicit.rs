@@ -36,7 +36,7 @@ use super::pieces::{keep_out_of_git, Piece, PieceStore};
 use super::robustness::SplitSpec;
 use super::Ctx;
 use super::Profile;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hessian::{analyze, HessianOptions};
 use crate::loss::Loss;
 use crate::model::{Model, NoiseSource};
@@ -459,11 +459,34 @@ pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
     Ok(trained)
 }
 
-/// The training cost of an explicit piece of `task` ([`super::pieces::Probe`]): steps per
-/// model and the measured time of a step of the explicit objective at the largest level.
-pub fn probe(ctx: &Ctx, task: &str) -> Result<super::pieces::Probe> {
+/// The cost class of an explicit piece: `noise` for a noise-trained partner (model
+/// `noise-epsX`), `explicit` for a model trained on the explicit objective.
+///
+/// ```
+/// use nrnn::experiments::{explicit, Ctx, Profile};
+/// let ctx = Ctx { profile: Profile::Quick, out: "x".into(), seeds: 1, seed: 0,
+///     replot: false, command: String::new(), pieces: Default::default() };
+/// let classes: Vec<String> = explicit::pieces(&ctx).iter().map(explicit::cost_class).collect();
+/// assert!(classes.contains(&"noise".to_string()) && classes.contains(&"explicit".to_string()));
+/// ```
+pub fn cost_class(piece: &Piece) -> String {
+    if piece.model.starts_with("noise-") {
+        "noise".into()
+    } else {
+        "explicit".into()
+    }
+}
+
+/// The training cost of a piece of `task` and cost `class` ([`cost_class`];
+/// [`super::pieces::Probe`]): steps per model and the measured time of a step at the
+/// largest level, of the explicit objective or (class `noise`) of the noisy loss. An
+/// unknown task is an error.
+pub fn probe(ctx: &Ctx, task: &str, class: &str) -> Result<super::pieces::Probe> {
     let all = tasks(ctx.profile);
-    let t = all.iter().find(|t| t.name == task).unwrap_or(&all[0]);
+    let t = all
+        .iter()
+        .find(|t| t.name == task)
+        .ok_or_else(|| Error::Other(format!("explicit: no task `{task}`")))?;
     let s = &t.setup;
     let split = t.split()?;
     let eps = setup(ctx.profile)
@@ -479,7 +502,11 @@ pub fn probe(ctx: &Ctx, task: &str) -> Result<super::pieces::Probe> {
             &split.train,
             &split.val,
             s.batch,
-            Objective::Explicit,
+            if class == "noise" {
+                Objective::Noise
+            } else {
+                Objective::Explicit
+            },
         )?,
     })
 }

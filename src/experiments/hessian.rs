@@ -315,7 +315,7 @@ pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
 
 /// The training cost of a piece ([`super::pieces::Probe`]): steps per model and the
 /// measured time of a step of the noisiest model.
-pub fn probe(ctx: &Ctx, _task: &str) -> Result<super::pieces::Probe> {
+pub fn probe(ctx: &Ctx, _task: &str, _class: &str) -> Result<super::pieces::Probe> {
     let s = setup(ctx.profile);
     let split = data(&s)?;
     let eps = s.eps_levels.iter().copied().fold(0.0, f64::max);

@@ -343,10 +343,10 @@ impl PieceStore {
     /// exactly what a later run loads). When another process stored the piece meanwhile,
     /// its copy is kept and returned. In [`PieceMode::Aggregate`] a missing piece is an
     /// error naming it. The flag says whether this call computed the piece.
-    pub fn get_or_compute<T: Serialize + DeserializeOwned>(
+    pub fn get_or_compute<M: crate::model::network::Recurrent, T: Serialize + DeserializeOwned>(
         &self,
         piece: &Piece,
-        compute: impl FnOnce() -> Result<(crate::model::Model, T)>,
+        compute: impl FnOnce() -> Result<(M, T)>,
     ) -> Result<(Stored<T>, bool)> {
         if self.mode != PieceMode::Fresh {
             if let Some(s) = self.load(piece)? {
@@ -436,8 +436,16 @@ pub struct Family {
     pub list: fn(&Ctx) -> Vec<Piece>,
     /// Compute or load the pieces `want` selects.
     pub run: RunPieces,
-    /// The measured training cost of one piece of a task ([`Probe`]).
-    pub probe: fn(&Ctx, &str) -> Result<Probe>,
+    /// The cost class of a piece: pieces of one task and class cost the same to train
+    /// (one [`Probe`] serves them all), e.g. the cell of a robustness model.
+    pub cost_class: fn(&Piece) -> String,
+    /// The measured training cost of one piece of a task and cost class ([`Probe`]).
+    pub probe: fn(&Ctx, &str, &str) -> Result<Probe>,
+}
+
+/// The cost class of a family whose pieces all train alike.
+pub fn one_class(_: &Piece) -> String {
+    String::new()
 }
 
 /// The measured training cost of a piece: optimizer steps per piece and the CPU time of
@@ -473,8 +481,8 @@ fn thread_cpu_seconds() -> f64 {
 /// of `val`); the difference of their CPU times (of this thread, so other load on the
 /// machine does not count) divided by [`PROBE_STEPS`], which leaves out the fixed costs of
 /// an epoch.
-pub fn time_steps(
-    model: crate::model::Model,
+pub fn time_steps<M: crate::model::network::Recurrent>(
+    model: M,
     train: &crate::data::Dataset,
     val: &crate::data::Dataset,
     batch: usize,
@@ -518,6 +526,7 @@ pub fn families() -> Vec<Family> {
             used_by: super::hessian::USED_BY,
             list: super::hessian::pieces,
             run: super::hessian::run_pieces,
+            cost_class: one_class,
             probe: super::hessian::probe,
         },
         Family {
@@ -525,6 +534,7 @@ pub fn families() -> Vec<Family> {
             used_by: super::explicit::USED_BY,
             list: super::explicit::pieces,
             run: super::explicit::run_pieces,
+            cost_class: super::explicit::cost_class,
             probe: super::explicit::probe,
         },
         Family {
@@ -532,6 +542,7 @@ pub fn families() -> Vec<Family> {
             used_by: super::robustness::USED_BY,
             list: super::robustness::pieces,
             run: super::robustness::run_pieces,
+            cost_class: super::robustness::cost_class,
             probe: super::robustness::probe,
         },
     ]

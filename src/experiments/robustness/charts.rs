@@ -158,7 +158,7 @@ pub(super) fn theory_charts(
         &rel,
     )
     .ref_line(RefLine::horizontal(1.0, "Lipschitz RNN"));
-    for (i, s) in models().iter().enumerate() {
+    for (i, s) in theory_models().iter().enumerate() {
         let (mut mu, mut sd) = (Vec::new(), Vec::new());
         for m in &rel {
             let base = mean_std(&theory_values(results, "lipschitz", m)).0;
@@ -193,7 +193,7 @@ pub(super) fn theory_charts(
             &[m],
         )
         .ref_line(RefLine::horizontal(0.0, ""));
-        for (i, s) in models().iter().enumerate() {
+        for (i, s) in theory_models().iter().enumerate() {
             let (mu, sd) = mean_std(&theory_values(results, s.name, m));
             chart = chart.bars(
                 Bars::symmetric(s.label, &[mu], &[if sd.is_finite() { sd } else { 0.0 }]).color(i),

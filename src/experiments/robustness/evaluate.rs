@@ -117,10 +117,10 @@ pub(super) fn perturbation_seed(seed: u64, task: &str) -> u64 {
 }
 
 /// Evaluate a trained model under every perturbation of the task.
-pub(super) fn evaluate_model(
+pub(super) fn evaluate_model<M: Recurrent>(
     task: &TaskSpec,
     d: &TaskData,
-    model: &Model,
+    model: &M,
     seed: u64,
 ) -> Result<Vec<EvalRow>> {
     let loss = crate::loss::Loss::CrossEntropy;

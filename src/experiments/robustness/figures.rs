@@ -67,7 +67,7 @@ pub(super) fn write_task(
     seeds: &[u64],
     wall: f64,
 ) -> Result<()> {
-    let specs = models();
+    let specs = models_for(ctx.profile, task);
     let prefix = format!("robustness_{}", task.name);
     let run = TaskRun {
         ctx,
@@ -91,7 +91,7 @@ pub(super) fn write_task(
         "split_sizes": {"train": d.train.len(), "val": d.val.len(), "test": d.test.len()},
         "input_range": d.range,
         "perturbation_seeds": seeds.iter().map(|&sd| perturbation_seed(sd, task.name)).collect::<Vec<_>>(),
-        "training": train_config(task, 0),
+        "training": train_config(task, &specs[0], 0),
         "selection": "best validation accuracy over epochs (noise off)",
     });
     man.summary = summary;
@@ -225,6 +225,15 @@ fn task_outcome(run: &TaskRun) -> Result<(String, serde_json::Value, Judgement)>
     let (lip_clean, _) = clean_of("lipschitz");
     let (anti_clean, _) = clean_of("antisymmetric");
     let nrnn_clean = noisy.iter().map(|s| clean_of(s.name).0).sum::<f64>() / noisy.len() as f64;
+    let baselines: Vec<(&str, f64)> = specs
+        .iter()
+        .filter(|s| s.is_baseline())
+        .map(|s| (s.label, clean_of(s.name).0))
+        .collect();
+    let baseline_text: Vec<String> = baselines
+        .iter()
+        .map(|(l, a)| format!("{l} {:.1}%", 100.0 * a))
+        .collect();
     let GridComparison {
         wins,
         clear_wins,
@@ -240,8 +249,8 @@ fn task_outcome(run: &TaskRun) -> Result<(String, serde_json::Value, Judgement)>
     let shows = profile_note(ctx) + &format!(
         "Accuracy against perturbation strength for {} models x {} seeds on {} (train {}, validation {}, test {}; hidden {}, \
          {} epochs, profile {}). Mean accuracy over each perturbation's grid, NRNN variants (mean of the 5) against the \
-         deterministic Lipschitz RNN: {}. Clean test accuracy: NRNN mean {:.1}%, Lipschitz {:.1}%, antisymmetric {:.1}% \
-         (paper: about 99% on ordered MNIST and 97.7% on ECG at full scale). The noise-trained models' mean is higher on {} of {} \
+         deterministic Lipschitz RNN: {}. Clean test accuracy: NRNN mean {:.1}%, Lipschitz {:.1}%, antisymmetric {:.1}%, \
+         the other cells (deterministic baselines, not in the contrasts) {} (paper: about 99% on ordered MNIST and 97.7% on ECG at full scale). The noise-trained models' mean is higher on {} of {} \
          perturbation kinds (higher by more than the Lipschitz RNN's seed-to-seed standard deviation on {}; {} seeds). \
          Primary statistic (pre-registered, points of accuracy): {}. Per kind (Holm-adjusted over the kinds, not \
          deciding the verdict): {}. Clean accuracy, same contrast: {}.{} Full table: [{prefix}_table.md]({prefix}_table.md).\n\n{}",
@@ -258,6 +267,7 @@ fn task_outcome(run: &TaskRun) -> Result<(String, serde_json::Value, Judgement)>
         100.0 * nrnn_clean,
         100.0 * lip_clean,
         100.0 * anti_clean,
+        baseline_text.join(", "),
         wins,
         kinds.len(),
         clear_wins,
@@ -277,7 +287,8 @@ fn task_outcome(run: &TaskRun) -> Result<(String, serde_json::Value, Judgement)>
         "primary": primary, "per_kind": sec, "clean": clean_d,
         "kinds_where_nrnn_beats_lipschitz": wins,
         "kinds_where_nrnn_beats_lipschitz_by_more_than_its_std": clear_wins,
-        "clean_accuracy": {"nrnn_mean": nrnn_clean, "lipschitz": lip_clean, "antisymmetric": anti_clean},
+        "clean_accuracy": {"nrnn_mean": nrnn_clean, "lipschitz": lip_clean, "antisymmetric": anti_clean,
+                           "baselines": baselines.iter().map(|(l, a)| serde_json::json!({"model": l, "accuracy": a})).collect::<Vec<_>>()},
         "mean_over_grid": kind_json,
         "train_seconds": results.iter().map(|r| r.train_seconds).sum::<f64>(),
         "eval_seconds": results.iter().map(|r| r.eval_seconds).sum::<f64>(),
@@ -444,7 +455,7 @@ pub(super) fn write_theory(
     seeds: &[u64],
     wall: f64,
 ) -> Result<()> {
-    let specs = models();
+    let specs = theory_models();
     let with: Vec<&(TaskSpec, Vec<PieceResult>)> =
         ran.iter().filter(|(t, _)| t.theory_examples > 0).collect();
     if with.is_empty() {
@@ -518,7 +529,8 @@ pub(super) fn write_theory(
          (per-seed contrasts, Holm-adjusted over the 7, not deciding the verdict): {}. \
          Tables: [robustness_theory.md](robustness_theory.md). The regularizer \
          is evaluated for one reference noise (diag, sigma1 = sigma2 = 1, per eps^2) on every model; the Hessian is in \
-         all trainable parameters (the code models also train their step).",
+         all trainable parameters (the code models also train their step). The LSTM, GRU and coRNN baselines are not \
+         measured: these tools need the Lipschitz cell's structure (A, W, the Euler step).",
         specs.len(),
         seeds.len(),
         agree,
@@ -595,7 +607,7 @@ fn theory_md_table(task: &TaskSpec, results: &[PieceResult], measures: &[&str]) 
     md.push_str("\n|---|");
     md.push_str(&"---|".repeat(measures.len()));
     md.push('\n');
-    for s in &models() {
+    for s in &theory_models() {
         md.push_str(&format!("| {} |", s.label));
         for m in measures {
             let (mu, sd) = mean_std(&theory_values(results, s.name, m));

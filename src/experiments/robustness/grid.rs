@@ -19,6 +19,21 @@ pub struct ModelSpec {
     pub a_term: bool,
     /// Whether the per-unit step is learned.
     pub learn_dt: bool,
+    /// The recurrent cell. `beta`, `gamma`, `a_term` and `learn_dt` are the Lipschitz
+    /// cell's and are 0 / false for the baselines. Left out of the piece configuration
+    /// for the Lipschitz cell, so its pieces keep the ids they had before the baselines.
+    #[serde(skip_serializing_if = "CellKind::is_lipschitz")]
+    pub cell: CellKind,
+    /// The coRNN's fixed step, stiffness and damping (coRNN only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cornn: Option<CornnHyper>,
+    /// The model's own step d in place of the task's (the `paper` profile's per-model
+    /// values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dt: Option<f64>,
+    /// The model's own Adam learning rate in place of the task's (`paper` profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
 }
 
 impl ModelSpec {
@@ -26,20 +41,54 @@ impl ModelSpec {
     pub fn noisy(&self) -> bool {
         !self.noise.is_off()
     }
+    /// Whether the model is one of the paper's baselines of another cell (LSTM, GRU,
+    /// coRNN), not a Lipschitz RNN: the theory measures that need the Lipschitz structure
+    /// are not taken on it.
+    pub fn is_baseline(&self) -> bool {
+        !self.cell.is_lipschitz()
+    }
 }
 
-/// The seven models, in table order: `lipschitz` (deterministic Lipschitz RNN, beta 0.75,
+/// Rusch and Mishra's coRNN setting for sequential MNIST (`sMNIST_task.py` of their code,
+/// tk-rusch/coRNN: `dt` 0.042, `gamma` 2.7, `epsilon` 4.7, learning rate 0.0021, hidden
+/// 256, batch 120, 120 epochs with the rate / 10 at epoch 100): the coRNN's hyper-parameters
+/// on the unpermuted tasks.
+pub const CORNN_SMNIST: CornnHyper = CornnHyper {
+    dt: 0.042,
+    gamma: 2.7,
+    eps: 4.7,
+};
+/// Learning rate of [`CORNN_SMNIST`].
+pub const CORNN_SMNIST_LR: f64 = 0.0021;
+/// Their setting for permuted sequential MNIST (`psMNIST_task.py`: `dt` 0.076, `gamma`
+/// 0.4, `epsilon` 8.0, learning rate 0.0054): the coRNN's hyper-parameters on the
+/// permuted tasks.
+pub const CORNN_PSMNIST: CornnHyper = CornnHyper {
+    dt: 0.076,
+    gamma: 0.4,
+    eps: 8.0,
+};
+/// Learning rate of [`CORNN_PSMNIST`].
+pub const CORNN_PSMNIST_LR: f64 = 0.0054;
+/// Learning rate of the LSTM and GRU in the `paper` profile (the NRNN paper gives none;
+/// Adam's usual 0.001, as for the paper's noisy models).
+pub const GATED_PAPER_LR: f64 = 0.001;
+
+/// The ten models, in table order: `lipschitz` (deterministic Lipschitz RNN, beta 0.75,
 /// gamma 0.001), `antisymmetric` (beta 1, no `A h` term, gamma 0.0001, as in the paper),
 /// `nrnn-add`, `nrnn-mult`, `nrnn-mixed` (`diag` noise, eps [`NRNN_EPS`], `(sigma1,
 /// sigma2)` = (1, 0), (0, 1), (1, 1); the step fixed, as in the baselines, so that noise
-/// is the only difference), and `code-0.02-0.02`, `code-0.05-0.02` (the released script's
+/// is the only difference), `code-0.02-0.02`, `code-0.05-0.02` (the released script's
 /// form, eps 1, `sigma1` = additive and `sigma2` = multiplicative level: PAPER.md's
-/// (add, mult) = (0.02, 0.02) and (0.05, 0.02); learnable per-unit step, as there).
+/// (add, mult) = (0.02, 0.02) and (0.05, 0.02); learnable per-unit step, as there), and
+/// the paper's other baselines, deterministic: `lstm`, `gru`, `cornn` (coRNN at
+/// [`CORNN_SMNIST`]; [`models_for`] gives each task its own).
 ///
 /// ```
 /// let m = nrnn::experiments::robustness::models();
-/// assert_eq!(m.len(), 7);
+/// assert_eq!(m.len(), 10);
 /// assert_eq!(m.iter().filter(|s| s.noisy()).count(), 5);
+/// assert_eq!(m.iter().filter(|s| s.is_baseline()).count(), 3);
 /// ```
 pub fn models() -> Vec<ModelSpec> {
     let base = |name, label, noise| ModelSpec {
@@ -50,6 +99,10 @@ pub fn models() -> Vec<ModelSpec> {
         gamma: 0.001,
         a_term: true,
         learn_dt: false,
+        cell: CellKind::Lipschitz,
+        cornn: None,
+        dt: None,
+        lr: None,
     };
     let diag = |s1, s2| NoiseSpec {
         form: NoiseForm::Diag,
@@ -63,16 +116,21 @@ pub fn models() -> Vec<ModelSpec> {
         sigma1: add,
         sigma2: mult,
     };
+    let other = |name, label, cell| ModelSpec {
+        beta: 0.0,
+        gamma: 0.0,
+        a_term: false,
+        cell,
+        cornn: (cell == CellKind::Cornn).then_some(CORNN_SMNIST),
+        ..base(name, label, NoiseSpec::off())
+    };
     vec![
         base("lipschitz", "Lipschitz RNN", NoiseSpec::off()),
         ModelSpec {
-            name: "antisymmetric",
-            label: "Antisymmetric RNN",
-            noise: NoiseSpec::off(),
             beta: 1.0,
             gamma: 0.0001,
             a_term: false,
-            learn_dt: false,
+            ..base("antisymmetric", "Antisymmetric RNN", NoiseSpec::off())
         },
         base("nrnn-add", "NRNN additive", diag(1.0, 0.0)),
         base("nrnn-mult", "NRNN multiplicative", diag(0.0, 1.0)),
@@ -85,7 +143,66 @@ pub fn models() -> Vec<ModelSpec> {
             learn_dt: true,
             ..base("code-0.05-0.02", "NRNN code (0.05, 0.02)", code(0.05, 0.02))
         },
+        other("lstm", "LSTM", CellKind::Lstm),
+        other("gru", "GRU", CellKind::Gru),
+        other("cornn", "coRNN", CellKind::Cornn),
     ]
+}
+
+/// The models on which the theory measures are taken: the Lipschitz family of
+/// [`models`] (kappa, the regularizer's closed form, the Hessian-vector products, the
+/// Lyapunov tangent and the margins' Jacobian need its structure; the baselines have
+/// none of these yet).
+///
+/// ```
+/// assert_eq!(nrnn::experiments::robustness::theory_models().len(), 7);
+/// ```
+pub fn theory_models() -> Vec<ModelSpec> {
+    models().into_iter().filter(|m| !m.is_baseline()).collect()
+}
+
+/// The models of [`models`] as trained on `task` in `profile`: the coRNN takes Rusch and
+/// Mishra's permuted-MNIST setting ([`CORNN_PSMNIST`]) on a permuted task (data set
+/// `pmnist*`). In the `paper` profile every model takes its own step and learning rate:
+/// the released runs' (PAPER.md: Lipschitz RNN d 0.03, lr 0.003; antisymmetric d 0.01,
+/// lr 0.002; the `code` NRNNs d 0.01 learnable, lr 0.001), the Lipschitz RNN's for the
+/// `diag` NRNNs (so noise stays the only difference), [`GATED_PAPER_LR`] for the LSTM and
+/// GRU, and the coRNN's from its authors' scripts ([`CORNN_SMNIST_LR`],
+/// [`CORNN_PSMNIST_LR`]). The released values are for MNIST; the paper gives none for
+/// ECG, so they serve there too.
+///
+/// ```
+/// use nrnn::experiments::{robustness::{models_for, tasks, CORNN_PSMNIST}, Profile};
+/// let t = tasks(Profile::Paper);
+/// let p = t.iter().find(|t| t.name == "pmnist").unwrap();
+/// let m = models_for(Profile::Paper, p);
+/// let c = m.iter().find(|m| m.name == "cornn").unwrap();
+/// assert_eq!((c.cornn, c.lr), (Some(CORNN_PSMNIST), Some(0.0054)));
+/// assert_eq!(m[0].dt, Some(0.03));
+/// ```
+pub fn models_for(profile: Profile, task: &TaskSpec) -> Vec<ModelSpec> {
+    let permuted = task.data.starts_with("pmnist");
+    models()
+        .into_iter()
+        .map(|mut m| {
+            if m.cell == CellKind::Cornn && permuted {
+                m.cornn = Some(CORNN_PSMNIST);
+            }
+            if profile == Profile::Paper {
+                let (dt, lr) = match (m.cell, m.name) {
+                    (CellKind::Lstm | CellKind::Gru, _) => (None, GATED_PAPER_LR),
+                    (CellKind::Cornn, _) if permuted => (None, CORNN_PSMNIST_LR),
+                    (CellKind::Cornn, _) => (None, CORNN_SMNIST_LR),
+                    (_, "antisymmetric") => (Some(0.01), 0.002),
+                    (_, name) if name.starts_with("code") => (Some(0.01), 0.001),
+                    _ => (Some(0.03), 0.003),
+                };
+                m.dt = dt;
+                m.lr = Some(lr);
+            }
+            m
+        })
+        .collect()
 }
 
 /// Strengths of each perturbation (strength 0, the clean accuracy, is always added).
@@ -173,6 +290,21 @@ pub enum SplitSpec {
         /// Seed of the shuffle.
         seed: u64,
     },
+    /// The data set's own split (MNIST: the authors' 58,000 training images in the order
+    /// of their split permutation, their 2,000 validation images, the 10,000 test
+    /// images): the first `train` training and `val` validation examples (all: `None`)
+    /// and `test` test examples drawn by a seeded shuffle of the test set (all, in file
+    /// order: `None`).
+    Official {
+        /// Training examples (the first ones; all: `None`).
+        train: Option<usize>,
+        /// Validation examples (the first ones; all: `None`).
+        val: Option<usize>,
+        /// Test examples (a seeded draw; all: `None`).
+        test: Option<usize>,
+        /// Seed of the test draw.
+        seed: u64,
+    },
     /// The UCR split: all UCR training examples for training; the UCR test set shuffled
     /// (seeded) and cut into `val` validation and `test` test examples (the paper: 500
     /// and the rest).
@@ -195,6 +327,9 @@ impl SplitSpec {
     /// let s = SplitSpec::Shuffle { examples: Some(300), train: 200, val: 50, test: 50, seed: 0 };
     /// let (tr, va, te) = s.load("digits").unwrap();
     /// assert_eq!((tr.len(), va.len(), te.len()), (200, 50, 50));
+    /// // The digits come as one set: no official split to take.
+    /// let o = SplitSpec::Official { train: None, val: None, test: None, seed: 0 };
+    /// assert!(o.load("digits").unwrap_err().to_string().contains("no official validation split"));
     /// ```
     pub fn load(&self, data: &str) -> Result<(Dataset, Dataset, Dataset)> {
         match self {
@@ -211,6 +346,29 @@ impl SplitSpec {
                     None => d,
                 };
                 d.split_counts(*train, *val, *test, *seed)
+            }
+            SplitSpec::Official {
+                train,
+                val,
+                test,
+                seed,
+            } => {
+                let l = data::load(data)?;
+                let missing = |part: &str| Error::Data {
+                    name: data.to_string(),
+                    message: format!("has no official {part} split"),
+                };
+                let head = |d: Dataset, n: &Option<usize>| match n {
+                    Some(n) => d.head(*n),
+                    None => d,
+                };
+                let v = l.val.ok_or_else(|| missing("validation"))?;
+                let t = l.test.ok_or_else(|| missing("test"))?;
+                let t = match test {
+                    Some(n) => t.split_counts(0, 0, *n, *seed)?.2,
+                    None => t,
+                };
+                Ok((head(l.train, train), head(v, val), t))
             }
             SplitSpec::Ucr { val, test, seed } => {
                 let l = data::load(data)?;
@@ -241,8 +399,17 @@ pub struct TaskSpec {
     pub hidden: usize,
     /// Step d (initial value when learned).
     pub dt: f64,
-    /// Training epochs (learning rate x0.1 at 90% of them).
+    /// Training epochs.
     pub epochs: usize,
+    /// Epochs (1-based) at which the learning rate is multiplied by `decay_factor`
+    /// (`None`: the trainer's default, x0.3 at 55% and 85% of the epochs; the `paper`
+    /// profile: `[90]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay_epochs: Option<Vec<usize>>,
+    /// The learning-rate factor at each of `decay_epochs` (`None`: the trainer's
+    /// default; the `paper` profile: 0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay_factor: Option<f64>,
     /// Mini-batch size.
     pub batch: usize,
     /// Adam learning rate.
@@ -292,100 +459,109 @@ pub(super) fn ecg_grids(profile: Profile) -> Grids {
     }
 }
 
-/// The tasks of a profile. Smoke: the embedded digits only, tiny. Quick: digits, MNIST
-/// 14x14 (196 steps, 4,000 of the 10,000 digits: 2,500 / 500 / 1,000), ECG5000 5-class
-/// and binary; hidden 32; the theory on the digits models only.
-/// Full: digits, MNIST 784 steps (7,000 / 1,000 / 2,000), both ECG tasks; hidden 128,
-/// 100 epochs.
+/// The tasks of a profile. Smoke: the embedded digits only, tiny. Quick: digits, ordered
+/// and permuted MNIST 14x14 (`mnist14`, `pmnist14`: 196 steps; 7,000 of the authors'
+/// training images, 1,000 of their validation images, 2,000 test images), ECG5000
+/// 5-class and binary; hidden 32; the theory on the digits models only. Full: digits,
+/// ordered and permuted MNIST at 784 steps (same subset sizes), both ECG tasks; hidden
+/// 128, 100 epochs. Paper ([`paper_tasks`]): the paper's experiments at its scale.
 ///
 /// ```
 /// use nrnn::experiments::{robustness::tasks, Profile};
 /// assert_eq!(tasks(Profile::Smoke).len(), 1);
+/// let quick: Vec<&str> = tasks(Profile::Quick).iter().map(|t| t.name).collect();
+/// assert_eq!(quick, ["digits", "mnist14", "pmnist14", "ecg5000", "ecg5000-binary"]);
 /// let full = tasks(Profile::Full);
-/// assert!(full.iter().any(|t| t.name == "mnist" && t.hidden == 128 && t.epochs == 100));
+/// assert!(full.iter().any(|t| t.name == "pmnist" && t.hidden == 128 && t.epochs == 100));
 /// ```
 pub fn tasks(profile: Profile) -> Vec<TaskSpec> {
     let p = profile;
-    let digits = TaskSpec {
+    let (ordered, permuted) = match p {
+        Profile::Paper => return paper_tasks(),
+        Profile::Smoke => return vec![digits_task(p)],
+        Profile::Quick => (
+            ("mnist14", "ordered pixel MNIST 14x14 (196 steps)"),
+            ("pmnist14", "permuted pixel MNIST 14x14 (196 steps)"),
+        ),
+        Profile::Full => (
+            ("mnist", "ordered pixel MNIST (784 steps)"),
+            ("pmnist", "permuted pixel MNIST (784 steps)"),
+        ),
+    };
+    vec![
+        digits_task(p),
+        mnist_task(p, ordered.0, ordered.1),
+        mnist_task(p, permuted.0, permuted.1),
+        ecg_task(p, "ecg5000", "ECG5000, 5 classes (140 steps)"),
+        ecg_task(
+            p,
+            "ecg5000-binary",
+            "ECG5000, normal vs abnormal (140 steps)",
+        ),
+    ]
+}
+
+/// The digits task of `p` (smoke, quick, full).
+fn digits_task(p: Profile) -> TaskSpec {
+    TaskSpec {
         name: "digits",
         data: "digits",
         title: "digits (8x8, 64 steps)",
-        split: match p {
-            Profile::Smoke => SplitSpec::Shuffle {
-                examples: None,
-                train: 400,
-                val: 100,
-                test: 120,
-                seed: 0,
-            },
-            _ => SplitSpec::Shuffle {
-                examples: None,
-                train: 1197,
-                val: 200,
-                test: 400,
-                seed: 0,
-            },
+        split: SplitSpec::Shuffle {
+            examples: None,
+            train: p.pick(400, 1197, 1197),
+            val: p.pick(100, 200, 200),
+            test: p.pick(120, 400, 400),
+            seed: 0,
         },
         hidden: p.pick(16, 32, 128),
         dt: 0.2,
         epochs: p.pick(4, 30, 100),
+        decay_epochs: None,
+        decay_factor: None,
         batch: 32,
         lr: p.pick(1e-2, 1e-2, 5e-3),
         eval_examples: p.pick(120, 400, 400),
         attack_examples: p.pick(60, 400, 400),
         grids: image_grids(p),
         theory_examples: p.pick(16, 64, 200),
-    };
-    if p == Profile::Smoke {
-        return vec![digits];
     }
-    let mnist = match p {
-        Profile::Full => TaskSpec {
-            name: "mnist",
-            data: "mnist10k",
-            title: "ordered pixel MNIST (784 steps)",
-            split: SplitSpec::Shuffle {
-                examples: None,
-                train: 7000,
-                val: 1000,
-                test: 2000,
-                seed: 0,
-            },
-            hidden: 128,
-            dt: 0.03,
-            epochs: 100,
-            batch: 128,
-            lr: 3e-3,
-            eval_examples: 2000,
-            attack_examples: 1000,
-            grids: image_grids(p),
-            theory_examples: 100,
-        },
-        _ => TaskSpec {
-            name: "mnist14",
-            data: "mnist10k14",
-            title: "ordered pixel MNIST 14x14 (196 steps)",
-            split: SplitSpec::Shuffle {
-                examples: None,
-                train: 7000,
-                val: 1000,
-                test: 2000,
-                seed: 0,
-            },
-            hidden: 32,
-            dt: 0.2,
-            epochs: 15,
-            batch: 32,
-            lr: 1e-2,
-            eval_examples: 2000,
-            attack_examples: 300,
-            grids: image_grids(p),
-            theory_examples: 0,
-        },
-    };
-    let ecg = |name, data, title| TaskSpec {
+}
+
+/// An MNIST task of `p` (quick: hidden 32, 15 epochs; full: hidden 128, 100 epochs) on the
+/// data set `name`: 7,000 of the authors' training images, 1,000 of their validation
+/// images, 2,000 test images.
+fn mnist_task(p: Profile, name: &'static str, title: &'static str) -> TaskSpec {
+    let quick = p == Profile::Quick;
+    TaskSpec {
         name,
-        data,
+        data: name,
+        title,
+        split: SplitSpec::Official {
+            train: Some(7000),
+            val: Some(1000),
+            test: Some(2000),
+            seed: 0,
+        },
+        hidden: if quick { 32 } else { 128 },
+        dt: if quick { 0.2 } else { 0.03 },
+        epochs: if quick { 15 } else { 100 },
+        decay_epochs: None,
+        decay_factor: None,
+        batch: if quick { 32 } else { 128 },
+        lr: if quick { 1e-2 } else { 3e-3 },
+        eval_examples: 2000,
+        attack_examples: if quick { 300 } else { 1000 },
+        grids: image_grids(p),
+        theory_examples: if quick { 0 } else { 100 },
+    }
+}
+
+/// An ECG5000 task of `p` on the data set `name` (the UCR split: 500 / 500 / 4,000).
+fn ecg_task(p: Profile, name: &'static str, title: &'static str) -> TaskSpec {
+    TaskSpec {
+        name,
+        data: name,
         title,
         split: SplitSpec::Ucr {
             val: 500,
@@ -395,22 +571,58 @@ pub fn tasks(profile: Profile) -> Vec<TaskSpec> {
         hidden: p.pick(16, 32, 128),
         dt: 0.1,
         epochs: p.pick(3, 12, 100),
+        decay_epochs: None,
+        decay_factor: None,
         batch: 32,
         lr: 5e-3,
         eval_examples: p.pick(100, 800, 4000),
         attack_examples: p.pick(50, 250, 1000),
         grids: ecg_grids(p),
         theory_examples: p.pick(16, 0, 100),
+    }
+}
+
+/// The tasks of the `paper` profile: the paper's robustness experiments as its released
+/// runs train them. Ordered and permuted MNIST (`mnist`, `pmnist`: 784 steps, pixels in
+/// [0, 1], the authors' split, every image: 58,000 / 2,000 / 10,000), ECG5000
+/// normal vs abnormal (the paper's ECG task) and 5-class (the UCR split, 500 / 500 /
+/// 4,000); hidden 128, 100 epochs, learning rate x0.1 at epoch 90; batch 128 on MNIST,
+/// 32 on ECG (500 training beats: 4 steps an epoch at 128); the per-model step and
+/// learning rate of [`models_for`]; every perturbation at every strength on the whole
+/// test set (attacks on 1,000 test examples); the theory measures on 100 training
+/// examples.
+///
+/// ```
+/// use nrnn::experiments::{robustness::paper_tasks, Profile};
+/// let t = paper_tasks();
+/// assert_eq!(t.len(), 4);
+/// assert!(t.iter().all(|t| t.hidden == 128 && t.epochs == 100));
+/// assert_eq!(t[0].decay_epochs, Some(vec![90]));
+/// ```
+pub fn paper_tasks() -> Vec<TaskSpec> {
+    let p = Profile::Paper;
+    let image = |name, title| TaskSpec {
+        split: SplitSpec::Official {
+            train: None,
+            val: None,
+            test: None,
+            seed: 0,
+        },
+        decay_epochs: Some(vec![90]),
+        decay_factor: Some(0.1),
+        eval_examples: 10_000,
+        ..mnist_task(p, name, title)
+    };
+    let ecg = |name, title| TaskSpec {
+        decay_epochs: Some(vec![90]),
+        decay_factor: Some(0.1),
+        ..ecg_task(p, name, title)
     };
     vec![
-        digits,
-        mnist,
-        ecg("ecg5000", "ecg5000", "ECG5000, 5 classes (140 steps)"),
-        ecg(
-            "ecg5000-binary",
-            "ecg5000-binary",
-            "ECG5000, normal vs abnormal (140 steps)",
-        ),
+        image("mnist", "ordered pixel MNIST (784 steps)"),
+        image("pmnist", "permuted pixel MNIST (784 steps)"),
+        ecg("ecg5000-binary", "ECG5000, normal vs abnormal (140 steps)"),
+        ecg("ecg5000", "ECG5000, 5 classes (140 steps)"),
     ]
 }
 
@@ -447,7 +659,7 @@ pub fn load_task(task: &TaskSpec) -> Result<TaskData> {
     })
 }
 
-/// The model configuration of `spec` for a task.
+/// The Lipschitz RNN's configuration of `spec` for a task (`spec` must be of that cell).
 pub(super) fn model_config(
     spec: &ModelSpec,
     task: &TaskSpec,
@@ -469,16 +681,46 @@ pub(super) fn model_config(
     Ok(cfg)
 }
 
-/// The training configuration of a task for one seed.
-pub(super) fn train_config(task: &TaskSpec, seed: u64) -> TrainConfig {
+/// The untrained network of `spec` on a task, initialized from `seed`: a Lipschitz RNN
+/// ([`model_config`], step `spec.dt` or the task's) or a baseline cell of `task.hidden`
+/// units.
+pub(super) fn init_network(
+    spec: &ModelSpec,
+    task: &TaskSpec,
+    data: &Dataset,
+    seed: u64,
+) -> Result<Network> {
+    match spec.cell.baseline(spec.cornn.unwrap_or_default()) {
+        None => Ok(Network::Lipschitz(Model::init(
+            model_config(spec, task, data)?,
+            spec.dt.unwrap_or(task.dt),
+            seed,
+        )?)),
+        Some(cell) => Ok(Network::Baseline(Baseline::init(
+            cell,
+            task.hidden,
+            data.input_dim,
+            data.classes,
+            spec.noise,
+            seed,
+        )?)),
+    }
+}
+
+/// The training configuration of a model on a task for one seed (the model's own
+/// learning rate where it has one, the task's schedule).
+pub(super) fn train_config(task: &TaskSpec, spec: &ModelSpec, seed: u64) -> TrainConfig {
+    let d = TrainConfig::default();
     TrainConfig {
         epochs: task.epochs,
         batch: task.batch,
-        lr: task.lr,
+        lr: spec.lr.unwrap_or(task.lr),
+        decay_epochs: task.decay_epochs.clone().or(d.decay_epochs),
+        decay_factor: task.decay_factor.unwrap_or(d.decay_factor),
         seed,
         train_noise: true,
         progress: false,
-        ..Default::default()
+        ..d
     }
 }
 
@@ -496,7 +738,7 @@ fn piece(ctx: &Ctx, task: &TaskSpec, spec: &ModelSpec, seed: u64) -> Piece {
         task.name,
         spec.name,
         seed,
-        serde_json::json!({"task": task, "model": spec, "train": train_config(task, seed),
+        serde_json::json!({"task": task, "model": spec, "train": train_config(task, spec, seed),
                            "base_seed": ctx.seed}),
     )
 }
@@ -504,7 +746,7 @@ fn piece(ctx: &Ctx, task: &TaskSpec, spec: &ModelSpec, seed: u64) -> Piece {
 /// The models, seeds and pieces of one task, models first.
 pub(super) fn task_pieces(ctx: &Ctx, task: &TaskSpec) -> Vec<(ModelSpec, u64, Piece)> {
     let seeds = ctx.seed_list();
-    models()
+    models_for(ctx.profile, task)
         .into_iter()
         .flat_map(|m| seeds.iter().map(move |&k| (m.clone(), k)))
         .map(|(m, k)| {
@@ -522,7 +764,7 @@ pub(super) fn task_pieces(ctx: &Ctx, task: &TaskSpec) -> Vec<(ModelSpec, u64, Pi
 /// let ctx = Ctx { profile: Profile::Smoke, out: "x".into(), seeds: 2, seed: 0,
 ///     replot: false, command: String::new(), pieces: Default::default() };
 /// let p = pieces(&ctx);
-/// assert_eq!(p.len(), 14);
+/// assert_eq!(p.len(), 20);
 /// assert_eq!(p[0].key, "robustness/digits/lipschitz/seed0");
 /// ```
 pub fn pieces(ctx: &Ctx) -> Vec<Piece> {
@@ -571,14 +813,22 @@ pub(super) fn run_piece(
     let key = &piece.key;
     let (st, computed) = store.get_or_compute(piece, || {
         let t = Instant::now();
-        let cfg = model_config(spec, task, &d.train)?;
-        let model = Model::init(cfg, task.dt, seed)?;
-        let fitted = fit(model, &d.train, &d.val, &train_config(task, seed), None)
-            .map_err(|e| Error::Other(format!("training {key}: {e}")))?;
+        let model = init_network(spec, task, &d.train, seed)?;
+        let fitted = fit(
+            model,
+            &d.train,
+            &d.val,
+            &train_config(task, spec, seed),
+            None,
+        )
+        .map_err(|e| Error::Other(format!("training {key}: {e}")))?;
         let train_seconds = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let rows = evaluate_model(task, d, &fitted.model, seed)?;
-        let theory = theory_of(ctx, task, d, &fitted.model)?;
+        let theory = match &fitted.model {
+            Network::Lipschitz(m) => theory_of(ctx, task, d, m)?,
+            Network::Baseline(_) => None,
+        };
         let eval_seconds = t.elapsed().as_secs_f64();
         let best = fitted.history.iter().find(|r| r.epoch == fitted.best_epoch);
         let r = PieceResult {
@@ -608,24 +858,60 @@ pub(super) fn run_piece(
     Ok((r, computed))
 }
 
-/// The training cost of a piece of `task` ([`crate::experiments::pieces::Probe`]):
-/// steps per model and the measured time of a step of the additive-noise NRNN.
-pub fn probe(ctx: &Ctx, task: &str) -> Result<crate::experiments::pieces::Probe> {
+/// The cost class of a robustness piece: its model's cell (`lipschitz` for every model
+/// of the Lipschitz family, whose steps cost about the same; `lstm`, `gru`, `cornn`).
+///
+/// ```
+/// use nrnn::experiments::{robustness, Ctx, Profile};
+/// let ctx = Ctx { profile: Profile::Smoke, out: "x".into(), seeds: 1, seed: 0,
+///     replot: false, command: String::new(), pieces: Default::default() };
+/// let c: Vec<String> = robustness::pieces(&ctx).iter().map(robustness::cost_class).collect();
+/// assert_eq!(c[0], "lipschitz");
+/// assert_eq!(c[9], "cornn");
+/// ```
+pub fn cost_class(piece: &Piece) -> String {
+    models()
+        .iter()
+        .find(|m| m.name == piece.model)
+        .map_or("lipschitz", |m| m.cell.name())
+        .to_string()
+}
+
+/// Examples per step at which a baseline's step is timed: its backward pass runs per
+/// example, so its cost is linear in the batch and the timed step is scaled by
+/// `batch / BASELINE_PROBE_BATCH` (which keeps `--plan` short at the paper's shapes).
+pub const BASELINE_PROBE_BATCH: usize = 16;
+
+/// The training cost of a piece of `task` and cost `class` ([`cost_class`];
+/// [`crate::experiments::pieces::Probe`]): steps per model and the measured time of a
+/// step: of the additive-noise NRNN for the Lipschitz family, of the cell's model for a
+/// baseline (timed at [`BASELINE_PROBE_BATCH`] examples and scaled to the batch).
+pub fn probe(ctx: &Ctx, task: &str, class: &str) -> Result<crate::experiments::pieces::Probe> {
     let task = tasks(ctx.profile)
         .into_iter()
         .find(|t| t.name == task)
         .ok_or_else(|| Error::Other(format!("robustness: no task `{task}`")))?;
     let d = load_task(&task)?;
-    let spec = &models()[2];
-    let model = Model::init(model_config(spec, &task, &d.train)?, task.dt, ctx.seed)?;
+    let specs = models_for(ctx.profile, &task);
+    let spec = specs
+        .iter()
+        .find(|m| m.is_baseline() && m.cell.name() == class)
+        .unwrap_or(&specs[2]);
+    let model = init_network(spec, &task, &d.train, ctx.seed)?;
+    let timed = if spec.is_baseline() {
+        task.batch.min(BASELINE_PROBE_BATCH)
+    } else {
+        task.batch
+    };
+    let step = crate::experiments::pieces::time_steps(
+        model,
+        &d.train,
+        &d.val,
+        timed,
+        crate::train::config::Objective::Noise,
+    )?;
     Ok(crate::experiments::pieces::Probe {
         steps: task.epochs * d.train.len().div_ceil(task.batch),
-        step_seconds: crate::experiments::pieces::time_steps(
-            model,
-            &d.train,
-            &d.val,
-            task.batch,
-            crate::train::config::Objective::Noise,
-        )?,
+        step_seconds: step * task.batch as f64 / timed as f64,
     })
 }

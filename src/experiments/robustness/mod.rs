@@ -29,6 +29,9 @@ use super::pieces::{keep_out_of_git, Piece, PieceStore};
 use super::{Ctx, Profile};
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
+use crate::model::baseline::Baseline;
+use crate::model::cornn::CornnHyper;
+use crate::model::network::{CellKind, Network, Recurrent};
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
 use crate::perturb::{evaluate_under, InputRange, Perturbation};
 use crate::report::index::{update_index, Evidence, FigureEntry};
@@ -71,12 +74,12 @@ pub const NRNN_EPS: f64 = 0.1;
 /// ```
 /// use nrnn::experiments::{robustness::registry_data, Profile};
 /// assert!(registry_data(Profile::Smoke).is_empty());
-/// assert_eq!(registry_data(Profile::Quick), ["mnist10k", "ecg5000"]);
+/// assert_eq!(registry_data(Profile::Quick), ["mnist", "ecg5000"]);
 /// ```
 pub fn registry_data(profile: Profile) -> Vec<&'static str> {
     match profile {
         Profile::Smoke => Vec::new(),
-        _ => vec!["mnist10k", "ecg5000"],
+        _ => vec!["mnist", "ecg5000"],
     }
 }
 

@@ -20,7 +20,7 @@ use crate::verdict::Judgement;
 use std::path::PathBuf;
 
 /// How big a run is: `smoke` (seconds to minutes, used by the tests), `quick` (the
-/// committed figures, at most about an hour on 2 cores), `full` (hidden 128, 100 epochs,
+/// committed figures, about an hour and a half on 2 cores), `full` (hidden 128, 100 epochs,
 /// long sequences), `paper` (the paper's robustness experiments as released: the full
 /// MNIST and permuted MNIST in the authors' split, ECG5000, the released runs'
 /// per-model hyper-parameters; a cluster's job, see `nrnn reproduce --plan`). Outside the

@@ -115,6 +115,16 @@ struct Estimate {
 /// The estimate group of a piece: `(family, task, cost class)`.
 type Group = (String, String, String);
 
+/// ` (class)` after a group's family and task in messages, nothing for a family with one
+/// class.
+fn class_suffix(class: &str) -> String {
+    if class.is_empty() {
+        String::new()
+    } else {
+        format!(" ({class})")
+    }
+}
+
 fn group(r: &RunPiece<'_>) -> Group {
     (
         r.family.name.to_string(),
@@ -161,11 +171,7 @@ fn estimates(all: &[RunPiece<'_>]) -> BTreeMap<Group, (Estimate, Option<Probe>)>
                     3 * crate::experiments::pieces::PROBE_STEPS,
                     k.0,
                     k.1,
-                    if k.2.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", k.2)
-                    }
+                    class_suffix(&k.2)
                 );
                 match (r.family.probe)(r.ctx, &r.piece.task, &k.2) {
                     Ok(p) => (
@@ -259,16 +265,11 @@ pub fn plan(all: &[RunPiece<'_>], shown: &[&RunPiece<'_>], json: bool) -> anyhow
         );
     }
     for g in &groups {
-        let class = g["cost_class"].as_str().unwrap_or("");
         outln!(
             "estimate {}/{}{}: {}",
             g["family"].as_str().unwrap_or(""),
             g["task"].as_str().unwrap_or(""),
-            if class.is_empty() {
-                String::new()
-            } else {
-                format!(" ({class})")
-            },
+            class_suffix(g["cost_class"].as_str().unwrap_or("")),
             g["source"].as_str().unwrap_or("")
         );
     }

@@ -340,12 +340,7 @@ impl SplitSpec {
                 test,
                 seed,
             } => {
-                let d = data::load(data)?.whole();
-                let d = match examples {
-                    Some(n) => d.head(*n),
-                    None => d,
-                };
-                d.split_counts(*train, *val, *test, *seed)
+                first(data::load(data)?.whole(), examples).split_counts(*train, *val, *test, *seed)
             }
             SplitSpec::Official {
                 train,
@@ -358,17 +353,13 @@ impl SplitSpec {
                     name: data.to_string(),
                     message: format!("has no official {part} split"),
                 };
-                let head = |d: Dataset, n: &Option<usize>| match n {
-                    Some(n) => d.head(*n),
-                    None => d,
-                };
                 let v = l.val.ok_or_else(|| missing("validation"))?;
                 let t = l.test.ok_or_else(|| missing("test"))?;
                 let t = match test {
                     Some(n) => t.split_counts(0, 0, *n, *seed)?.2,
                     None => t,
                 };
-                Ok((head(l.train, train), head(v, val), t))
+                Ok((first(l.train, train), first(v, val), t))
             }
             SplitSpec::Ucr { val, test, seed } => {
                 let l = data::load(data)?;
@@ -381,6 +372,14 @@ impl SplitSpec {
                 Ok((l.train, v, t))
             }
         }
+    }
+}
+
+/// The first `n` examples of `d`, or all of them (`None`).
+fn first(d: Dataset, n: &Option<usize>) -> Dataset {
+    match n {
+        Some(n) => d.head(*n),
+        None => d,
     }
 }
 

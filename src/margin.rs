@@ -26,10 +26,12 @@
 //! quantities. Norms are Euclidean over the whole sequence. Perturbations are not clipped
 //! to the input range.
 
+use crate::data::{Batch, Target};
 use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
-use crate::model::{backward, forward, Model};
+use crate::model::network::{Network, Recurrent};
+use crate::model::{backward, forward, Model, NoiseSource};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
@@ -134,8 +136,9 @@ pub struct ExampleMargin {
     /// a lower bound on the flipping radius for a model linear in its input, a first-order
     /// estimate of it otherwise (it can exceed the attack radius; see `tests/margins.rs`).
     pub lower_bound: f64,
-    /// `score_margin / (sqrt 2 L)` with the global Lipschitz constant `L` (module docs).
-    pub certified_bound: f64,
+    /// `score_margin / (sqrt 2 L)` with the global Lipschitz constant `L` (module docs);
+    /// `None` for a baseline cell, which has no such constant here.
+    pub certified_bound: Option<f64>,
     /// Norm of the flipping perturbation found (0 for a misclassified example), or `None`
     /// when the attack did not flip the class within its steps.
     pub attack_radius: Option<f64>,
@@ -153,30 +156,37 @@ pub struct ExampleMargin {
 
 /// A model prepared for per-example margin computations (checked once).
 struct Net<'a> {
-    model: &'a Model,
+    model: &'a Network,
     steps: usize,
 }
 
 impl Net<'_> {
     fn logits(&self, x: &[f64]) -> Vec<f64> {
-        let cfg = &self.model.config;
+        let model = match self.model {
+            Network::Lipschitz(m) => m,
+            Network::Baseline(b) => {
+                let batch = Batch {
+                    x: DMatrix::from_column_slice(b.input, self.steps, x),
+                    steps: self.steps,
+                    size: 1,
+                    target: Target::Classes(vec![0]),
+                };
+                return b.logits(&batch, NoiseSource::Off).iter().copied().collect();
+            }
+        };
+        let cfg = &model.config;
         let xm = DMatrix::from_column_slice(cfg.input, self.steps, x);
-        let t = forward(
-            cfg,
-            &self.model.params,
-            &xm,
-            self.steps,
-            1,
-            None,
-            None,
-            false,
-        );
+        let t = forward(cfg, &model.params, &xm, self.steps, 1, None, None, false);
         t.logits.iter().copied().collect()
     }
 
     /// Logits and the input Jacobian `c x (K p)` (column `k p + i`: step `k`, channel `i`).
     fn jacobian(&self, x: &[f64]) -> (Vec<f64>, DMatrix<f64>) {
-        let cfg = &self.model.config;
+        let model = match self.model {
+            Network::Lipschitz(m) => m,
+            Network::Baseline(b) => return b.input_jacobian(x, self.steps),
+        };
+        let cfg = &model.config;
         let (p, c, k) = (cfg.input, cfg.classes, self.steps);
         let mut xr = DMatrix::zeros(p, k * c);
         for s in 0..k {
@@ -185,10 +195,10 @@ impl Net<'_> {
                     .copy_from_slice(&x[s * p..(s + 1) * p]);
             }
         }
-        let tape = forward(cfg, &self.model.params, &xr, k, c, None, None, true);
+        let tape = forward(cfg, &model.params, &xr, k, c, None, None, true);
         let back = backward(
             cfg,
-            &self.model.params,
+            &model.params,
             &tape,
             &xr,
             None,
@@ -248,7 +258,7 @@ pub fn lipschitz_constant(model: &Model, steps: usize) -> Result<f64> {
     Ok(norm(&p.v, "V")? * norm(&p.u, "U")? * la * dmax * sum.sqrt())
 }
 
-fn check_model_data(model: &Model, data: &Dataset) -> Result<()> {
+fn check_model_data<R: Recurrent>(model: &R, data: &Dataset) -> Result<()> {
     model.validate()?;
     data.validate()?;
     if data.task != Task::Classification {
@@ -258,26 +268,26 @@ fn check_model_data(model: &Model, data: &Dataset) -> Result<()> {
             "a classification data set (margins need class labels)",
         ));
     }
-    if data.input_dim != model.config.input {
+    if data.input_dim != model.input() {
         return Err(Error::param(
             "data.input_dim",
             data.input_dim,
-            &format!("{} (the model's input dimension)", model.config.input),
+            &format!("{} (the model's input dimension)", model.input()),
         ));
     }
-    if model.config.classes < 2 {
+    if model.classes() < 2 {
         return Err(Error::param(
             "model.classes",
-            model.config.classes,
+            model.classes(),
             "at least 2 for margins",
         ));
     }
-    crate::data::check_labels(&data.labels, model.config.classes, "the model's classes")?;
+    crate::data::check_labels(&data.labels, model.classes(), "the model's classes")?;
     Ok(())
 }
 
 /// The input Jacobian `d o / d x` of one sequence (`x`: `steps * input` numbers,
-/// step-major), `classes x (steps * input)`, and the logits.
+/// step-major), `classes x (steps * input)`, and the logits; any cell.
 ///
 /// ```
 /// use nrnn::model::{Model, ModelConfig};
@@ -285,17 +295,34 @@ fn check_model_data(model: &Model, data: &Dataset) -> Result<()> {
 /// let (o, j) = nrnn::margin::input_jacobian(&m, &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3).unwrap();
 /// assert_eq!((o.len(), j.shape()), (4, (4, 6)));
 /// ```
-pub fn input_jacobian(model: &Model, x: &[f64], steps: usize) -> Result<(Vec<f64>, DMatrix<f64>)> {
+pub fn input_jacobian<R: Recurrent>(
+    model: &R,
+    x: &[f64],
+    steps: usize,
+) -> Result<(Vec<f64>, DMatrix<f64>)> {
     model.validate()?;
     check_sequence(model, x, steps)?;
-    Ok(Net { model, steps }.jacobian(x))
+    let model = model.to_network();
+    Ok(Net {
+        model: &model,
+        steps,
+    }
+    .jacobian(x))
 }
 
-fn check_sequence(model: &Model, x: &[f64], steps: usize) -> Result<()> {
+/// The global Lipschitz constant of a Lipschitz RNN, `None` for a baseline.
+fn certifying_constant(model: &Network, steps: usize) -> Result<Option<f64>> {
+    match model {
+        Network::Lipschitz(m) => lipschitz_constant(m, steps).map(Some),
+        Network::Baseline(_) => Ok(None),
+    }
+}
+
+fn check_sequence<R: Recurrent>(model: &R, x: &[f64], steps: usize) -> Result<()> {
     if steps == 0 {
         return Err(Error::param("steps", 0, "at least 1"));
     }
-    let want = steps * model.config.input;
+    let want = steps * model.input();
     if x.len() != want {
         return Err(Error::shape("x", (x.len(), 1), (want, 1)));
     }
@@ -363,12 +390,13 @@ fn deepfool(
 }
 
 /// All margins of one example (see the module docs). `lipschitz` is
-/// [`lipschitz_constant`] for `steps` (pass it when calling for many examples).
+/// [`lipschitz_constant`] for `steps` (pass it when calling for many examples; `None`
+/// for a baseline).
 fn margin_of(
     net: &Net,
     x: &[f64],
     y: usize,
-    lipschitz: f64,
+    lipschitz: Option<f64>,
     opts: &AttackOptions,
 ) -> Result<ExampleMargin> {
     let (o, jac) = net.jacobian(x);
@@ -395,7 +423,7 @@ fn margin_of(
         }
     };
     let lower_bound = ratio(m, std::f64::consts::SQRT_2 * jn);
-    let certified_bound = ratio(m, std::f64::consts::SQRT_2 * lipschitz);
+    let certified_bound = lipschitz.map(|l| ratio(m, std::f64::consts::SQRT_2 * l));
     let mut out = ExampleMargin {
         label: y,
         predicted,
@@ -473,10 +501,10 @@ fn margin_of(
 /// let x = [0.2, -0.4, 0.9, 0.1];
 /// let e = example_margin(&m, &x, 4, 1, &AttackOptions::default()).unwrap();
 /// assert_eq!(e.score_margin > 0.0, e.predicted == 1);
-/// if let Some(r) = e.attack_radius { assert!(e.certified_bound <= r); }
+/// if let Some(r) = e.attack_radius { assert!(e.certified_bound.unwrap() <= r); }
 /// ```
-pub fn example_margin(
-    model: &Model,
+pub fn example_margin<R: Recurrent>(
+    model: &R,
     x: &[f64],
     steps: usize,
     label: usize,
@@ -485,18 +513,19 @@ pub fn example_margin(
     model.validate()?;
     opts.validate()?;
     check_sequence(model, x, steps)?;
-    if label >= model.config.classes || model.config.classes < 2 {
+    if label >= model.classes() || model.classes() < 2 {
         return Err(Error::param(
             "label",
             label,
-            &format!(
-                "a class in 0..{} (and at least 2 classes)",
-                model.config.classes
-            ),
+            &format!("a class in 0..{} (and at least 2 classes)", model.classes()),
         ));
     }
-    let net = Net { model, steps };
-    margin_of(&net, x, label, lipschitz_constant(model, steps)?, opts)
+    let model = model.to_network();
+    let net = Net {
+        model: &model,
+        steps,
+    };
+    margin_of(&net, x, label, certifying_constant(&model, steps)?, opts)
 }
 
 /// Mean, standard error and quantiles of a sample (linear interpolation between order
@@ -584,7 +613,8 @@ pub struct MarginReport {
     pub score_margin: Summary,
     /// Jacobian lower bounds of the correctly classified examples.
     pub lower_bound: Summary,
-    /// Certified (global Lipschitz) bounds of the correctly classified examples.
+    /// Certified (global Lipschitz) bounds of the correctly classified examples (empty for
+    /// a baseline cell).
     pub certified_bound: Summary,
     /// Attack radii of the correctly classified examples where the attack succeeded.
     pub attack_radius: Summary,
@@ -593,12 +623,14 @@ pub struct MarginReport {
     /// Examples whose Jacobian lower bound exceeds the attack radius: the pointwise bound is
     /// a first-order estimate, not a bound, where the model is nonlinear over the radius.
     pub bound_violations: usize,
-    /// The global Lipschitz constant used for the certified bounds.
-    pub lipschitz: f64,
+    /// The global Lipschitz constant used for the certified bounds (`None` for a baseline
+    /// cell: the certified bound needs the Lipschitz RNN's structure).
+    pub lipschitz: Option<f64>,
 }
 
 /// Margins of every example of a classification data set (noise off), in parallel over
-/// examples (results in data-set order, independent of the thread count).
+/// examples (results in data-set order, independent of the thread count); any cell (the
+/// certified bound only for the Lipschitz RNN).
 ///
 /// ```
 /// use nrnn::margin::{margins, AttackOptions};
@@ -609,12 +641,20 @@ pub struct MarginReport {
 /// assert_eq!(r.examples.len(), 6);
 /// assert_eq!(r.score_margin.count, 6);
 /// ```
-pub fn margins(model: &Model, data: &Dataset, opts: &AttackOptions) -> Result<MarginReport> {
+pub fn margins<R: Recurrent>(
+    model: &R,
+    data: &Dataset,
+    opts: &AttackOptions,
+) -> Result<MarginReport> {
     check_model_data(model, data)?;
     opts.validate()?;
     let steps = data.steps;
-    let net = Net { model, steps };
-    let lip = lipschitz_constant(model, steps)?;
+    let model = model.to_network();
+    let net = Net {
+        model: &model,
+        steps,
+    };
+    let lip = certifying_constant(&model, steps)?;
     let examples: Vec<ExampleMargin> = (0..data.len())
         .into_par_iter()
         .map(|e| {
@@ -625,7 +665,7 @@ pub fn margins(model: &Model, data: &Dataset, opts: &AttackOptions) -> Result<Ma
     let right: Vec<&ExampleMargin> = examples.iter().filter(|e| e.score_margin > 0.0).collect();
     let sm: Vec<f64> = examples.iter().map(|e| e.score_margin).collect();
     let lb: Vec<f64> = right.iter().map(|e| e.lower_bound).collect();
-    let cb: Vec<f64> = right.iter().map(|e| e.certified_bound).collect();
+    let cb: Vec<f64> = right.iter().filter_map(|e| e.certified_bound).collect();
     let ar: Vec<f64> = right.iter().filter_map(|e| e.attack_radius).collect();
     let failures = right.iter().filter(|e| e.attack_radius.is_none()).count();
     let violations = right

@@ -6,12 +6,10 @@
 
 mod common;
 
-use common::{acts, forms, proptest_config};
+use common::{acts, baseline_case, forms, proptest_config, random_target};
 use nalgebra::DMatrix;
-use nrnn::data::{Batch, Target};
+use nrnn::data::Batch;
 use nrnn::loss::Loss;
-use nrnn::model::baseline::{Baseline, BaselineCell};
-use nrnn::model::cornn::CornnHyper;
 use nrnn::model::{
     Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, Recurrent,
 };
@@ -110,16 +108,6 @@ fn case_scaled(
 }
 
 /// Random classes, or (`regression`) real targets in [-1, 1].
-fn random_target(rng: &mut impl RngExt, classes: usize, bsz: usize, regression: bool) -> Target {
-    if regression {
-        Target::Values(DMatrix::from_fn(classes, bsz, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
-    }
-}
-
 fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
@@ -192,57 +180,6 @@ fn inputs_error<M: Recurrent>(model: &M, batch: &Batch, draw: &NoiseDraw, loss: 
         *fdi = (lp - lm) / (2.0 * FD_STEP);
     }
     grad_err(dx.as_slice(), &fd, fd_resolution(lg.loss, &lg.logits))
-}
-
-/// A small random baseline case: cell number `cell` (0 LSTM, 1 GRU, 2 coRNN with random
-/// dt, gamma, eps), weights at `scale` times PyTorch's initialization, diag hidden-state
-/// noise with random levels (off when `noisy` is false), a batch of `bsz` examples.
-#[allow(clippy::too_many_arguments)]
-fn baseline_case(
-    cell: u8,
-    n: usize,
-    p: usize,
-    k: usize,
-    bsz: usize,
-    regression: bool,
-    noisy: bool,
-    seed: u64,
-) -> (Baseline, Batch, NoiseDraw, Loss) {
-    let mut rng = stream(seed, &[2]);
-    let classes = 3;
-    let cell = match cell % 3 {
-        0 => BaselineCell::Lstm,
-        1 => BaselineCell::Gru,
-        _ => BaselineCell::Cornn(CornnHyper {
-            dt: rng.random_range(0.05..0.5),
-            gamma: rng.random_range(0.0..3.0),
-            eps: rng.random_range(0.0..3.0),
-        }),
-    };
-    let noise = if noisy {
-        let eps = rng.random_range(0.05..0.6);
-        let (s1, s2) = (rng.random_range(0.0..1.5), rng.random_range(0.0..1.5));
-        NoiseSpec::new(NoiseForm::Diag, eps, s1, s2).unwrap()
-    } else {
-        NoiseSpec::off()
-    };
-    let mut m = Baseline::init(cell, n, p, classes, noise, seed).unwrap();
-    let scale = rng.random_range(1.0..3.0);
-    for b in &mut m.params {
-        *b *= scale;
-    }
-    let x = DMatrix::from_fn(p, k * bsz, |_, _| rng.random_range(-1.0..1.0));
-    let target = random_target(&mut rng, classes, bsz, regression);
-    let loss = Loss::for_target(&target);
-    let ids: Vec<u64> = (0..bsz as u64).collect();
-    let draw = NoiseDraw::draw(NoiseForm::Diag, n, k, seed, &[9], &ids);
-    let batch = Batch {
-        x,
-        steps: k,
-        size: bsz,
-        target,
-    };
-    (m, batch, draw, loss)
 }
 
 proptest! {

@@ -636,6 +636,39 @@ fn train_and_eval_every_cell() {
             serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
                 .unwrap();
         assert_eq!(r["loss"].as_f64(), manifest["test_loss"].as_f64(), "{cell}");
+        // The tools that need only a Jacobian take every cell.
+        let data = "--data digits --data-examples 200 --val-count 40 --test-count 40 --examples 4";
+        let tool = |name: &str| -> Value {
+            let mut args = vec![name, "--model", model.to_str().unwrap(), "--json"];
+            args.extend(data.split(' '));
+            let o = nrnn(&args);
+            assert!(o.status.success(), "{cell} {name}: {}", stderr(&o));
+            serde_json::from_str(&stdout(&o)).unwrap()
+        };
+        let r = tool("margin");
+        let summary = &r["summary"];
+        assert!(summary["lipschitz"].is_null(), "{cell}: {summary}");
+        assert_eq!(r["examples"].as_array().unwrap().len(), 4);
+        let top = tool("hessian")["top_eigenvalues"][0].as_f64().unwrap();
+        assert!(top.is_finite(), "{cell}: {top}");
+        let o = nrnn(&[
+            "lyapunov",
+            "--model",
+            model.to_str().unwrap(),
+            "--spectrum",
+            "2",
+            "--steps",
+            "500",
+            "--transient",
+            "100",
+            "--paths",
+            "2",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{cell} lyapunov: {}", stderr(&o));
+        let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let ex = r["exponents"].as_array().unwrap();
+        assert!(ex.len() == 2 && ex.iter().all(|e| e.as_f64().unwrap().is_finite()));
         let o = nrnn(&["stability", "--model", model.to_str().unwrap()]);
         assert!(!o.status.success());
         let e = stderr(&o);

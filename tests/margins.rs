@@ -150,11 +150,19 @@ fn check_report(model: &Model, d: &Dataset, what: &str, allow_failures: bool) ->
     let r = margins(model, d, &AttackOptions::default()).unwrap();
     let lip = lipschitz_constant(model, d.steps).unwrap();
     let mut violations = 0;
+    assert_eq!(
+        r.lipschitz,
+        Some(lip),
+        "{what}: the report's Lipschitz constant"
+    );
     for (e, m) in r.examples.iter().enumerate() {
         let radius = m.attack_radius.unwrap_or(f64::INFINITY);
         violations += usize::from(m.lower_bound > radius);
+        let certified = m
+            .certified_bound
+            .expect("a Lipschitz RNN has a certified bound");
         assert!(
-            m.certified_bound <= radius,
+            certified <= radius,
             "{what} example {e}: certified bound above the radius"
         );
         // ||J(x)|| <= L for every x, so the certified bound is the smaller one.
@@ -163,7 +171,7 @@ fn check_report(model: &Model, d: &Dataset, what: &str, allow_failures: bool) ->
             "{what}: ||J|| > L"
         );
         if m.score_margin > 0.0 {
-            assert!(m.certified_bound <= m.lower_bound * (1.0 + EXACT_REL_TOL));
+            assert!(certified <= m.lower_bound * (1.0 + EXACT_REL_TOL));
         }
         let Some(rad) = m.attack_radius else {
             assert!(

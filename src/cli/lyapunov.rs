@@ -4,7 +4,11 @@
 //! nrnn lyapunov --model M [--inputs X | --data NAME [--split S]] [--eps E] [--spectrum k] [--steps N] [--transient N0]
 //!               [--paths P] [--seed S] [--h0-scale s] [--reorth m] [--running FILE.csv] [--json]
 //! ```
-//! The first `k` exponents per unit time (time unit: the mean step of the model), sorted
+//! Every cell: the Lipschitz RNN, and the LSTM, GRU and coRNN (their state `[h; c]`, `h`,
+//! `[y; z]`, their tangent map by exact Jacobian-vector products; see
+//! [`crate::dynamics::tangent`]).
+//! The first `k` exponents per unit time (time unit: the mean step of the model; the
+//! coRNN's `dt`; one step for the LSTM and GRU), sorted
 //! from the largest, by the QR method over `N` steps after a transient of `N0`, averaged
 //! over `P` noise paths with standard errors (batch means with one path). Noise: the model
 //! file's form, `sigma1`, `sigma2` and `eps`; `--eps` overrides `eps` (`--eps 0`: the
@@ -18,6 +22,7 @@
 
 use super::fmt::{num, sig};
 use crate::dynamics::{spectrum, Dynamics, LyapunovOptions, Spectrum};
+use crate::model::network::{Network, Recurrent};
 use crate::model::{Model, NoiseSpec};
 use crate::report::table::{Cell, Table};
 use anyhow::Context;
@@ -68,9 +73,9 @@ pub struct Args {
 }
 
 /// A model and its driving input, as read from the command line.
-pub struct Loaded {
+pub struct Loaded<M = Model> {
     /// The model.
-    pub model: Model,
+    pub model: M,
     /// The input sequence (`steps * p` values, step-major), `None` for zero input.
     pub inputs: Option<Vec<f64>>,
     /// How the input was chosen, for the output.
@@ -92,11 +97,14 @@ pub const DEFAULT_TRANSIENT: usize = 1_000;
 /// let x = dir.path().join("x.json");
 /// std::fs::write(&x, r#"{"format": "nrnn-inputs/1", "sequences": [[[1], [2]], [[3], [4]]]}"#).unwrap();
 /// let input = nrnn::cli::input::InputArgs { inputs: Some(x), ..Default::default() };
-/// let l = nrnn::cli::lyapunov::load(&dir.path().join("m.json"), &input).unwrap();
+/// let l: nrnn::cli::lyapunov::Loaded = nrnn::cli::lyapunov::load(&dir.path().join("m.json"), &input).unwrap();
 /// assert_eq!(l.inputs, Some(vec![1.0, 2.0]));
 /// ```
-pub fn load(model: &Path, input: &super::input::InputArgs) -> anyhow::Result<Loaded> {
-    let m = super::eval::load_model(model)?;
+pub fn load<M: Recurrent>(
+    model: &Path,
+    input: &super::input::InputArgs,
+) -> anyhow::Result<Loaded<M>> {
+    let m = crate::model::io::read_model_file(model, M::from_json).context("model file")?;
     if !input.given() {
         return Ok(Loaded {
             model: m,
@@ -127,10 +135,10 @@ pub fn load(model: &Path, input: &super::input::InputArgs) -> anyhow::Result<Loa
 /// assert_eq!(nrnn::cli::lyapunov::noise_of(&m, Some(0.3)).unwrap().eps, 0.3);
 /// assert!(nrnn::cli::lyapunov::noise_of(&m, Some(-0.3)).is_err());
 /// ```
-pub fn noise_of(model: &Model, eps: Option<f64>) -> anyhow::Result<NoiseSpec> {
+pub fn noise_of<M: Recurrent>(model: &M, eps: Option<f64>) -> anyhow::Result<NoiseSpec> {
     let n = match eps {
-        Some(e) => model.config.noise.with_eps(e),
-        None => model.config.noise,
+        Some(e) => model.noise().with_eps(e),
+        None => *model.noise(),
     };
     n.validate().context("--eps")?;
     Ok(n)
@@ -203,7 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
     }
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
-    let l = load(&args.model, &args.input)?;
+    let l: Loaded<Network> = load(&args.model, &args.input)?;
     let noise = noise_of(&l.model, args.eps)?;
     let sys = Dynamics::new(&l.model, l.inputs.as_deref(), noise)?;
     let opts = LyapunovOptions {
@@ -218,7 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             0
         },
-        h0: initial_state(l.model.config.hidden, args.h0_scale, args.seed)?,
+        h0: initial_state(sys.hidden(), args.h0_scale, args.seed)?,
     };
     let mut progress = super::progress::Phases::new("lyapunov", 1);
     progress.phase(&format!(

@@ -18,10 +18,11 @@
 //! failed). The radius summaries are over the correctly classified examples. See
 //! [`crate::margin`].
 
-use super::eval::{check_fit, load_model};
+use super::eval::{check_fit, load_network};
 use super::fmt::{num, percent, sig};
 use crate::json::finite_or_null as jnum;
 use crate::margin::{margins, AttackOptions, Summary};
+use crate::model::network::Recurrent;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -87,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         args.source.check_output("--out", out)?;
     }
-    let model = load_model(&args.source.model)?;
+    let model = load_network(&args.source.model)?;
     let src = args.source.input.load(None)?;
     let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
@@ -112,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             json!({
                 "index": i, "label": e.label, "predicted": e.predicted,
                 "score_margin": jnum(e.score_margin), "lower_bound": jnum(e.lower_bound),
-                "certified_bound": jnum(e.certified_bound),
+                "certified_bound": e.certified_bound.map_or(Value::Null, jnum),
                 "attack_radius": e.attack_radius.map_or(Value::Null, jnum),
                 "jacobian_norm": jnum(e.jacobian_norm), "attack_steps": e.attack_steps,
             })
@@ -131,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "attack_radius": summary(&r.attack_radius),
             "attack_failures": r.attack_failures,
             "bound_violations": r.bound_violations,
-            "lipschitz": jnum(r.lipschitz),
+            "lipschitz": r.lipschitz.map_or(Value::Null, jnum),
         },
     });
     if super::emit_json(args.out.as_deref(), args.json, &out)? {
@@ -159,7 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             e.predicted,
             num(e.score_margin),
             num(e.lower_bound),
-            num(e.certified_bound),
+            e.certified_bound.map_or("n/a".to_string(), num),
             att
         );
     }
@@ -203,7 +204,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "attack failures {}, lower bound above the attack radius {} (a first-order bound), Lipschitz constant {}",
         r.attack_failures,
         r.bound_violations,
-        num(r.lipschitz)
+        r.lipschitz.map_or(
+            format!("n/a (the {} cell has no certified bound: it needs the Lipschitz RNN's structure)", model.cell().name()),
+            num
+        )
     );
     if let Some(why) = vacuous(&r.certified_bound, &r.attack_radius, &r.lower_bound) {
         outln!("note: the certified bound is vacuous: {why}");

@@ -16,7 +16,7 @@
 //! [`super::lyapunov::DEFAULT_TRANSIENT`] steps, the same as `nrnn lyapunov`'s.
 
 use super::fmt::{num, pm, sig};
-use super::lyapunov::{load, noise_of};
+use super::lyapunov::{load, noise_of, Loaded};
 use crate::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
 };
@@ -100,7 +100,7 @@ fn stabilizing(c: &Conditions) -> String {
 pub fn run(args: Args) -> anyhow::Result<()> {
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
     let t0 = std::time::Instant::now();
-    let l = load(&args.model, &args.input)?;
+    let l: Loaded = load(&args.model, &args.input)?;
     let noise = noise_of(&l.model, args.eps)?;
     let c = Conditions::of(&l.model, Some(noise.eps))?;
     let inputs = l.inputs.as_deref();

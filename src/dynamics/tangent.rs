@@ -1,6 +1,14 @@
 //! The network as a dynamical system with its tangent map: one Euler-Maruyama step for
 //! several states driven by the same input and the same noise, and the linearized step
-//! for a block of tangent vectors attached to the first state.
+//! for a block of tangent vectors attached to the first state. Every cell: the Lipschitz
+//! RNN below; a baseline (LSTM, GRU, coRNN) steps its state `s` (`[h; c]`, `h`, `[y; z]`)
+//! by its cell with the `diag` noise on the read-out part, and its tangent by the exact
+//! Jacobian-vector product of that step ([`crate::model::baseline::Baseline::state_jvp`],
+//! one dual-number step per tangent vector):
+//!
+//! ```text
+//! baseline: s' = cell(s, x_k) + eps (sigma1 + sigma2 h) (.) xi_k,   q' = J_cell q + eps sigma2 xi_k (.) q_h
+//! ```
 //!
 //! ```text
 //! state    (docs/theory.md 1):  h' = h + d f(h, x_k) + noise          f = A h + a(W h + U x_k + b)
@@ -17,12 +25,15 @@
 //! `stream(seed, &[tag, id])` replays `NoiseDraw::draw(form, n, steps, seed, &[tag], &[id])`.
 
 use crate::error::{Error, Result};
+use crate::model::baseline::Baseline;
 use crate::model::cell::{drive, Recurrence};
 use crate::model::increment::Increment;
+use crate::model::network::{Network, Recurrent};
 use crate::model::noise::draw_example;
 use crate::model::{Model, NoiseForm, NoiseSpec};
 use crate::rng::Stream;
 use nalgebra::DMatrix;
+use num_dual::Dual64;
 
 /// The standard draws of one step: `xi` (n normals) and `aux` (`scalar`: one normal
 /// `zeta`; `code`: n uniforms `u`; `diag`: empty).
@@ -58,16 +69,33 @@ impl StepNoise {
     }
 }
 
-/// A model prepared for stepping: `[A; W]` stacked, the input drive `U x_k + b` of every
-/// step of the (cycled) input sequence, the steps and the noise.
+/// A model prepared for stepping, with its (cycled) input sequence, time unit and noise.
 #[derive(Clone, Debug)]
 pub struct Dynamics {
-    rec: Recurrence<f64>,
-    drive: DMatrix<f64>,
-    dt: Vec<f64>,
+    kind: Kind,
     tau: f64,
     noise: NoiseSpec,
-    inc: Increment<f64>,
+    on: bool,
+}
+
+/// What a step needs, by cell.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// The Lipschitz RNN: `[A; W]` stacked, the input drive `U x_k + b` of every input
+    /// step, the steps `d` and the noise increment.
+    Lipschitz {
+        rec: Recurrence<f64>,
+        drive: DMatrix<f64>,
+        dt: Vec<f64>,
+        inc: Increment<f64>,
+    },
+    /// A baseline: the model, its cell's blocks as dual numbers (for the tangent map) and
+    /// the input steps (`p x K`).
+    Baseline {
+        model: Baseline,
+        wd: Vec<DMatrix<Dual64>>,
+        x: DMatrix<f64>,
+    },
 }
 
 /// Scratch space for [`Dynamics::step`].
@@ -75,13 +103,16 @@ pub struct Dynamics {
 pub struct Work {
     y: DMatrix<f64>,
     da: Vec<f64>,
+    s0: Vec<f64>,
+    out: Vec<f64>,
+    cache: Vec<f64>,
 }
 
 impl Dynamics {
-    /// Prepare `model` with input sequence `inputs` (`K * p` values, step-major: the `p`
-    /// inputs of step 0, then step 1, ...; cycled when a run is longer than `K` steps;
-    /// `None`: zero input) and noise `noise` (form and levels; `eps = 0` gives the
-    /// deterministic network).
+    /// Prepare `model` (any cell) with input sequence `inputs` (`K * p` values,
+    /// step-major: the `p` inputs of step 0, then step 1, ...; cycled when a run is longer
+    /// than `K` steps; `None`: zero input) and noise `noise` (form and levels; `eps = 0`
+    /// gives the deterministic network; a baseline takes the `diag` form only).
     ///
     /// ```
     /// use nrnn::dynamics::Dynamics;
@@ -91,57 +122,81 @@ impl Dynamics {
     /// assert_eq!((d.hidden(), d.input_steps()), (4, 3));
     /// assert!(Dynamics::new(&m, Some(&[0.1, 0.2, 0.3]), m.config.noise).is_err()); // not a multiple of p = 2
     /// ```
-    pub fn new(model: &Model, inputs: Option<&[f64]>, noise: NoiseSpec) -> Result<Dynamics> {
+    pub fn new<R: Recurrent>(
+        model: &R,
+        inputs: Option<&[f64]>,
+        noise: NoiseSpec,
+    ) -> Result<Dynamics> {
         model.validate()?;
         noise.validate()?;
-        let cfg = &model.config;
-        let (n, p) = (cfg.hidden, cfg.input);
-        let x = match inputs {
-            None => DMatrix::zeros(p, 1),
-            Some(v) => {
-                if v.is_empty() || v.len() % p != 0 {
-                    return Err(Error::param(
-                        "inputs",
-                        format!("{} values", v.len()),
-                        &format!("a non-empty sequence of steps x {p} values (the model's input dimension is {p})"),
-                    ));
-                }
-                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::param(
-                        "inputs",
-                        format!("non-finite value at index {i}"),
-                        "finite numbers",
-                    ));
-                }
-                DMatrix::from_column_slice(p, v.len() / p, v)
+        let x = input_steps(model.input(), inputs)?;
+        match model.to_network() {
+            Network::Lipschitz(m) => Ok(Dynamics::lipschitz(&m, &x, noise)),
+            Network::Baseline(b) => {
+                // The model's own check of the noise form (diag only) names the cell.
+                Baseline { noise, ..b.clone() }.validate()?;
+                let wd = b
+                    .cell_params()
+                    .iter()
+                    .map(|m| m.map(Dual64::from_re))
+                    .collect();
+                Ok(Dynamics {
+                    tau: b.time_unit(),
+                    on: !noise.is_off(),
+                    kind: Kind::Baseline { model: b, wd, x },
+                    noise,
+                })
             }
-        };
-        let pr = &model.params;
+        }
+    }
+
+    fn lipschitz(model: &Model, x: &DMatrix<f64>, noise: NoiseSpec) -> Dynamics {
+        let (cfg, pr) = (&model.config, &model.params);
+        let n = cfg.hidden;
         let dt: Vec<f64> = pr.dt.iter().copied().collect();
         let tau = if dt.iter().all(|&v| v == dt[0]) {
             dt[0]
         } else {
             dt.iter().sum::<f64>() / n as f64
         };
-        Ok(Dynamics {
-            rec: Recurrence::new(cfg, pr),
-            drive: drive(pr, &x),
-            inc: Increment::of(&noise, &dt, true),
-            dt,
+        let inc = Increment::of(&noise, &dt, true);
+        Dynamics {
             tau,
+            on: inc.on,
+            kind: Kind::Lipschitz {
+                rec: Recurrence::new(cfg, pr),
+                drive: drive(pr, x),
+                inc,
+                dt,
+            },
             noise,
-        })
+        }
     }
 
-    /// Hidden units n.
+    /// Dimension of the state: the hidden units n of the Lipschitz RNN and the GRU, 2n for
+    /// the LSTM's `[h; c]` and the coRNN's `[y; z]`.
     pub fn hidden(&self) -> usize {
-        self.rec.hidden()
+        match &self.kind {
+            Kind::Lipschitz { rec, .. } => rec.hidden(),
+            Kind::Baseline { model, .. } => model.cell.state_len(model.hidden),
+        }
+    }
+    /// Units that receive noise (the read-out part of the state: n).
+    fn noise_units(&self) -> usize {
+        match &self.kind {
+            Kind::Lipschitz { rec, .. } => rec.hidden(),
+            Kind::Baseline { model, .. } => model.hidden,
+        }
     }
     /// Number of distinct input steps (1 for zero input).
     pub fn input_steps(&self) -> usize {
-        self.drive.ncols()
+        match &self.kind {
+            Kind::Lipschitz { drive, .. } => drive.ncols(),
+            Kind::Baseline { x, .. } => x.ncols(),
+        }
     }
-    /// Time unit `tau = mean(d)`: the time one step advances.
+    /// Time unit: the time one step advances (`tau = mean(d)` for the Lipschitz RNN, the
+    /// coRNN's `dt`, 1 for the LSTM and GRU).
     pub fn time_unit(&self) -> f64 {
         self.tau
     }
@@ -151,11 +206,11 @@ impl Dynamics {
     }
     /// Whether the steps draw noise (`eps > 0` and a non-zero level).
     pub fn is_noisy(&self) -> bool {
-        self.inc.on
+        self.on
     }
-    /// Fresh step-noise buffers of this system's form.
+    /// Fresh step-noise buffers of this system's form (one normal per noisy unit).
     pub fn step_noise(&self) -> StepNoise {
-        StepNoise::new(self.noise.form, self.hidden())
+        StepNoise::new(self.noise.form, self.noise_units())
     }
 
     /// One step `k` (input `x_{k mod K}`) of `x = [H | Q]`: the first `states` columns are
@@ -198,22 +253,67 @@ impl Dynamics {
             x.nrows() == n && states >= 1 && states <= cols,
             "Dynamics::step: shape"
         );
-        let rows = self.rec.stacked.nrows();
+        let noise = if self.on { noise } else { None };
+        match &self.kind {
+            Kind::Lipschitz {
+                rec,
+                drive,
+                dt,
+                inc,
+            } => Self::step_lipschitz(
+                (rec, drive, dt, inc),
+                self.noise.form,
+                k,
+                x,
+                states,
+                noise,
+                work,
+            ),
+            Kind::Baseline { model, wd, x: xs } => {
+                let xk = xs.column(k % xs.ncols());
+                let nz = noise.map(|s| (&self.noise, s.xi.as_slice()));
+                work.s0.clear();
+                work.s0.extend_from_slice(x.column(0).as_slice());
+                work.out.resize(n, 0.0);
+                for j in states..cols {
+                    let q = x.column(j).as_slice().to_vec();
+                    model.state_jvp(wd, (&work.s0, &q, xk.as_slice()), nz, &mut work.out);
+                    x.column_mut(j).copy_from_slice(&work.out);
+                }
+                for j in 0..states {
+                    let sj = x.column(j).as_slice().to_vec();
+                    model.state_step(&sj, xk.as_slice(), nz, &mut work.out, &mut work.cache);
+                    x.column_mut(j).copy_from_slice(&work.out);
+                }
+            }
+        }
+    }
+
+    /// [`Dynamics::step`] of the Lipschitz RNN.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn step_lipschitz(
+        (rec, drive, dt, inc): (&Recurrence<f64>, &DMatrix<f64>, &[f64], &Increment<f64>),
+        form: NoiseForm,
+        k: usize,
+        x: &mut DMatrix<f64>,
+        states: usize,
+        noise: Option<&StepNoise>,
+        work: &mut Work,
+    ) {
+        let (n, cols) = x.shape();
+        let rows = rec.stacked.nrows();
         work.da.resize(n, 0.0);
-        self.rec.apply(x, &mut work.y);
+        rec.apply(x, &mut work.y);
         let ys = work.y.as_slice();
-        let kk = k % self.drive.ncols();
-        let drive = &self.drive.as_slice()[kk * n..(kk + 1) * n];
-        let noise = if self.inc.on { noise } else { None };
-        let act = self.rec.activation;
-        let (inc, form) = (&self.inc, self.noise.form);
+        let kk = k % drive.ncols();
+        let drive = &drive.as_slice()[kk * n..(kk + 1) * n];
+        let act = rec.activation;
         let xs = x.as_mut_slice();
-        let dt = &self.dt;
         for j in 0..states {
             let yc = &ys[j * rows..(j + 1) * rows];
             let hc = &mut xs[j * n..(j + 1) * n];
             for i in 0..n {
-                let (av, f) = self.rec.drift_unit(yc, drive[i], i);
+                let (av, f) = rec.drift_unit(yc, drive[i], i);
                 if j == 0 {
                     work.da[i] = act.deriv_from_value(av);
                 }
@@ -232,7 +332,7 @@ impl Dynamics {
             let yc = &ys[j * rows..(j + 1) * rows];
             let qc = &mut xs[j * n..(j + 1) * n];
             for i in 0..n {
-                let jq = self.rec.jvp_unit(yc, da[i], i);
+                let jq = rec.jvp_unit(yc, da[i], i);
                 qc[i] = match noise {
                     Some(s) => {
                         inc.tangent_unit(form, qc[i], jq, dt[i], inc.sq[i], s.xi[i], &s.aux, i)
@@ -242,4 +342,29 @@ impl Dynamics {
             }
         }
     }
+}
+
+/// The input steps as a `p x K` matrix from `K * p` step-major values (`None`: one zero
+/// step), refusing a length that is not a multiple of `p` and non-finite values.
+fn input_steps(p: usize, inputs: Option<&[f64]>) -> Result<DMatrix<f64>> {
+    let Some(v) = inputs else {
+        return Ok(DMatrix::zeros(p, 1));
+    };
+    if v.is_empty() || v.len() % p != 0 {
+        return Err(Error::param(
+            "inputs",
+            format!("{} values", v.len()),
+            &format!(
+                "a non-empty sequence of steps x {p} values (the model's input dimension is {p})"
+            ),
+        ));
+    }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(Error::param(
+            "inputs",
+            format!("non-finite value at index {i}"),
+            "finite numbers",
+        ));
+    }
+    Ok(DMatrix::from_column_slice(p, v.len() / p, v))
 }

@@ -234,7 +234,7 @@ fn margin_rows(s: &Setup, split: &Split, models: &[TrainedModel]) -> Result<(Tab
                 e.predicted,
                 e.score_margin,
                 e.lower_bound,
-                e.certified_bound,
+                e.certified_bound.unwrap_or(f64::NAN),
                 e.attack_radius.unwrap_or(f64::NAN),
                 e.jacobian_norm,
                 e.attack_steps
@@ -263,7 +263,7 @@ fn margin_rows(s: &Setup, split: &Split, models: &[TrainedModel]) -> Result<(Tab
         push("attack_failures", r.attack_failures as f64)?;
         push("bound_violations", r.bound_violations as f64)?;
         push("correct", r.lower_bound.count as f64)?;
-        push("lipschitz", r.lipschitz)?;
+        push("lipschitz", r.lipschitz.unwrap_or(f64::NAN))?;
         push("test_accuracy_full", tm.test_accuracy)?;
     }
     Ok((per, ex))

@@ -11,7 +11,8 @@ use super::hvp::check_batch;
 use crate::data::Batch;
 use crate::error::Result;
 use crate::loss::Loss;
-use crate::model::{Model, NoiseSource};
+use crate::model::network::Recurrent;
+use crate::model::NoiseSource;
 use nalgebra::{DMatrix, SymmetricEigen};
 
 /// The hidden-state Hessian of a batch: the mean matrix and per-example summaries.
@@ -32,7 +33,8 @@ fn sqrt_psd(s: &DMatrix<f64>) -> DMatrix<f64> {
     &e.eigenvectors * DMatrix::from_diagonal(&d) * e.eigenvectors.transpose()
 }
 
-/// The hidden-state Hessian of `model` on `batch` (noise off) for `loss` (see module docs).
+/// The hidden-state Hessian of `model` (any cell; `h` is its read-out state) on `batch`
+/// (noise off) for `loss` (see module docs).
 ///
 /// ```
 /// use nrnn::data::{Batch, Target};
@@ -46,14 +48,18 @@ fn sqrt_psd(s: &DMatrix<f64>) -> DMatrix<f64> {
 /// let mean_trace = h.per_example_trace.iter().sum::<f64>() / 2.0;
 /// assert!((h.matrix.trace() - mean_trace).abs() < 1e-12);
 /// ```
-pub fn hidden_state_hessian(model: &Model, batch: &Batch, loss: Loss) -> Result<HiddenHessian> {
+pub fn hidden_state_hessian<R: Recurrent>(
+    model: &R,
+    batch: &Batch,
+    loss: Loss,
+) -> Result<HiddenHessian> {
     model.validate()?;
     check_batch(model, batch, loss)?;
     let logits = model.logits(batch, NoiseSource::Off);
-    let v = &model.params.v;
+    let v = model.readout();
     let g = v * v.transpose();
-    let n = model.config.hidden;
-    let mut s_mean = DMatrix::zeros(model.config.classes, model.config.classes);
+    let n = model.hidden();
+    let mut s_mean = DMatrix::zeros(model.classes(), model.classes());
     let mut tops = Vec::with_capacity(batch.size);
     let mut traces = Vec::with_capacity(batch.size);
     for b in 0..batch.size {

@@ -1,25 +1,30 @@
-//! Exact Hessian-vector products of the training loss in all trainable parameters.
+//! Exact Hessian-vector products of the training loss in all trainable parameters, for
+//! every cell.
 //!
 //! The loss is the deterministic (noise off) mean loss of a fixed batch,
 //! `L(theta) = (1/B) sum_b l(o_b(theta), y_b)`, in the flat coordinates of
-//! [`Model::flat`] (`m_a, m_w, u, b, v, c[, log d]`). A product `H v = d/dt grad L(theta + t v)`
+//! [`Recurrent::flat`] (the Lipschitz RNN: `m_a, m_w, u, b, v, c[, log d]`; a baseline: its
+//! blocks in order, [`crate::model::baseline::Baseline::flat`]). A product `H v = d/dt grad L(theta + t v)`
 //! at `t = 0` is computed exactly by forward-over-reverse differentiation: the parameters
 //! are set to the dual numbers `theta + e v` (`e^2 = 0`), the forward pass, the loss
 //! gradient and backpropagation through time all run in `Dual64`, and the dual part of the
 //! resulting gradient is `H v` (its real part is the gradient itself). Every matrix product
 //! in dual numbers costs three `f64` products ([`crate::linalg::gemm`] runs them in one
 //! register-blocked pass over the interleaved storage), so one product costs about three
-//! gradients: `nrnn bench hvp` measures 3.1 to 3.4 at hidden 32 to 128.
+//! gradients: `nrnn bench hvp` measures 3.1 to 3.4 at hidden 32 to 128. The baselines
+//! (LSTM, GRU, coRNN) run the same method through their generic cells
+//! ([`crate::model::baseline::Baseline::grad_and_hvp`]).
 //!
 //! The batch is split into fixed chunks of [`CHUNK`] examples processed in parallel with
-//! rayon and summed in chunk order, as in [`Model::loss_grad`], so the result does not
+//! rayon and summed in chunk order, as in [`crate::model::Model::loss_grad`], so the result does not
 //! depend on the number of threads.
 
 use super::LinearOperator;
 use crate::data::{Batch, Target};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::{backward, flat_grad_of, forward, params_from_flat, Model, CHUNK};
+use crate::model::network::{Network, Recurrent};
+use crate::model::{backward, flat_grad_of, forward, params_from_flat, NoiseSource, CHUNK};
 use nalgebra::DMatrix;
 use num_dual::Dual64;
 use rayon::prelude::*;
@@ -43,7 +48,8 @@ use rayon::prelude::*;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ParamHessian {
-    model: Model,
+    model: Network,
+    batch: Batch,
     chunks: Vec<Batch>,
     loss: Loss,
     size: usize,
@@ -52,8 +58,8 @@ pub struct ParamHessian {
 
 /// Check that a batch can be fed to a model with a loss: shapes, labels in range,
 /// finite inputs, and a loss that fits the target kind.
-pub(crate) fn check_batch(model: &Model, batch: &Batch, loss: Loss) -> Result<()> {
-    let cfg = &model.config;
+pub(crate) fn check_batch<R: Recurrent>(model: &R, batch: &Batch, loss: Loss) -> Result<()> {
+    let (input, classes) = (model.input(), model.classes());
     if batch.size == 0 || batch.steps == 0 {
         return Err(Error::param(
             "batch",
@@ -61,11 +67,11 @@ pub(crate) fn check_batch(model: &Model, batch: &Batch, loss: Loss) -> Result<()
             "at least one example of at least one step",
         ));
     }
-    if batch.x.shape() != (cfg.input, batch.steps * batch.size) {
+    if batch.x.shape() != (input, batch.steps * batch.size) {
         return Err(Error::shape(
             "inputs",
             batch.x.shape(),
-            (cfg.input, batch.steps * batch.size),
+            (input, batch.steps * batch.size),
         ));
     }
     if let Some(i) = batch.x.iter().position(|v| !v.is_finite()) {
@@ -84,15 +90,11 @@ pub(crate) fn check_batch(model: &Model, batch: &Batch, loss: Loss) -> Result<()
                     &format!("{} labels (one per example)", batch.size),
                 ));
             }
-            crate::data::check_labels(y, cfg.classes, "the model's classes")?;
+            crate::data::check_labels(y, classes, "the model's classes")?;
         }
         (Target::Values(t), Loss::SquaredError) => {
-            if t.shape() != (cfg.classes, batch.size) {
-                return Err(Error::shape(
-                    "targets",
-                    t.shape(),
-                    (cfg.classes, batch.size),
-                ));
+            if t.shape() != (classes, batch.size) {
+                return Err(Error::shape("targets", t.shape(), (classes, batch.size)));
             }
             if t.iter().any(|v| !v.is_finite()) {
                 return Err(Error::param(
@@ -114,9 +116,9 @@ pub(crate) fn check_batch(model: &Model, batch: &Batch, loss: Loss) -> Result<()
 }
 
 impl ParamHessian {
-    /// The operator for `model` on `batch` with `loss`, at the model's current parameters.
-    /// Errors when the model is invalid or the batch does not fit it.
-    pub fn new(model: &Model, batch: &Batch, loss: Loss) -> Result<ParamHessian> {
+    /// The operator for `model` (any cell) on `batch` with `loss`, at the model's current
+    /// parameters. Errors when the model is invalid or the batch does not fit it.
+    pub fn new<R: Recurrent>(model: &R, batch: &Batch, loss: Loss) -> Result<ParamHessian> {
         model.validate()?;
         check_batch(model, batch, loss)?;
         let chunks = (0..batch.size)
@@ -124,7 +126,8 @@ impl ParamHessian {
             .map(|s| batch.columns(s, CHUNK.min(batch.size - s)))
             .collect();
         Ok(ParamHessian {
-            model: model.clone(),
+            model: model.to_network(),
+            batch: batch.clone(),
             chunks,
             loss,
             size: batch.size,
@@ -133,7 +136,7 @@ impl ParamHessian {
     }
 
     /// The model the Hessian is taken at.
-    pub fn model(&self) -> &Model {
+    pub fn model(&self) -> &Network {
         &self.model
     }
 
@@ -160,10 +163,19 @@ impl ParamHessian {
     }
 
     /// Mean loss and flat gradient at other flat parameters `theta` (same length as
-    /// [`Model::flat`]); used for finite differences.
+    /// [`Recurrent::flat`]); used for finite differences.
     pub fn loss_grad_at(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let cfg = &self.model.config;
-        let params = params_from_flat::<f64>(cfg, &self.model.params, theta);
+        let model = match &self.model {
+            Network::Lipschitz(m) => m,
+            Network::Baseline(b) => {
+                let mut b = b.clone();
+                Recurrent::set_flat(&mut b, theta);
+                let lg = b.loss_grad(&self.batch, self.loss, NoiseSource::Off, false);
+                return (lg.loss, lg.grad);
+            }
+        };
+        let cfg = &model.config;
+        let params = params_from_flat::<f64>(cfg, &model.params, theta);
         let scale = 1.0 / self.size as f64;
         let parts: Vec<(f64, Vec<f64>)> = self
             .chunks
@@ -231,14 +243,18 @@ impl ParamHessian {
     }
 
     fn grad_and_hvp_unchecked(&self, v: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let cfg = &self.model.config;
+        let model = match &self.model {
+            Network::Lipschitz(m) => m,
+            Network::Baseline(b) => return b.grad_and_hvp(&self.batch, self.loss, v),
+        };
+        let cfg = &model.config;
         let theta: Vec<Dual64> = self
             .theta
             .iter()
             .zip(v)
             .map(|(&t, &e)| Dual64::new(t, e))
             .collect();
-        let params = params_from_flat::<Dual64>(cfg, &self.model.params, &theta);
+        let params = params_from_flat::<Dual64>(cfg, &model.params, &theta);
         let scale = Dual64::from_re(1.0 / self.size as f64);
         let parts: Vec<Vec<Dual64>> = self
             .chunks

@@ -29,7 +29,7 @@ pub use trace::{hutchinson, rademacher, TraceEstimate};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::model::Model;
+use crate::model::network::Recurrent;
 use nalgebra::DMatrix;
 
 /// A symmetric linear operator known through its products. The eigenvalue, trace and
@@ -187,7 +187,7 @@ pub(crate) fn mean_stderr(v: &[f64]) -> (f64, f64) {
 }
 
 /// Top eigenvalues, trace, optional power iteration and density of the Hessian of the
-/// deterministic mean loss of `batch` in the parameters of `model`, and the same for the
+/// deterministic mean loss of `batch` in the parameters of `model` (any cell), and the same for the
 /// hidden-state Hessian (`top_k` capped at the hidden size there).
 ///
 /// ```
@@ -203,8 +203,8 @@ pub(crate) fn mean_stderr(v: &[f64]) -> (f64, f64) {
 /// assert!(r.top.values[0] >= r.top.values[1]);
 /// assert!(r.hidden.exact_trace >= 0.0);
 /// ```
-pub fn analyze(
-    model: &Model,
+pub fn analyze<R: Recurrent>(
+    model: &R,
     batch: &Batch,
     loss: Loss,
     opts: &HessianOptions,

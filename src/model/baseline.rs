@@ -21,40 +21,42 @@ use super::network::CellKind;
 use super::{LossGrad, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, CHUNK};
 use crate::data::Batch;
 use crate::error::{Error, Result};
+use crate::linalg::Real;
 use crate::loss::Loss;
 use crate::rng::stream;
 use nalgebra::DMatrix;
+use num_dual::Dual64;
 use rand::RngExt;
 use rayon::prelude::*;
 
 /// Where one step's adjoint is taken: the state `s = s_k`, the input `x = x_k` and the
 /// step's cached values.
 #[derive(Clone, Copy)]
-pub struct StepAt<'a> {
+pub struct StepAt<'a, T = f64> {
     /// The state `s_k`.
-    pub s: &'a [f64],
+    pub s: &'a [T],
     /// The input `x_k`.
-    pub x: &'a [f64],
+    pub x: &'a [T],
     /// The values the step cached.
-    pub cache: &'a [f64],
+    pub cache: &'a [T],
 }
 
 /// What one step's adjoint writes: `ds = dL/ds_k` (overwritten), the parameter gradient
 /// `dw` and `dx = dL/dx_k` when asked (added to).
-pub struct StepGrad<'a> {
+pub struct StepGrad<'a, T = f64> {
     /// `dL/ds_k`.
-    pub ds: &'a mut [f64],
+    pub ds: &'a mut [T],
     /// The cell's parameter gradient, block by block.
-    pub dw: &'a mut [DMatrix<f64>],
+    pub dw: &'a mut [DMatrix<T>],
     /// `dL/dx_k`, when asked.
-    pub dx: Option<&'a mut [f64]>,
+    pub dx: Option<&'a mut [T]>,
 }
 
 /// One example of a chunk: the chunk's inputs `x` (`p x (K len)`), its steps and size,
 /// the example's index `j` and the chunk's noise draw.
 #[derive(Clone, Copy)]
-struct Example<'a> {
-    x: &'a DMatrix<f64>,
+struct Example<'a, T = f64> {
+    x: &'a DMatrix<T>,
     steps: usize,
     len: usize,
     j: usize,
@@ -66,12 +68,12 @@ pub type CellBlocks = Vec<(&'static str, usize, usize)>;
 
 /// `1 / (1 + exp(-x))`.
 #[inline(always)]
-pub fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+pub fn sigmoid<T: Real>(x: T) -> T {
+    T::one() / (T::one() + (-x).exp())
 }
 
 /// `out += M x` (column-major `M`).
-pub fn gemv_acc(m: &DMatrix<f64>, x: &[f64], out: &mut [f64]) {
+pub fn gemv_acc<T: Real>(m: &DMatrix<T>, x: &[T], out: &mut [T]) {
     let r = m.nrows();
     for (j, &xj) in x.iter().enumerate() {
         let col = &m.as_slice()[j * r..(j + 1) * r];
@@ -81,17 +83,21 @@ pub fn gemv_acc(m: &DMatrix<f64>, x: &[f64], out: &mut [f64]) {
     }
 }
 
-/// `out += M^T v`.
-pub fn gemv_t_acc(m: &DMatrix<f64>, v: &[f64], out: &mut [f64]) {
+/// `out += M^T v` (each entry's dot product summed from zero, in index order).
+pub fn gemv_t_acc<T: Real>(m: &DMatrix<T>, v: &[T], out: &mut [T]) {
     let r = m.nrows();
     for (j, o) in out.iter_mut().enumerate() {
         let col = &m.as_slice()[j * r..(j + 1) * r];
-        *o += col.iter().zip(v).map(|(a, b)| a * b).sum::<f64>();
+        let mut dot = T::zero();
+        for (&a, &b) in col.iter().zip(v) {
+            dot += a * b;
+        }
+        *o += dot;
     }
 }
 
 /// `M += a b^T`.
-pub fn outer_acc(m: &mut DMatrix<f64>, a: &[f64], b: &[f64]) {
+pub fn outer_acc<T: Real>(m: &mut DMatrix<T>, a: &[T], b: &[T]) {
     let r = m.nrows();
     for (j, &bj) in b.iter().enumerate() {
         let col = &mut m.as_mut_slice()[j * r..(j + 1) * r];
@@ -143,14 +149,30 @@ impl BaselineCell {
             BaselineCell::Cornn(_) => super::cornn::blocks(n, p),
         }
     }
-    fn step(&self, w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
+    /// One step of the cell from state `s` and input `x` into `out`, caching what its
+    /// adjoint needs in `cache` (see the cell's module).
+    pub fn step<T: Real>(
+        &self,
+        w: &[DMatrix<T>],
+        s: &[T],
+        x: &[T],
+        out: &mut [T],
+        cache: &mut [T],
+    ) {
         match self {
             BaselineCell::Lstm => super::lstm::step(w, s, x, out, cache),
             BaselineCell::Gru => super::gru::step(w, s, x, out, cache),
             BaselineCell::Cornn(hy) => super::cornn::step(hy, w, s, x, out, cache),
         }
     }
-    fn step_back(&self, w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+    /// The adjoint of [`BaselineCell::step`] (see the cell's module).
+    pub fn step_back<T: Real>(
+        &self,
+        w: &[DMatrix<T>],
+        at: &StepAt<T>,
+        ds1: &[T],
+        out: &mut StepGrad<T>,
+    ) {
         match self {
             BaselineCell::Lstm => super::lstm::step_back(w, at, ds1, out),
             BaselineCell::Gru => super::gru::step_back(w, at, ds1, out),
@@ -178,10 +200,14 @@ pub struct Baseline {
 }
 
 /// One example's forward pass: states `s_0 .. s_K` and caches, step after step.
-struct ExampleTape {
-    states: Vec<f64>,
-    caches: Vec<f64>,
+struct ExampleTape<T = f64> {
+    states: Vec<T>,
+    caches: Vec<T>,
 }
+
+/// What one chunk's gradient pass returns: the summed loss, the gradient block by block,
+/// the logits and (when asked) `dL/dx`.
+type ChunkGrad<T> = (T, Vec<DMatrix<T>>, DMatrix<T>, Option<DMatrix<T>>);
 
 impl Baseline {
     /// The blocks of the model: the cell's, then `("v", c, n)` and `("c", c, 1)`.
@@ -304,8 +330,8 @@ impl Baseline {
         (on && !nz.is_off()).then_some((nz.eps, nz.sigma1, nz.sigma2))
     }
 
-    /// Forward pass of one example of a chunk.
-    fn forward_example(&self, e: Example) -> ExampleTape {
+    /// Forward pass of one example of a chunk with the cell's blocks `w`.
+    fn forward_example<T: Real>(&self, w: &[DMatrix<T>], e: Example<T>) -> ExampleTape<T> {
         let Example {
             x,
             steps,
@@ -314,9 +340,9 @@ impl Baseline {
             draw,
         } = e;
         let n = self.hidden;
-        let (sl, cl, levels, w) = self.pass_constants(draw);
-        let mut states = vec![0.0; (steps + 1) * sl];
-        let mut caches = vec![0.0; steps * cl];
+        let (sl, cl, levels) = self.pass_constants(draw);
+        let mut states = vec![T::zero(); (steps + 1) * sl];
+        let mut caches = vec![T::zero(); steps * cl];
         for k in 0..steps {
             let col = k * len + j;
             let xk = x.column(col);
@@ -327,52 +353,51 @@ impl Baseline {
                 .step(w, s, xk.as_slice(), out, &mut caches[k * cl..(k + 1) * cl]);
             if let (Some((eps, s1, s2)), Some(d)) = (levels, draw) {
                 let xi = d.xi.column(col);
+                let (eps, s1, s2) = (T::of(eps), T::of(s1), T::of(s2));
                 for i in 0..n {
-                    out[i] += eps * (s1 + s2 * s[i]) * xi[i];
+                    out[i] += eps * (s1 + s2 * s[i]) * T::of(xi[i]);
                 }
             }
         }
         ExampleTape { states, caches }
     }
 
-    /// State and cache lengths, the noise levels (`None`: off) and the cell's blocks.
-    #[allow(clippy::type_complexity)]
-    fn pass_constants(
-        &self,
-        draw: Option<&NoiseDraw>,
-    ) -> (usize, usize, Option<(f64, f64, f64)>, &[DMatrix<f64>]) {
+    /// State and cache lengths and the noise levels (`None`: off).
+    fn pass_constants(&self, draw: Option<&NoiseDraw>) -> (usize, usize, Option<(f64, f64, f64)>) {
         let n = self.hidden;
         (
             self.cell.state_len(n),
             self.cell.cache_len(n),
             self.noise_levels(draw.is_some()),
-            &self.params[..self.params.len() - 2],
         )
     }
 
-    /// Backward pass of one example from `dh = dL/dh_K`: adds the cell's parameter
-    /// gradient into `dw` and writes `dL/dx` into the example's columns of `dx`.
-    fn backward_example(
+    /// Backward pass of one example from `dh = dL/dh_K` with the cell's blocks `w`: adds
+    /// the cell's parameter gradient into `dw` and writes `dL/dx` into the example's
+    /// columns of `dx`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_example<T: Real>(
         &self,
-        e: Example,
-        tape: &ExampleTape,
-        dh: &[f64],
-        dw: &mut [DMatrix<f64>],
-        mut dx: Option<&mut DMatrix<f64>>,
+        w: &[DMatrix<T>],
+        e: Example<T>,
+        tape: &ExampleTape<T>,
+        dh: &[T],
+        dw: &mut [DMatrix<T>],
+        mut dx: Option<&mut DMatrix<T>>,
     ) {
         let (x, steps, len, j, draw) = (e.x, e.steps, e.len, e.j, e.draw);
         let n = self.hidden;
-        let (sl, cl, levels, w) = self.pass_constants(draw);
-        let mut ds1 = vec![0.0; sl];
+        let (sl, cl, levels) = self.pass_constants(draw);
+        let mut ds1 = vec![T::zero(); sl];
         ds1[..n].copy_from_slice(dh);
-        let mut ds = vec![0.0; sl];
+        let mut ds = vec![T::zero(); sl];
         for k in (0..steps).rev() {
             let col = k * len + j;
             let s = &tape.states[k * sl..(k + 1) * sl];
             let cache = &tape.caches[k * cl..(k + 1) * cl];
             let xk = x.column(col);
             let dxk = dx.as_mut().map(|d| d.column_mut(col));
-            let mut dxbuf = dxk.as_ref().map(|_| vec![0.0; self.input]);
+            let mut dxbuf = dxk.as_ref().map(|_| vec![T::zero(); self.input]);
             let at = StepAt {
                 s,
                 x: xk.as_slice(),
@@ -389,18 +414,19 @@ impl Baseline {
             }
             if let (Some((eps, _, s2)), Some(dr)) = (levels, draw) {
                 let xi = dr.xi.column(col);
+                let (eps, s2) = (T::of(eps), T::of(s2));
                 for i in 0..n {
-                    ds[i] += eps * s2 * xi[i] * ds1[i];
+                    ds[i] += eps * s2 * T::of(xi[i]) * ds1[i];
                 }
             }
             std::mem::swap(&mut ds, &mut ds1);
         }
     }
 
-    /// Logits `V h_K + c` of a chunk's final read-out states.
-    fn readout(&self, hs: &DMatrix<f64>) -> DMatrix<f64> {
-        let k = self.params.len();
-        let (v, c) = (&self.params[k - 2], &self.params[k - 1]);
+    /// Logits `V h_K + c` of a chunk's final read-out states, with the model's blocks `p`.
+    fn readout<T: Real>(p: &[DMatrix<T>], hs: &DMatrix<T>) -> DMatrix<T> {
+        let k = p.len();
+        let (v, c) = (&p[k - 2], &p[k - 1]);
         let mut o = v * hs;
         for mut col in o.column_iter_mut() {
             col += c.column(0);
@@ -408,27 +434,181 @@ impl Baseline {
         o
     }
 
-    fn chunk_forward(
+    /// The forward pass of a chunk (inputs `x`, `steps x len` columns) with the model's
+    /// blocks `p`: each example's tape, the final read-out states and the logits.
+    fn chunk_forward<T: Real>(
         &self,
-        sub: &Batch,
+        p: &[DMatrix<T>],
+        x: &DMatrix<T>,
+        steps: usize,
+        len: usize,
         draw: Option<&NoiseDraw>,
-    ) -> (Vec<ExampleTape>, DMatrix<f64>) {
+    ) -> (Vec<ExampleTape<T>>, DMatrix<T>, DMatrix<T>) {
         let n = self.hidden;
         let sl = self.cell.state_len(n);
-        let tapes: Vec<ExampleTape> = (0..sub.size)
+        let w = &p[..p.len() - 2];
+        let tapes: Vec<ExampleTape<T>> = (0..len)
             .map(|j| {
-                self.forward_example(Example {
-                    x: &sub.x,
-                    steps: sub.steps,
-                    len: sub.size,
-                    j,
-                    draw,
-                })
+                self.forward_example(
+                    w,
+                    Example {
+                        x,
+                        steps,
+                        len,
+                        j,
+                        draw,
+                    },
+                )
             })
             .collect();
-        let hs = DMatrix::from_fn(n, sub.size, |i, j| tapes[j].states[sub.steps * sl + i]);
-        let logits = self.readout(&hs);
-        (tapes, logits)
+        let hs = DMatrix::from_fn(n, len, |i, j| tapes[j].states[steps * sl + i]);
+        let logits = Self::readout(p, &hs);
+        (tapes, hs, logits)
+    }
+
+    /// One chunk's summed loss, gradient block by block, logits and (with `want_dx`)
+    /// input gradient, with the model's blocks `p` and inputs `x` in the scalar `T` (f64
+    /// for training; dual numbers for Hessian-vector products).
+    #[allow(clippy::too_many_arguments)]
+    fn chunk_grad<T: Real>(
+        &self,
+        p: &[DMatrix<T>],
+        x: &DMatrix<T>,
+        sub: &Batch,
+        draw: Option<&NoiseDraw>,
+        loss: Loss,
+        scale: T,
+        want_dx: bool,
+    ) -> ChunkGrad<T> {
+        let len = sub.size;
+        let (tapes, hs, logits) = self.chunk_forward(p, x, sub.steps, len, draw);
+        let (losses, dlogits) = loss.value_grad(&logits, &sub.target, scale);
+        let mut dw: Vec<DMatrix<T>> = p
+            .iter()
+            .map(|m| DMatrix::zeros(m.nrows(), m.ncols()))
+            .collect();
+        let k = p.len();
+        dw[k - 2] = &dlogits * hs.transpose();
+        dw[k - 1] = DMatrix::from_fn(self.classes, 1, |i, _| dlogits.row(i).sum());
+        let dh_all = p[k - 2].transpose() * &dlogits;
+        let mut dx = want_dx.then(|| DMatrix::zeros(self.input, sub.steps * len));
+        for (j, tape) in tapes.iter().enumerate() {
+            let dh: Vec<T> = dh_all.column(j).iter().copied().collect();
+            let e = Example {
+                x,
+                steps: sub.steps,
+                len,
+                j,
+                draw,
+            };
+            self.backward_example(&p[..k - 2], e, tape, &dh, &mut dw[..k - 2], dx.as_mut());
+        }
+        let mut total = T::zero();
+        for l in losses {
+            total += l;
+        }
+        (total, dw, logits, dx)
+    }
+
+    /// The cell's blocks (the model's blocks without the read-out `v`, `c`).
+    pub fn cell_params(&self) -> &[DMatrix<f64>] {
+        &self.params[..self.params.len() - 2]
+    }
+
+    /// One step of the state, the step of the forward pass:
+    /// `out = cell(s, x)`, then on the read-out part `out_i += eps (sigma1 + sigma2 s_i) xi_i`
+    /// with `noise = Some((levels, xi))` (`xi`: `n` standard normals; the levels may differ
+    /// from the model's, e.g. `nrnn lyapunov --eps`). `cache` is scratch space.
+    pub fn state_step(
+        &self,
+        s: &[f64],
+        x: &[f64],
+        noise: Option<(&NoiseSpec, &[f64])>,
+        out: &mut [f64],
+        cache: &mut Vec<f64>,
+    ) {
+        cache.resize(self.cell.cache_len(self.hidden), 0.0);
+        self.cell.step(self.cell_params(), s, x, out, cache);
+        if let Some((nz, xi)) = noise {
+            for i in 0..self.hidden {
+                out[i] += nz.eps * (nz.sigma1 + nz.sigma2 * s[i]) * xi[i];
+            }
+        }
+    }
+
+    /// The tangent map of [`Baseline::state_step`] at `s` applied to `q`:
+    /// `out = (d cell / ds)(s, x) q`, then `out_i += eps sigma2 xi_i q_i` on the read-out
+    /// part. The Jacobian-vector product is exact: one step of the cell in dual numbers from
+    /// `s + e q` (`wd`: [`Baseline::cell_params`] as dual numbers with zero dual part), whose
+    /// dual part is `J q`.
+    pub fn state_jvp(
+        &self,
+        wd: &[DMatrix<Dual64>],
+        (s, q, x): (&[f64], &[f64], &[f64]),
+        noise: Option<(&NoiseSpec, &[f64])>,
+        out: &mut [f64],
+    ) {
+        let sd: Vec<Dual64> = s.iter().zip(q).map(|(&a, &b)| Dual64::new(a, b)).collect();
+        let xd: Vec<Dual64> = x.iter().map(|&v| Dual64::from_re(v)).collect();
+        let mut od = vec![Dual64::from_re(0.0); sd.len()];
+        let mut cd = vec![Dual64::from_re(0.0); self.cell.cache_len(self.hidden)];
+        self.cell.step(wd, &sd, &xd, &mut od, &mut cd);
+        for (o, d) in out.iter_mut().zip(&od) {
+            *o = d.eps;
+        }
+        if let Some((nz, xi)) = noise {
+            for i in 0..self.hidden {
+                out[i] += nz.eps * nz.sigma2 * xi[i] * q[i];
+            }
+        }
+    }
+
+    /// The logits of one sequence `x` (`steps * input` numbers, step-major; noise off) and
+    /// their input Jacobian `d o / d x` (`classes x (steps * input)`, column `k p + i`: step
+    /// `k`, channel `i`): one forward pass, then one backward pass per class `j` from
+    /// `dL/dh_K = V^T e_j` (row `j` of `V`), whose input gradient is row `j` of the Jacobian.
+    /// `x` must have `steps * input` entries (panics otherwise: the caller checks).
+    pub fn input_jacobian(&self, x: &[f64], steps: usize) -> (Vec<f64>, DMatrix<f64>) {
+        let (p, c, n) = (self.input, self.classes, self.hidden);
+        let xm = DMatrix::from_column_slice(p, steps, x);
+        let w = self.cell_params();
+        let e = Example {
+            x: &xm,
+            steps,
+            len: 1,
+            j: 0,
+            draw: None,
+        };
+        let tape = self.forward_example(w, e);
+        let sl = self.cell.state_len(n);
+        let hs = DMatrix::from_column_slice(n, 1, &tape.states[steps * sl..steps * sl + n]);
+        let logits = Self::readout(&self.params, &hs);
+        let v = &self.params[self.params.len() - 2];
+        let mut dw: Vec<DMatrix<f64>> = w
+            .iter()
+            .map(|m| DMatrix::zeros(m.nrows(), m.ncols()))
+            .collect();
+        let mut jac = DMatrix::zeros(c, steps * p);
+        for j in 0..c {
+            let dh: Vec<f64> = v.row(j).iter().copied().collect();
+            let mut dx = DMatrix::zeros(p, steps);
+            self.backward_example(w, e, &tape, &dh, &mut dw, Some(&mut dx));
+            for k in 0..steps {
+                for i in 0..p {
+                    jac[(j, k * p + i)] = dx[(i, k)];
+                }
+            }
+        }
+        (logits.iter().copied().collect(), jac)
+    }
+
+    /// Time one step advances: the coRNN's `dt`; 1 for the LSTM and GRU, which have no
+    /// time step (their Lyapunov exponents are per step).
+    pub fn time_unit(&self) -> f64 {
+        match &self.cell {
+            BaselineCell::Cornn(hy) => hy.dt,
+            _ => 1.0,
+        }
     }
 
     /// Mean loss, its exact gradient (in [`Baseline::flat`]'s layout) and the logits of a
@@ -442,53 +622,77 @@ impl Baseline {
         want_dx: bool,
     ) -> LossGrad<Vec<f64>> {
         let bsz = batch.size;
-        let n = self.hidden;
-        let sl = self.cell.state_len(n);
         let scale = 1.0 / bsz as f64;
         let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
-        type Part = (f64, Vec<DMatrix<f64>>, DMatrix<f64>, Option<DMatrix<f64>>);
-        let parts: Vec<Part> = starts
+        let parts: Vec<ChunkGrad<f64>> = starts
             .par_iter()
             .map(|&s| {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
                 let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
-                let (tapes, logits) = self.chunk_forward(&sub, draw.as_ref());
-                let (losses, dlogits) = loss.value_grad(&logits, &sub.target, scale);
-                let mut dw: Vec<DMatrix<f64>> = self
-                    .params
-                    .iter()
-                    .map(|m| DMatrix::zeros(m.nrows(), m.ncols()))
-                    .collect();
-                let k = self.params.len();
-                let hs = DMatrix::from_fn(n, len, |i, j| tapes[j].states[sub.steps * sl + i]);
-                dw[k - 2] = &dlogits * hs.transpose();
-                dw[k - 1] = DMatrix::from_fn(self.classes, 1, |i, _| dlogits.row(i).sum());
-                let dh_all = self.params[k - 2].transpose() * &dlogits;
-                let mut dx = want_dx.then(|| DMatrix::zeros(self.input, sub.steps * len));
-                for (j, tape) in tapes.iter().enumerate() {
-                    let dh: Vec<f64> = dh_all.column(j).iter().copied().collect();
-                    let e = Example {
-                        x: &sub.x,
-                        steps: sub.steps,
-                        len,
-                        j,
-                        draw: draw.as_ref(),
-                    };
-                    self.backward_example(e, tape, &dh, &mut dw[..k - 2], dx.as_mut());
-                }
-                (losses.iter().sum::<f64>(), dw, logits, dx)
+                self.chunk_grad(
+                    &self.params,
+                    &sub.x,
+                    &sub,
+                    draw.as_ref(),
+                    loss,
+                    scale,
+                    want_dx,
+                )
             })
             .collect();
         self.gather(batch, &starts, parts, want_dx)
     }
 
-    #[allow(clippy::type_complexity)]
+    /// The gradient and the exact Hessian-vector product `H v` of the mean deterministic
+    /// loss of `batch` in the flat parameters, by forward-over-reverse differentiation: the
+    /// parameters are set to the dual numbers `theta + e v`, and the forward pass, the loss
+    /// gradient and BPTT run in `Dual64`; the real part of the dual gradient is the
+    /// gradient, its dual part `H v` (the method of [`crate::hessian::ParamHessian`]).
+    /// Fixed chunks of [`CHUNK`] examples in parallel, added in order. `v` must have
+    /// [`Baseline::n_flat`] entries (panics otherwise: the caller checks).
+    pub fn grad_and_hvp(&self, batch: &Batch, loss: Loss, v: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        assert_eq!(v.len(), self.n_flat(), "Baseline::grad_and_hvp: v");
+        let mut at = 0;
+        let p: Vec<DMatrix<Dual64>> = self
+            .params
+            .iter()
+            .map(|m| {
+                let d = DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| {
+                    Dual64::new(m[(i, j)], v[at + i + j * m.nrows()])
+                });
+                at += m.len();
+                d
+            })
+            .collect();
+        let bsz = batch.size;
+        let scale = Dual64::from_re(1.0 / bsz as f64);
+        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
+        let parts: Vec<Vec<DMatrix<Dual64>>> = starts
+            .par_iter()
+            .map(|&s| {
+                let sub = batch.columns(s, CHUNK.min(bsz - s));
+                let x = sub.x.map(Dual64::from_re);
+                self.chunk_grad(&p, &x, &sub, None, loss, scale, false).1
+            })
+            .collect();
+        let mut g = vec![0.0; v.len()];
+        let mut hv = vec![0.0; v.len()];
+        for part in parts {
+            let flat = part.iter().flat_map(|m| m.iter());
+            for ((a, b), d) in g.iter_mut().zip(hv.iter_mut()).zip(flat) {
+                *a += d.re;
+                *b += d.eps;
+            }
+        }
+        (g, hv)
+    }
+
     fn gather(
         &self,
         batch: &Batch,
         starts: &[usize],
-        parts: Vec<(f64, Vec<DMatrix<f64>>, DMatrix<f64>, Option<DMatrix<f64>>)>,
+        parts: Vec<ChunkGrad<f64>>,
         want_dx: bool,
     ) -> LossGrad<Vec<f64>> {
         let bsz = batch.size;
@@ -528,7 +732,8 @@ impl Baseline {
                 let len = CHUNK.min(bsz - s);
                 let sub = batch.columns(s, len);
                 let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
-                self.chunk_forward(&sub, draw.as_ref()).1
+                self.chunk_forward(&self.params, &sub.x, sub.steps, len, draw.as_ref())
+                    .2
             })
             .collect();
         let mut out = DMatrix::zeros(self.classes, bsz);

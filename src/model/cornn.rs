@@ -20,6 +20,7 @@
 
 use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, CellBlocks, StepAt, StepGrad};
 use crate::error::{check_range, Error, Result};
+use crate::linalg::Real;
 use nalgebra::DMatrix;
 
 /// The fixed hyper-parameters of the coRNN: step `dt`, stiffness `gamma`, damping `eps`.
@@ -84,13 +85,13 @@ pub const CACHE_PER_UNIT: usize = 1;
 /// One step `z' = z + dt (t - gamma y - eps z)`, `y' = y + dt z'`,
 /// `t = tanh(W y + W_z z + V x + b)`, from `s = [y; z]` and input `x` into `out = [y'; z']`,
 /// caching `t` in `cache`.
-pub fn step(
+pub fn step<T: Real>(
     hy: &CornnHyper,
-    w: &[DMatrix<f64>],
-    s: &[f64],
-    x: &[f64],
-    out: &mut [f64],
-    cache: &mut [f64],
+    w: &[DMatrix<T>],
+    s: &[T],
+    x: &[T],
+    out: &mut [T],
+    cache: &mut [T],
 ) {
     let n = s.len() / 2;
     let (y, z) = s.split_at(n);
@@ -98,10 +99,10 @@ pub fn step(
     gemv_acc(&w[0], y, &mut pre);
     gemv_acc(&w[1], z, &mut pre);
     gemv_acc(&w[2], x, &mut pre);
-    let dt = hy.dt;
+    let (dt, gamma, eps) = (T::of(hy.dt), T::of(hy.gamma), T::of(hy.eps));
     for j in 0..n {
         let t = pre[j].tanh();
-        let z1 = z[j] + dt * (t - hy.gamma * y[j] - hy.eps * z[j]);
+        let z1 = z[j] + dt * (t - gamma * y[j] - eps * z[j]);
         out[n + j] = z1;
         out[j] = y[j] + dt * z1;
         cache[j] = t;
@@ -110,31 +111,31 @@ pub fn step(
 
 /// The adjoint of [`step`] (module docs: `dz* = dz' + dt dy'`, `dp = dt dz* (1 - t^2)`): from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-pub fn step_back(
+pub fn step_back<T: Real>(
     hy: &CornnHyper,
-    w: &[DMatrix<f64>],
-    at: &StepAt,
-    ds1: &[f64],
-    out: &mut StepGrad,
+    w: &[DMatrix<T>],
+    at: &StepAt<T>,
+    ds1: &[T],
+    out: &mut StepGrad<T>,
 ) {
     let StepAt { s, x, cache } = *at;
     let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len() / 2;
     let (y, z) = s.split_at(n);
-    let dt = hy.dt;
-    let mut dp = vec![0.0; n];
+    let (dt, gamma, eps, one) = (T::of(hy.dt), T::of(hy.gamma), T::of(hy.eps), T::one());
+    let mut dp = vec![T::zero(); n];
     for j in 0..n {
         let dzs = ds1[n + j] + dt * ds1[j];
         let t = cache[j];
-        dp[j] = dt * dzs * (1.0 - t * t);
-        ds[j] = ds1[j] - dt * hy.gamma * dzs;
-        ds[n + j] = (1.0 - dt * hy.eps) * dzs;
+        dp[j] = dt * dzs * (one - t * t);
+        ds[j] = ds1[j] - dt * gamma * dzs;
+        ds[n + j] = (one - dt * eps) * dzs;
     }
     outer_acc(&mut dw[0], &dp, y);
     outer_acc(&mut dw[1], &dp, z);
     outer_acc(&mut dw[2], &dp, x);
     for (b, g) in dw[3].as_mut_slice().iter_mut().zip(&dp) {
-        *b += g;
+        *b += *g;
     }
     let (dy, dz) = ds.split_at_mut(n);
     gemv_t_acc(&w[0], &dp, dy);

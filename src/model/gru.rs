@@ -18,6 +18,7 @@
 //! ```
 
 use super::baseline::{gemv_acc, gemv_t_acc, outer_acc, sigmoid, CellBlocks, StepAt, StepGrad};
+use crate::linalg::Real;
 use nalgebra::DMatrix;
 
 /// Parameter blocks of the GRU, `(name, rows, cols)`: `W_ih` (3n x p), `W_hh` (3n x n),
@@ -36,7 +37,7 @@ pub const CACHE_PER_UNIT: usize = 4;
 
 /// One step `h' = (1 - z) (.) u + z (.) h`, `u = tanh(gi_n + r (.) gh_n)` from `s = h` and
 /// input `x` into `out`, caching the gates in `cache`.
-pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
+pub fn step<T: Real>(w: &[DMatrix<T>], s: &[T], x: &[T], out: &mut [T], cache: &mut [T]) {
     let n = s.len();
     let mut gi = w[2].as_slice().to_vec();
     gemv_acc(&w[0], x, &mut gi);
@@ -46,7 +47,7 @@ pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &m
         let r = sigmoid(gi[j] + gh[j]);
         let z = sigmoid(gi[n + j] + gh[n + j]);
         let u = (gi[2 * n + j] + r * gh[2 * n + j]).tanh();
-        out[j] = (1.0 - z) * u + z * s[j];
+        out[j] = (T::one() - z) * u + z * s[j];
         cache[j] = r;
         cache[n + j] = z;
         cache[2 * n + j] = u;
@@ -56,18 +57,19 @@ pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &m
 
 /// The adjoint of [`step`] (module docs: `dh = dh' z + W_hh^T dgh`, `dx = W_ih^T dgi`): from `ds1 = dL/dh_{k+1}` to `ds = dL/dh_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+pub fn step_back<T: Real>(w: &[DMatrix<T>], at: &StepAt<T>, ds1: &[T], out: &mut StepGrad<T>) {
     let StepAt { s, x, cache } = *at;
     let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len();
-    let mut dgi = vec![0.0; 3 * n];
-    let mut dgh = vec![0.0; 3 * n];
+    let one = T::one();
+    let mut dgi = vec![T::zero(); 3 * n];
+    let mut dgh = vec![T::zero(); 3 * n];
     for j in 0..n {
         let (r, z, u, ghn) = (cache[j], cache[n + j], cache[2 * n + j], cache[3 * n + j]);
         let d = ds1[j];
-        let du = d * (1.0 - z) * (1.0 - u * u);
-        let dz = d * (s[j] - u) * z * (1.0 - z);
-        let dr = du * ghn * r * (1.0 - r);
+        let du = d * (one - z) * (one - u * u);
+        let dz = d * (s[j] - u) * z * (one - z);
+        let dr = du * ghn * r * (one - r);
         dgi[j] = dr;
         dgi[n + j] = dz;
         dgi[2 * n + j] = du;
@@ -79,10 +81,10 @@ pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGra
     outer_acc(&mut dw[0], &dgi, x);
     outer_acc(&mut dw[1], &dgh, s);
     for (b, g) in dw[2].as_mut_slice().iter_mut().zip(&dgi) {
-        *b += g;
+        *b += *g;
     }
     for (b, g) in dw[3].as_mut_slice().iter_mut().zip(&dgh) {
-        *b += g;
+        *b += *g;
     }
     gemv_t_acc(&w[1], &dgh, ds);
     if let Some(dx) = out.dx.as_deref_mut() {

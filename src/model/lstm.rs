@@ -18,6 +18,7 @@
 //! ```
 
 use super::baseline::{gemv_t_acc, outer_acc, sigmoid, CellBlocks, StepAt, StepGrad};
+use crate::linalg::Real;
 use nalgebra::DMatrix;
 
 /// Parameter blocks of the LSTM, `(name, rows, cols)`: `W_ih` (4n x p), `W_hh` (4n x n),
@@ -32,7 +33,7 @@ pub const CACHE_PER_UNIT: usize = 5;
 /// One step `c' = f (.) c + i (.) u`, `h' = o (.) tanh(c')` (gates from
 /// `W_ih x + W_hh h + b`) from `s = [h; c]` and input `x` into `out = [h'; c']`, caching the
 /// gates in `cache`.
-pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &mut [f64]) {
+pub fn step<T: Real>(w: &[DMatrix<T>], s: &[T], x: &[T], out: &mut [T], cache: &mut [T]) {
     let n = s.len() / 2;
     let (h, c) = s.split_at(n);
     let mut g = w[2].as_slice().to_vec();
@@ -57,12 +58,13 @@ pub fn step(w: &[DMatrix<f64>], s: &[f64], x: &[f64], out: &mut [f64], cache: &m
 
 /// The adjoint of [`step`] (module docs: `dc = dc' + dh' o (1 - t^2)`, `dh = W_hh^T dg`, ...): from `ds1 = dL/ds_{k+1}` to `ds = dL/ds_k`, adding the
 /// parameter gradient into `dw` and, when given, `dL/dx_k` into `dx`.
-pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGrad) {
+pub fn step_back<T: Real>(w: &[DMatrix<T>], at: &StepAt<T>, ds1: &[T], out: &mut StepGrad<T>) {
     let StepAt { s, x, cache } = *at;
     let (ds, dw) = (&mut *out.ds, &mut *out.dw);
     let n = s.len() / 2;
     let (h, c) = s.split_at(n);
-    let mut dg = vec![0.0; 4 * n];
+    let one = T::one();
+    let mut dg = vec![T::zero(); 4 * n];
     for j in 0..n {
         let (i, f, u, o, t) = (
             cache[j],
@@ -72,18 +74,18 @@ pub fn step_back(w: &[DMatrix<f64>], at: &StepAt, ds1: &[f64], out: &mut StepGra
             cache[4 * n + j],
         );
         let dh1 = ds1[j];
-        let dc = ds1[n + j] + dh1 * o * (1.0 - t * t);
-        dg[j] = dc * u * i * (1.0 - i);
-        dg[n + j] = dc * c[j] * f * (1.0 - f);
-        dg[2 * n + j] = dc * i * (1.0 - u * u);
-        dg[3 * n + j] = dh1 * t * o * (1.0 - o);
+        let dc = ds1[n + j] + dh1 * o * (one - t * t);
+        dg[j] = dc * u * i * (one - i);
+        dg[n + j] = dc * c[j] * f * (one - f);
+        dg[2 * n + j] = dc * i * (one - u * u);
+        dg[3 * n + j] = dh1 * t * o * (one - o);
         ds[n + j] = dc * f;
-        ds[j] = 0.0;
+        ds[j] = T::zero();
     }
     outer_acc(&mut dw[0], &dg, x);
     outer_acc(&mut dw[1], &dg, h);
     for (b, g) in dw[2].as_mut_slice().iter_mut().zip(&dg) {
-        *b += g;
+        *b += *g;
     }
     gemv_t_acc(&w[1], &dg, &mut ds[..n]);
     if let Some(dx) = out.dx.as_deref_mut() {

@@ -12,9 +12,13 @@
 //!
 //! The Lipschitz RNN ([`Model`]) keeps its batched kernels: its implementation of the trait
 //! calls its own methods, so every result is the one it had before the trait. Tools that
-//! need the Lipschitz structure (A and W: kappa, the closed-form regularizer, Hessians by
-//! dual numbers, Lyapunov exponents, certified margins) take a [`Model`]; a model file of
-//! another cell is refused by [`Model::from_json`] with an error naming the cell, and
+//! need only a Jacobian take any [`Recurrent`] and dispatch once on
+//! [`Recurrent::to_network`]: Lyapunov exponents ([`crate::dynamics::Dynamics`]), Hessians
+//! ([`crate::hessian::ParamHessian`]) and margins ([`crate::margin::margins`]; the
+//! certified bound only for the Lipschitz RNN). Tools that need the Lipschitz structure
+//! (A and W: kappa and the stability conditions, the closed-form regularizer, the SDE
+//! simulator, the certified margin bound) take a [`Model`]; a model file of another cell
+//! is refused by [`Model::from_json`] with an error naming the cell, and
 //! [`Network::lipschitz`] gives the same error in code.
 
 use super::baseline::{Baseline, BaselineCell};
@@ -91,7 +95,7 @@ impl CellKind {
 pub fn unsupported(cell: CellKind, what: &str) -> Error {
     Error::Other(format!(
         "the {} cell does not support {what}: it needs the Lipschitz RNN's structure (A, W and the Euler step); \
-         train a model with --cell lipschitz for it (nrnn eval, and attacks through nrnn::perturb, work for every cell)",
+         train a model with --cell lipschitz for it (nrnn eval, lyapunov, hessian, margin, and attacks through nrnn::perturb, work for every cell)",
         cell.name()
     ))
 }
@@ -146,6 +150,11 @@ pub trait Recurrent: Clone + Send + Sync + std::fmt::Debug {
     fn grad_json(&self, grad: &Self::Grad) -> Value;
     /// The largest step of the recurrence, named in the divergence message.
     fn max_step(&self) -> Option<f64>;
+    /// The read-out matrix `V` of `logits = V h_K + c` (`classes x hidden`).
+    fn readout(&self) -> &DMatrix<f64>;
+    /// This model as a [`Network`] (a copy). The tools whose algorithm differs by cell
+    /// (Hessian-vector products in dual numbers, tangent maps) dispatch on it once.
+    fn to_network(&self) -> Network;
     /// The model file contents.
     fn to_json(&self) -> Value;
     /// Parse and check a model file's contents.
@@ -284,6 +293,12 @@ impl Recurrent for Model {
     fn max_step(&self) -> Option<f64> {
         Some(self.params.dt.iter().fold(0.0f64, |m, &d| m.max(d)))
     }
+    fn readout(&self) -> &DMatrix<f64> {
+        &self.params.v
+    }
+    fn to_network(&self) -> Network {
+        Network::Lipschitz(self.clone())
+    }
     fn explicit_grad(
         &self,
         batch: &Batch,
@@ -355,6 +370,12 @@ impl Recurrent for Baseline {
             BaselineCell::Cornn(hy) => Some(hy.dt),
             _ => None,
         }
+    }
+    fn readout(&self) -> &DMatrix<f64> {
+        &self.params[self.params.len() - 2]
+    }
+    fn to_network(&self) -> Network {
+        Network::Baseline(self.clone())
     }
 }
 
@@ -477,6 +498,12 @@ impl Recurrent for Network {
     }
     fn max_step(&self) -> Option<f64> {
         both!(self, m => m.max_step())
+    }
+    fn readout(&self) -> &DMatrix<f64> {
+        both!(self, m => Recurrent::readout(m))
+    }
+    fn to_network(&self) -> Network {
+        self.clone()
     }
     fn explicit_grad(
         &self,

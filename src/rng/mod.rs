@@ -28,9 +28,13 @@
 ))]
 mod avx512;
 
-use crate::elementary::{
-    angle, radius, COS_C, LN2_HI, LN2_LO, LOG_C, MANTISSA, ONE_BITS, SIN_C, SQRT_HALF_BITS,
-};
+use crate::elementary::{angle, radius};
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx512f",
+    target_feature = "avx512dq"
+))]
+use crate::elementary::{COS_C, LN2_HI, LN2_LO, LOG_C, MANTISSA, ONE_BITS, SIN_C, SQRT_HALF_BITS};
 use std::convert::Infallible;
 
 /// Number of xoshiro256++ generators a [`Stream`] steps together (one 512-bit vector of

@@ -150,9 +150,10 @@ pub fn models() -> Vec<ModelSpec> {
 }
 
 /// The models on which the theory measures are taken: the Lipschitz family of
-/// [`models`] (kappa, the regularizer's closed form, the Hessian-vector products, the
-/// Lyapunov tangent and the margins' Jacobian need its structure; the baselines have
-/// none of these yet).
+/// [`models`]. Kappa and the regularizer's closed form need its structure; the Hessian,
+/// the Lyapunov exponent and the margins take every cell (`nrnn hessian|lyapunov|margin`),
+/// but the table keeps one set of rows with every column, and the baselines are trained
+/// without noise, which is what the theory's predictions are about.
 ///
 /// ```
 /// assert_eq!(nrnn::experiments::robustness::theory_models().len(), 7);

@@ -22,10 +22,10 @@
 
 use super::eval::{check_fit, load_network};
 use super::fmt::{num, pm, sig};
-use crate::hessian::{analyze, HessianOptions, LinearOperator, ParamHessian, SlqOptions};
+use crate::hessian::{analyze, HessianOptions, HessianReport, ParamHessian, SlqOptions};
 use crate::json::finite_or_null;
 use crate::loss::Loss;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// Full-batch gradient norm above which `nrnn hessian` notes that the model is not at a
@@ -79,6 +79,30 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
+/// The analysis settings of the command line.
+fn options(args: &Args) -> HessianOptions {
+    let mut opts = HessianOptions::new(args.top_k, args.trace_probes, args.seed);
+    opts.lanczos_max_iter = args.lanczos_steps;
+    opts.lanczos_tol = args.tol;
+    opts.power = args.power;
+    if args.density {
+        opts.density = Some(SlqOptions {
+            probes: args.density_probes,
+            steps: args.density_steps,
+            sigma: args.sigma,
+            seed: args.seed,
+            ..SlqOptions::new()
+        });
+    }
+    opts
+}
+
+/// Timings of one gradient and one Hessian-vector product, seconds.
+struct Timing {
+    gradient: f64,
+    hvp: f64,
+}
+
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
@@ -96,19 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     super::eval::checked_logits(&model, d)?;
     let batch = d.all();
     let loss = Loss::for_target(&batch.target);
-    let mut opts = HessianOptions::new(args.top_k, args.trace_probes, args.seed);
-    opts.lanczos_max_iter = args.lanczos_steps;
-    opts.lanczos_tol = args.tol;
-    opts.power = args.power;
-    if args.density {
-        opts.density = Some(SlqOptions {
-            probes: args.density_probes,
-            steps: args.density_steps,
-            sigma: args.sigma,
-            seed: args.seed,
-            ..SlqOptions::new()
-        });
-    }
+    let opts = options(&args);
     let mut progress = super::progress::Phases::new("hessian", 2);
     progress.phase(if args.density {
         "Lanczos, Hutchinson trace, spectral density"
@@ -118,15 +130,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let r = analyze(&model, &batch, loss, &opts)?;
     progress.phase("timing a Hessian-vector product");
     let op = ParamHessian::new(&model, &batch, loss)?;
-    let (tg, th) = op.time_ratio(1);
+    let (gradient, hvp) = op.time_ratio(1);
+    let timing = Timing { gradient, hvp };
     drop(progress);
+    let out = report_json(&args, &src, &r, &timing);
+    if super::emit_json(args.out.as_deref(), args.json, &out)? {
+        return Ok(());
+    }
+    super::print_header(&args.source.model, &model, &src, 12)?;
+    print_report(&r, &timing)
+}
+
+/// The JSON report (module docs).
+fn report_json(args: &Args, src: &super::input::Source, r: &HessianReport, t: &Timing) -> Value {
     let h = &r.hidden;
     let mut out = json!({
         "model": args.source.model.display().to_string(),
-        "data": d.name,
+        "data": src.dataset.name,
         "split": src.split_json(),
         "examples": r.examples,
-        "parameters": op.dim(),
+        "parameters": r.dim,
         "loss": r.loss,
         "grad_norm": r.grad_norm,
         "top_eigenvalues": r.top.values,
@@ -141,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "trace": {"mean": h.trace.mean, "stderr": h.trace.stderr, "exact": h.exact_trace},
             "per_example_top": {"mean": h.per_example_top_mean, "stderr": h.per_example_top_stderr},
         },
-        "timing": {"gradient_seconds": tg, "hvp_seconds": th, "ratio": th / tg},
+        "timing": {"gradient_seconds": t.gradient, "hvp_seconds": t.hvp, "ratio": t.hvp / t.gradient},
     });
     if let Some(p) = &r.power {
         out["power"] = json!({"values": p.values, "residuals": p.residuals, "products": p.products, "converged": p.converged});
@@ -156,13 +179,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "steps": args.density_steps,
         });
     }
-    if super::emit_json(args.out.as_deref(), args.json, &out)? {
-        return Ok(());
+    out
+}
+
+/// Eigenvalues with their residuals, one per line.
+fn print_eigenpairs(values: &[f64], residuals: &[f64]) -> anyhow::Result<()> {
+    for (i, (v, res)) in values.iter().zip(residuals).enumerate() {
+        outln!(
+            "  {:>2}  {:>10}   residual {}",
+            i + 1,
+            num(*v),
+            sig(*res, 2)
+        );
     }
-    super::print_header(&args.source.model, &model, &src, 12)?;
+    Ok(())
+}
+
+/// The text report.
+fn print_report(r: &HessianReport, t: &Timing) -> anyhow::Result<()> {
+    let h = &r.hidden;
     outln!(
         "parameters  {}   loss {}   |grad| {}",
-        op.dim(),
+        r.dim,
         num(r.loss),
         num(r.grad_norm)
     );
@@ -184,28 +222,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ", NOT converged"
         }
     );
-    for (i, (v, res)) in r.top.values.iter().zip(&r.top.residuals).enumerate() {
-        outln!(
-            "  {:>2}  {:>10}   residual {}",
-            i + 1,
-            num(*v),
-            sig(*res, 2)
-        );
-    }
+    print_eigenpairs(&r.top.values, &r.top.residuals)?;
     if let Some(p) = &r.power {
         outln!(
             "power iteration ({} products{}):",
             p.products,
             if p.converged { "" } else { ", NOT converged" }
         );
-        for (i, (v, res)) in p.values.iter().zip(&p.residuals).enumerate() {
-            outln!(
-                "  {:>2}  {:>10}   residual {}",
-                i + 1,
-                num(*v),
-                sig(*res, 2)
-            );
-        }
+        print_eigenpairs(&p.values, &p.residuals)?;
     }
     outln!(
         "trace       {} (Hutchinson, {} probes)",
@@ -244,9 +268,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     outln!(
         "products    {} Hessian-vector products; one costs {} gradients ({} s vs {} s)",
         r.hvp_count,
-        sig(th / tg, 3),
-        sig(th, 3),
-        sig(tg, 3)
+        sig(t.hvp / t.gradient, 3),
+        sig(t.hvp, 3),
+        sig(t.gradient, 3)
     );
     outln!("(--json prints every number; --density adds the spectral density)");
     Ok(())

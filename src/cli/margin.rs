@@ -21,7 +21,7 @@
 use super::eval::{check_fit, load_network};
 use super::fmt::{num, percent, sig};
 use crate::json::finite_or_null as jnum;
-use crate::margin::{margins, AttackOptions, Summary};
+use crate::margin::{margins, AttackOptions, MarginReport, Summary};
 use crate::model::network::Recurrent;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -105,6 +105,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     progress.phase(&format!("bounds and attacks on {} examples", d.len()));
     let r = margins(&model, d, &opts)?;
     drop(progress);
+    let out = report_json(&args, &src, &r);
+    if super::emit_json(args.out.as_deref(), args.json, &out)? {
+        return Ok(());
+    }
+    super::print_header(&args.source.model, &model, &src, 10)?;
+    print_report(&r, model.cell().name())
+}
+
+/// The JSON report (module docs).
+fn report_json(args: &Args, src: &super::input::Source, r: &MarginReport) -> Value {
     let examples: Vec<Value> = r
         .examples
         .iter()
@@ -119,9 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let out = json!({
+    json!({
         "model": args.source.model.display().to_string(),
-        "data": d.name,
+        "data": src.dataset.name,
         "split": src.split_json(),
         "examples": examples,
         "summary": {
@@ -134,11 +144,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "bound_violations": r.bound_violations,
             "lipschitz": r.lipschitz.map_or(Value::Null, jnum),
         },
-    });
-    if super::emit_json(args.out.as_deref(), args.json, &out)? {
-        return Ok(());
-    }
-    super::print_header(&args.source.model, &model, &src, 10)?;
+    })
+}
+
+/// The text report of a model of `cell`.
+fn print_report(r: &MarginReport, cell: &str) -> anyhow::Result<()> {
     outln!("accuracy  {}", percent(r.accuracy));
     outln!(
         "{:>5} {:>5} {:>5} {:>10} {:>10} {:>10} {:>10}",
@@ -205,7 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.attack_failures,
         r.bound_violations,
         r.lipschitz.map_or(
-            format!("n/a (the {} cell has no certified bound: it needs the Lipschitz RNN's structure)", model.cell().name()),
+            format!("n/a (the {} cell has no certified bound: it needs the Lipschitz RNN's structure)", cell),
             num
         )
     );

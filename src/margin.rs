@@ -26,8 +26,7 @@
 //! quantities. Norms are Euclidean over the whole sequence. Perturbations are not clipped
 //! to the input range.
 
-use crate::data::{Batch, Target};
-use crate::data::{Dataset, Task};
+use crate::data::{Batch, Dataset, Target, Task};
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
 use crate::model::network::{Network, Recurrent};

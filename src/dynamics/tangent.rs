@@ -103,7 +103,6 @@ enum Kind {
 pub struct Work {
     y: DMatrix<f64>,
     da: Vec<f64>,
-    s0: Vec<f64>,
     out: Vec<f64>,
     cache: Vec<f64>,
 }
@@ -133,8 +132,7 @@ impl Dynamics {
         match model.to_network() {
             Network::Lipschitz(m) => Ok(Dynamics::lipschitz(&m, &x, noise)),
             Network::Baseline(b) => {
-                // The model's own check of the noise form (diag only) names the cell.
-                Baseline { noise, ..b.clone() }.validate()?;
+                b.cell.check_noise(&noise)?;
                 let wd = b
                     .cell_params()
                     .iter()
@@ -272,18 +270,13 @@ impl Dynamics {
             Kind::Baseline { model, wd, x: xs } => {
                 let xk = xs.column(k % xs.ncols());
                 let nz = noise.map(|s| (&self.noise, s.xi.as_slice()));
-                work.s0.clear();
-                work.s0.extend_from_slice(x.column(0).as_slice());
+                // Tangents first: they are taken at the first state before its step.
+                let (st, tg) = x.as_mut_slice().split_at_mut(states * n);
+                model.state_jvp(wd, (&st[..n], xk.as_slice()), nz, tg);
                 work.out.resize(n, 0.0);
-                for j in states..cols {
-                    let q = x.column(j).as_slice().to_vec();
-                    model.state_jvp(wd, (&work.s0, &q, xk.as_slice()), nz, &mut work.out);
-                    x.column_mut(j).copy_from_slice(&work.out);
-                }
-                for j in 0..states {
-                    let sj = x.column(j).as_slice().to_vec();
-                    model.state_step(&sj, xk.as_slice(), nz, &mut work.out, &mut work.cache);
-                    x.column_mut(j).copy_from_slice(&work.out);
+                for sj in st.chunks_mut(n) {
+                    model.state_step(sj, xk.as_slice(), nz, &mut work.out, &mut work.cache);
+                    sj.copy_from_slice(&work.out);
                 }
             }
         }

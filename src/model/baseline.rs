@@ -107,6 +107,26 @@ pub fn outer_acc<T: Real>(m: &mut DMatrix<T>, a: &[T], b: &[T]) {
     }
 }
 
+/// The hidden-state noise of one step, on the read-out part (the one home of the
+/// baselines' noise algebra, used by the forward pass and the tangent dynamics):
+/// `out_i += eps (sigma1 + sigma2 s_i) xi_i` for `i < n = xi.len()`, `s` the state before the step.
+fn add_noise<T: Real>(out: &mut [T], s: &[T], xi: &[f64], (eps, s1, s2): (f64, f64, f64)) {
+    let (eps, s1, s2) = (T::of(eps), T::of(s1), T::of(s2));
+    for i in 0..xi.len() {
+        out[i] += eps * (s1 + s2 * s[i]) * T::of(xi[i]);
+    }
+}
+
+/// The derivative of [`add_noise`] in the state applied to `v`, `out_i += eps sigma2 xi_i v_i`:
+/// a diagonal map, so also its adjoint (BPTT applies it to `dL/ds_{k+1}`, the tangent
+/// dynamics to a tangent vector).
+fn add_noise_derivative<T: Real>(out: &mut [T], v: &[T], xi: &[f64], eps: f64, s2: f64) {
+    let (eps, s2) = (T::of(eps), T::of(s2));
+    for i in 0..xi.len() {
+        out[i] += eps * s2 * T::of(xi[i]) * v[i];
+    }
+}
+
 /// A baseline cell and its hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BaselineCell {
@@ -126,6 +146,21 @@ impl BaselineCell {
             BaselineCell::Gru => CellKind::Gru,
             BaselineCell::Cornn(_) => CellKind::Cornn,
         }
+    }
+    /// Refuse a noise form the cell does not take: the baselines have the `diag` form only
+    /// (`eps (sigma1 + sigma2 h) xi` on the read-out part).
+    pub fn check_noise(&self, noise: &NoiseSpec) -> Result<()> {
+        if !noise.is_off() && noise.form != NoiseForm::Diag {
+            return Err(Error::param(
+                "noise",
+                format!("\"{}\"", noise.form.name()),
+                &format!(
+                    "\"diag\" for the {} cell (hidden-state noise eps (sigma1 + sigma2 h) xi; the scalar and code forms are the Lipschitz RNN's)",
+                    self.kind().name()
+                ),
+            ));
+        }
+        Ok(())
     }
     /// Length of the state `s` for `n` units (LSTM `[h; c]` and coRNN `[y; z]`: 2n, GRU n).
     pub fn state_len(&self, n: usize) -> usize {
@@ -255,16 +290,7 @@ impl Baseline {
     fn check_config(&self) -> Result<()> {
         super::check_sizes(self.hidden, self.input, self.classes)?;
         self.noise.validate()?;
-        if !self.noise.is_off() && self.noise.form != NoiseForm::Diag {
-            return Err(Error::param(
-                "noise",
-                format!("\"{}\"", self.noise.form.name()),
-                &format!(
-                    "\"diag\" for the {} cell (hidden-state noise eps (sigma1 + sigma2 h) xi; the scalar and code forms are the Lipschitz RNN's)",
-                    self.cell.kind().name()
-                ),
-            ));
-        }
+        self.cell.check_noise(&self.noise)?;
         if let BaselineCell::Cornn(hy) = &self.cell {
             hy.validate("cornn_")?;
         }
@@ -339,7 +365,6 @@ impl Baseline {
             j,
             draw,
         } = e;
-        let n = self.hidden;
         let (sl, cl, levels) = self.pass_constants(draw);
         let mut states = vec![T::zero(); (steps + 1) * sl];
         let mut caches = vec![T::zero(); steps * cl];
@@ -351,12 +376,8 @@ impl Baseline {
             let out = &mut next[..sl];
             self.cell
                 .step(w, s, xk.as_slice(), out, &mut caches[k * cl..(k + 1) * cl]);
-            if let (Some((eps, s1, s2)), Some(d)) = (levels, draw) {
-                let xi = d.xi.column(col);
-                let (eps, s1, s2) = (T::of(eps), T::of(s1), T::of(s2));
-                for i in 0..n {
-                    out[i] += eps * (s1 + s2 * s[i]) * T::of(xi[i]);
-                }
+            if let (Some(levels), Some(d)) = (levels, draw) {
+                add_noise(out, s, d.xi.column(col).as_slice(), levels);
             }
         }
         ExampleTape { states, caches }
@@ -413,11 +434,7 @@ impl Baseline {
                 d.copy_from_slice(&b);
             }
             if let (Some((eps, _, s2)), Some(dr)) = (levels, draw) {
-                let xi = dr.xi.column(col);
-                let (eps, s2) = (T::of(eps), T::of(s2));
-                for i in 0..n {
-                    ds[i] += eps * s2 * T::of(xi[i]) * ds1[i];
-                }
+                add_noise_derivative(&mut ds, &ds1, dr.xi.column(col).as_slice(), eps, s2);
             }
             std::mem::swap(&mut ds, &mut ds1);
         }
@@ -530,36 +547,41 @@ impl Baseline {
         cache.resize(self.cell.cache_len(self.hidden), 0.0);
         self.cell.step(self.cell_params(), s, x, out, cache);
         if let Some((nz, xi)) = noise {
-            for i in 0..self.hidden {
-                out[i] += nz.eps * (nz.sigma1 + nz.sigma2 * s[i]) * xi[i];
-            }
+            add_noise(out, s, xi, (nz.eps, nz.sigma1, nz.sigma2));
         }
     }
 
-    /// The tangent map of [`Baseline::state_step`] at `s` applied to `q`:
-    /// `out = (d cell / ds)(s, x) q`, then `out_i += eps sigma2 xi_i q_i` on the read-out
-    /// part. The Jacobian-vector product is exact: one step of the cell in dual numbers from
+    /// The tangent map of [`Baseline::state_step`] at `s`, applied in place to each tangent
+    /// vector `q` of `qs` (vectors of `s.len()` entries, one after another):
+    /// `q <- (d cell / ds)(s, x) q`, plus `eps sigma2 xi_i q_i` on the read-out part. The
+    /// Jacobian-vector product is exact: one step of the cell in dual numbers from
     /// `s + e q` (`wd`: [`Baseline::cell_params`] as dual numbers with zero dual part), whose
     /// dual part is `J q`.
     pub fn state_jvp(
         &self,
         wd: &[DMatrix<Dual64>],
-        (s, q, x): (&[f64], &[f64], &[f64]),
+        (s, x): (&[f64], &[f64]),
         noise: Option<(&NoiseSpec, &[f64])>,
-        out: &mut [f64],
+        qs: &mut [f64],
     ) {
-        let sd: Vec<Dual64> = s.iter().zip(q).map(|(&a, &b)| Dual64::new(a, b)).collect();
+        let zero = Dual64::from_re(0.0);
         let xd: Vec<Dual64> = x.iter().map(|&v| Dual64::from_re(v)).collect();
-        let mut od = vec![Dual64::from_re(0.0); sd.len()];
-        let mut cd = vec![Dual64::from_re(0.0); self.cell.cache_len(self.hidden)];
-        self.cell.step(wd, &sd, &xd, &mut od, &mut cd);
-        for (o, d) in out.iter_mut().zip(&od) {
-            *o = d.eps;
-        }
-        if let Some((nz, xi)) = noise {
-            for i in 0..self.hidden {
-                out[i] += nz.eps * nz.sigma2 * xi[i] * q[i];
+        let mut sd = vec![zero; s.len()];
+        let mut od = vec![zero; s.len()];
+        let mut cd = vec![zero; self.cell.cache_len(self.hidden)];
+        let mut jq = vec![0.0; s.len()];
+        for q in qs.chunks_mut(s.len()) {
+            for ((d, &a), &b) in sd.iter_mut().zip(s).zip(q.iter()) {
+                *d = Dual64::new(a, b);
             }
+            self.cell.step(wd, &sd, &xd, &mut od, &mut cd);
+            for (o, d) in jq.iter_mut().zip(&od) {
+                *o = d.eps;
+            }
+            if let Some((nz, xi)) = noise {
+                add_noise_derivative(&mut jq, q, xi, nz.eps, nz.sigma2);
+            }
+            q.copy_from_slice(&jq);
         }
     }
 

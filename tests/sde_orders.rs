@@ -139,17 +139,31 @@ const GBM: GeometricBrownianMotion = GeometricBrownianMotion {
 const GBM_LEVELS: [usize; 6] = [5, 6, 7, 8, 9, 10];
 const GBM_PATHS: u64 = 4000;
 
-#[test]
-fn euler_maruyama_strong_order_half_on_gbm() {
-    let study = strong_study(
-        "euler-maruyama, GBM (mu 1.5, sigma 1, T 1), strong",
+/// Strong errors of `scheme` on [`GBM`] from `x0 = 1` to `T = 1` at [`GBM_LEVELS`], over
+/// [`GBM_PATHS`] Brownian paths of 10 levels; `reference` gives `X_T` from the path.
+fn gbm_study(
+    label: &str,
+    scheme: &(dyn Scheme + Sync),
+    reference: &(dyn Fn(&BrownianPath) -> f64 + Sync),
+) -> Study {
+    strong_study(
+        label,
         &GBM,
-        &EulerMaruyama,
+        scheme,
         1.0,
         1.0,
         &GBM_LEVELS,
         10,
         GBM_PATHS,
+        reference,
+    )
+}
+
+#[test]
+fn euler_maruyama_strong_order_half_on_gbm() {
+    let study = gbm_study(
+        "euler-maruyama, GBM (mu 1.5, sigma 1, T 1), strong",
+        &EulerMaruyama,
         &|p| GBM.exact(1.0, 1.0, p.value_at_end()[0]),
     );
     let declared = EulerMaruyama.strong_order_for(GBM.noise_kind());
@@ -159,15 +173,9 @@ fn euler_maruyama_strong_order_half_on_gbm() {
 
 #[test]
 fn milstein_strong_order_one_on_gbm() {
-    let study = strong_study(
+    let study = gbm_study(
         "milstein, GBM (mu 1.5, sigma 1, T 1), strong",
-        &GBM,
         &Milstein,
-        1.0,
-        1.0,
-        &GBM_LEVELS,
-        10,
-        GBM_PATHS,
         &|p| GBM.exact(1.0, 1.0, p.value_at_end()[0]),
     );
     assert_eq!(Milstein.strong_order(), 1.0);
@@ -177,15 +185,9 @@ fn milstein_strong_order_one_on_gbm() {
 #[test]
 fn stochastic_heun_strong_order_one_on_stratonovich_gbm() {
     // Heun converges to the Stratonovich solution x0 exp(mu t + sigma W_t).
-    let study = strong_study(
+    let study = gbm_study(
         "stochastic-heun, Stratonovich GBM (mu 1.5, sigma 1, T 1), strong",
-        &GBM,
         &StochasticHeun,
-        1.0,
-        1.0,
-        &GBM_LEVELS,
-        10,
-        GBM_PATHS,
         &|p| GBM.exact_stratonovich(1.0, 1.0, p.value_at_end()[0]),
     );
     let declared = StochasticHeun.strong_order_for(NoiseKind::Scalar);
@@ -384,63 +386,69 @@ proptest! {
     }
 }
 
-/// `dX = A(X) dW` with a full 2 x 2 state-dependent matrix: general noise.
-struct GeneralNoise;
+/// A test SDE given by its shape and two plain functions of `(t, x)`. It overrides none
+/// of the trait's derivative methods, so Milstein uses the finite-difference defaults.
+struct FnSde {
+    dim: usize,
+    noise_dim: usize,
+    kind: NoiseKind,
+    drift: fn(f64, &DVector<f64>, &mut DVector<f64>),
+    diffusion: fn(f64, &DVector<f64>, &mut DMatrix<f64>),
+}
 
-impl Sde for GeneralNoise {
+impl Sde for FnSde {
     fn dim(&self) -> usize {
-        2
+        self.dim
     }
     fn noise_dim(&self) -> usize {
-        2
+        self.noise_dim
     }
     fn noise_kind(&self) -> NoiseKind {
-        NoiseKind::General
+        self.kind
     }
-    fn drift(&self, _t: f64, x: &DVector<f64>, out: &mut DVector<f64>) {
-        out.copy_from(&(-x));
+    fn drift(&self, t: f64, x: &DVector<f64>, out: &mut DVector<f64>) {
+        (self.drift)(t, x, out)
     }
-    fn diffusion(&self, _t: f64, x: &DVector<f64>, out: &mut DMatrix<f64>) {
+    fn diffusion(&self, t: f64, x: &DVector<f64>, out: &mut DMatrix<f64>) {
+        (self.diffusion)(t, x, out)
+    }
+}
+
+/// `dX = A(X) dW` with a full 2 x 2 state-dependent matrix: general noise.
+const GENERAL_NOISE: FnSde = FnSde {
+    dim: 2,
+    noise_dim: 2,
+    kind: NoiseKind::General,
+    drift: |_t, x, out| out.copy_from(&(-x)),
+    diffusion: |_t, x, out| {
         out[(0, 0)] = 0.1 * x[0];
         out[(0, 1)] = 0.1 * x[1];
         out[(1, 0)] = 0.1 * x[1];
         out[(1, 1)] = 0.1 * x[0];
-    }
-}
+    },
+};
 
 /// Declares scalar noise but has two Brownian motions.
-struct Mislabelled;
-
-impl Sde for Mislabelled {
-    fn dim(&self) -> usize {
-        1
-    }
-    fn noise_dim(&self) -> usize {
-        2
-    }
-    fn noise_kind(&self) -> NoiseKind {
-        NoiseKind::Scalar
-    }
-    fn drift(&self, _t: f64, _x: &DVector<f64>, out: &mut DVector<f64>) {
-        out.fill(0.0);
-    }
-    fn diffusion(&self, _t: f64, _x: &DVector<f64>, out: &mut DMatrix<f64>) {
-        out.fill(1.0);
-    }
-}
+const MISLABELLED: FnSde = FnSde {
+    dim: 1,
+    noise_dim: 2,
+    kind: NoiseKind::Scalar,
+    drift: |_t, _x, out| out.fill(0.0),
+    diffusion: |_t, _x, out| out.fill(1.0),
+};
 
 #[test]
 fn unsupported_scheme_or_inconsistent_input_is_an_error() {
     let path2 = BrownianPath::new(1.0, 4, 2, SEED, 0).unwrap();
     let x2 = DVector::from_element(2, 1.0);
-    let err = integrate(&GeneralNoise, &Milstein, &x2, &path2, 4, Keep::Final).unwrap_err();
+    let err = integrate(&GENERAL_NOISE, &Milstein, &x2, &path2, 4, Keep::Final).unwrap_err();
     let msg = err.to_string();
     println!("{msg}");
     assert!(msg.contains("milstein") && msg.contains("general"), "{msg}");
     assert!(matches!(err, nrnn::Error::InvalidParameter { .. }));
     // The schemes that support general noise run.
     for scheme in [&EulerMaruyama as &dyn Scheme, &StochasticHeun] {
-        let traj = integrate(&GeneralNoise, scheme, &x2, &path2, 4, Keep::Every).unwrap();
+        let traj = integrate(&GENERAL_NOISE, scheme, &x2, &path2, 4, Keep::Every).unwrap();
         assert_eq!(traj.states.len(), 17);
         assert_eq!(traj.times.len(), 17);
         assert_eq!(traj.states[0], x2);
@@ -448,7 +456,7 @@ fn unsupported_scheme_or_inconsistent_input_is_an_error() {
     // Kind inconsistent with the shape.
     let path1 = BrownianPath::new(1.0, 4, 1, SEED, 0).unwrap();
     let x1 = DVector::from_element(1, 1.0);
-    assert!(integrate(&Mislabelled, &EulerMaruyama, &x1, &path2, 4, Keep::Final).is_err());
+    assert!(integrate(&MISLABELLED, &EulerMaruyama, &x1, &path2, 4, Keep::Final).is_err());
     // Wrong x0 length, path noise dimension, level, non-finite x0.
     assert!(integrate(&GBM, &Milstein, &x2, &path1, 4, Keep::Final).is_err());
     assert!(integrate(&GBM, &Milstein, &x1, &path2, 4, Keep::Final).is_err());
@@ -466,68 +474,46 @@ fn unsupported_scheme_or_inconsistent_input_is_an_error() {
 }
 
 /// GBM without the derivative overrides: Milstein must use the finite-difference defaults.
-struct PlainGbm(GeometricBrownianMotion);
-
-impl Sde for PlainGbm {
-    fn dim(&self) -> usize {
-        1
-    }
-    fn noise_dim(&self) -> usize {
-        1
-    }
-    fn noise_kind(&self) -> NoiseKind {
-        NoiseKind::Scalar
-    }
-    fn drift(&self, t: f64, x: &DVector<f64>, out: &mut DVector<f64>) {
-        self.0.drift(t, x, out)
-    }
-    fn diffusion(&self, t: f64, x: &DVector<f64>, out: &mut DMatrix<f64>) {
-        self.0.diffusion(t, x, out)
-    }
-}
+const PLAIN_GBM: FnSde = FnSde {
+    dim: 1,
+    noise_dim: 1,
+    kind: NoiseKind::Scalar,
+    drift: |t, x, out| GBM.drift(t, x, out),
+    diffusion: |t, x, out| GBM.diffusion(t, x, out),
+};
 
 /// `dX_i = -X_i dt + s_i sin(X_i) dW_i`: diagonal noise with a nonlinear diffusion.
-struct DiagSin;
-
-impl Sde for DiagSin {
-    fn dim(&self) -> usize {
-        3
-    }
-    fn noise_dim(&self) -> usize {
-        3
-    }
-    fn noise_kind(&self) -> NoiseKind {
-        NoiseKind::Diagonal
-    }
-    fn drift(&self, _t: f64, x: &DVector<f64>, out: &mut DVector<f64>) {
-        out.copy_from(&(-x));
-    }
-    fn diffusion(&self, _t: f64, x: &DVector<f64>, out: &mut DMatrix<f64>) {
+const DIAG_SIN: FnSde = FnSde {
+    dim: 3,
+    noise_dim: 3,
+    kind: NoiseKind::Diagonal,
+    drift: |_t, x, out| out.copy_from(&(-x)),
+    diffusion: |_t, x, out| {
         out.fill(0.0);
         for i in 0..3 {
             out[(i, i)] = (0.5 + i as f64) * x[i].sin();
         }
-    }
-}
+    },
+};
 
 #[test]
 fn finite_difference_derivatives_match_exact_ones() {
     let path = BrownianPath::new(1.0, 8, 1, SEED, 3).unwrap();
     let x0 = DVector::from_element(1, 1.0);
     let exact = integrate(&GBM, &Milstein, &x0, &path, 8, Keep::Final).unwrap();
-    let fd = integrate(&PlainGbm(GBM), &Milstein, &x0, &path, 8, Keep::Final).unwrap();
+    let fd = integrate(&PLAIN_GBM, &Milstein, &x0, &path, 8, Keep::Final).unwrap();
     let (a, b) = (exact.final_state()[0], fd.final_state()[0]);
     assert!((a - b).abs() <= 1e-7 * a.abs().max(1.0), "{a} vs {b}");
 
     let x = DVector::from_vec(vec![0.3, -1.2, 2.5]);
     let mut dg = DVector::zeros(3);
-    DiagSin.diffusion_diag_derivative(0.0, &x, &mut dg);
+    DIAG_SIN.diffusion_diag_derivative(0.0, &x, &mut dg);
     for i in 0..3 {
         let want = (0.5 + i as f64) * x[i].cos();
         assert!((dg[i] - want).abs() < 1e-8, "{i}: {} vs {want}", dg[i]);
     }
     let path3 = BrownianPath::new(1.0, 6, 3, SEED, 4).unwrap();
-    let traj = integrate(&DiagSin, &Milstein, &x, &path3, 6, Keep::Final).unwrap();
+    let traj = integrate(&DIAG_SIN, &Milstein, &x, &path3, 6, Keep::Final).unwrap();
     assert!(traj.final_state().iter().all(|v| v.is_finite()));
 }
 

@@ -31,25 +31,8 @@ fn trained() -> &'static (tempfile::TempDir, PathBuf) {
     RUN.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("run");
-        let o = nrnn(&[
-            "train",
-            "--examples",
-            "300",
-            "--val-count",
-            "50",
-            "--test-count",
-            "50",
-            "--hidden",
-            "8",
-            "--epochs",
-            "2",
-            "--eps",
-            "0.1",
-            "--learn-dt",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let flags = "--examples 300 --val-count 50 --test-count 50 --hidden 8 --epochs 2 --eps 0.1 --learn-dt --quiet";
+        let o = nrnn(&args_out(&["train"], &words(flags), &out));
         assert!(o.status.success(), "train failed: {}", stderr(&o));
         assert!(stdout(&o).contains("test accuracy"), "{}", stdout(&o));
         let model = out.join("model.json");
@@ -74,6 +57,19 @@ fn refused(args: &[&str], out: &Path, needles: &[&str]) {
         );
     }
     assert!(!out.exists(), "{args:?} wrote {}", out.display());
+}
+
+/// The words of `flags`, split at single spaces.
+fn words(flags: &str) -> Vec<&str> {
+    flags.split(' ').collect()
+}
+
+/// The arguments of a run that writes `out`: `head`, then `flags`, then `--out out`.
+fn args_out<'a>(head: &[&'a str], flags: &[&'a str], out: &'a Path) -> Vec<&'a str> {
+    let mut args = head.to_vec();
+    args.extend_from_slice(flags);
+    args.extend(["--out", out.to_str().unwrap()]);
+    args
 }
 
 #[test]
@@ -116,13 +112,11 @@ fn train_resume_and_config_file() {
     let cfg = dir.path().join("cfg.json");
     std::fs::write(&cfg, r#"{"examples": 200, "val_count": 40, "test_count": 40, "hidden": 6, "epochs": 1, "progress": false}"#)
         .unwrap();
-    let o = nrnn(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = nrnn(&args_out(
+        &["train"],
+        &["--config", cfg.to_str().unwrap()],
+        &out,
+    ));
     assert!(o.status.success(), "{}", stderr(&o));
     let o = nrnn(&[
         "train",
@@ -144,37 +138,20 @@ fn train_resume_and_config_file() {
 
     // A config file with an unknown key or a bad value is refused, naming the key.
     let out2 = dir.path().join("run2");
-    std::fs::write(&cfg, r#"{"hiden": 6}"#).unwrap();
-    refused(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out2.to_str().unwrap(),
-        ],
-        &out2,
-        &["hiden"],
-    );
-    std::fs::write(&cfg, r#"{"epochs": -3}"#).unwrap();
-    refused(
-        &[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out2.to_str().unwrap(),
-        ],
-        &out2,
-        &["epochs"],
-    );
+    for (text, key) in [
+        (r#"{"hiden": 6}"#, "hiden"),
+        (r#"{"epochs": -3}"#, "epochs"),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let args = args_out(&["train"], &["--config", cfg.to_str().unwrap()], &out2);
+        refused(&args, &out2, &[key]);
+    }
 }
 
 #[test]
 fn train_refuses_invalid_flags_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let o = out.to_str().unwrap();
     // (flags, what the error names)
     let cases: [(&[&str], &[&str]); 12] = [
         (&["--eps", "-1"], &["eps", "[0, "]),
@@ -194,10 +171,7 @@ fn train_refuses_invalid_flags_before_writing() {
         (&["--resume"], &["checkpoint.json"]),
     ];
     for (flags, needles) in cases {
-        let mut args = vec!["train"];
-        args.extend_from_slice(flags);
-        args.extend(["--out", o]);
-        refused(&args, &out, needles);
+        refused(&args_out(&["train"], flags, &out), &out, needles);
     }
 }
 
@@ -277,15 +251,8 @@ fn eval_json_matches_the_library() {
     // The same through an inputs file, written with --out; the readable form without --json.
     let inp = inputs_file(dir.path(), EVAL_EXAMPLES);
     let out = dir.path().join("eval.json");
-    let o = nrnn(&[
-        "eval",
-        "--model",
-        model.to_str().unwrap(),
-        "--inputs",
-        inp.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let eval = ["eval", "--model", model.to_str().unwrap()];
+    let o = nrnn(&args_out(&eval, &["--inputs", inp.to_str().unwrap()], &out));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("accuracy"), "{}", stdout(&o));
     let w: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -344,35 +311,16 @@ fn bad_model_files_are_refused_naming_the_field() {
         std::fs::write(&path, text).unwrap();
         let m = path.to_str().unwrap();
         let out = dir.path().join(format!("{name}.out.json"));
+        let eval = ["eval", "--model", m];
         refused(
-            &[
-                "eval",
-                "--model",
-                m,
-                "--inputs",
-                inp.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
+            &args_out(&eval, &["--inputs", inp.to_str().unwrap()], &out),
             &out,
             &[field],
         );
         let csv = dir.path().join(format!("{name}.csv"));
-        refused(
-            &[
-                "simulate",
-                "--model",
-                m,
-                "--data",
-                "digits",
-                "--paths",
-                "2",
-                "--out",
-                csv.to_str().unwrap(),
-            ],
-            &csv,
-            &[field],
-        );
+        let simulate = ["simulate", "--model", m];
+        let flags = ["--data", "digits", "--paths", "2"];
+        refused(&args_out(&simulate, &flags, &csv), &csv, &[field]);
     }
 }
 
@@ -382,89 +330,49 @@ fn bad_names_and_paths_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.json");
     let m = model.to_str().unwrap();
-    let o = out.to_str().unwrap();
-    refused(
-        &["eval", "--model", m, "--data", "no-such-set", "--out", o],
-        &out,
-        &["no-such-set"],
-    );
-    refused(
-        &[
-            "eval",
-            "--model",
-            "/no/such/model.json",
-            "--data",
-            "digits",
-            "--out",
-            o,
-        ],
-        &out,
-        &["/no/such/model.json"],
-    );
-    refused(
-        &[
-            "eval",
-            "--model",
-            m,
-            "--inputs",
-            "/no/such/inputs.json",
-            "--out",
-            o,
-        ],
-        &out,
-        &["/no/such/inputs.json"],
-    );
     let bad_inputs = dir.path().join("bad-inputs.json");
     std::fs::write(
         &bad_inputs,
         r#"{"format": "nrnn-inputs/1", "sequences": [[[0.1], ["NaN"]]], "labels": [0]}"#,
     )
     .unwrap();
-    refused(
-        &[
-            "eval",
-            "--model",
-            m,
-            "--inputs",
-            bad_inputs.to_str().unwrap(),
-            "--out",
-            o,
-        ],
-        &out,
-        &["sequences[0][1]"],
-    );
+    // (eval's flags, what the error names)
+    let eval_cases: [(&[&str], &str); 4] = [
+        (&["--model", m, "--data", "no-such-set"], "no-such-set"),
+        (
+            &["--model", "/no/such/model.json", "--data", "digits"],
+            "/no/such/model.json",
+        ),
+        (
+            &["--model", m, "--inputs", "/no/such/inputs.json"],
+            "/no/such/inputs.json",
+        ),
+        (
+            &["--model", m, "--inputs", bad_inputs.to_str().unwrap()],
+            "sequences[0][1]",
+        ),
+    ];
+    for (flags, needle) in eval_cases {
+        refused(&args_out(&["eval"], flags, &out), &out, &[needle]);
+    }
     let csv = dir.path().join("x.csv");
-    let c = csv.to_str().unwrap();
-    refused(
-        &[
-            "simulate", "--model", m, "--data", "digits", "--paths", "2", "--eps", "-0.5", "--out",
-            c,
-        ],
-        &csv,
-        &["eps"],
-    );
-    refused(
-        &[
-            "simulate", "--model", m, "--data", "digits", "--paths", "2", "--noise", "pink",
-            "--out", c,
-        ],
-        &csv,
-        &["noise"],
-    );
-    refused(
-        &[
-            "simulate", "--model", m, "--data", "adding", "--paths", "2", "--out", c,
-        ],
-        &csv,
-        &["input_dim"],
-    );
-    refused(
-        &[
-            "simulate", "--model", m, "--data", "digits", "--paths", "0", "--out", c,
-        ],
-        &csv,
-        &["paths"],
-    );
+    // (simulate's flags after the model, what the error names)
+    let simulate_cases: [(&[&str], &str); 4] = [
+        (
+            &["--data", "digits", "--paths", "2", "--eps", "-0.5"],
+            "eps",
+        ),
+        (
+            &["--data", "digits", "--paths", "2", "--noise", "pink"],
+            "noise",
+        ),
+        (&["--data", "adding", "--paths", "2"], "input_dim"),
+        (&["--data", "digits", "--paths", "0"], "paths"),
+    ];
+    for (flags, needle) in simulate_cases {
+        let args = args_out(&["simulate", "--model", m], flags, &csv);
+        refused(&args, &csv, &[needle]);
+    }
 }
 
 #[test]
@@ -475,23 +383,8 @@ fn simulate_writes_reproducible_tidy_csv() {
     let b = dir.path().join("b.csv");
     let m = model.to_str().unwrap();
     for out in [&a, &b] {
-        let o = nrnn(&[
-            "simulate",
-            "--model",
-            m,
-            "--data",
-            "digits",
-            "--examples",
-            "2",
-            "--paths",
-            "3",
-            "--seed",
-            "9",
-            "--eps",
-            "0.3",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let flags = "--data digits --examples 2 --paths 3 --seed 9 --eps 0.3";
+        let o = nrnn(&args_out(&["simulate", "--model", m], &words(flags), out));
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let text = std::fs::read_to_string(&a).unwrap();
@@ -651,20 +544,11 @@ fn train_and_eval_every_cell() {
         assert_eq!(r["examples"].as_array().unwrap().len(), 4);
         let top = tool("hessian")["top_eigenvalues"][0].as_f64().unwrap();
         assert!(top.is_finite(), "{cell}: {top}");
-        let o = nrnn(&[
-            "lyapunov",
-            "--model",
-            model.to_str().unwrap(),
-            "--spectrum",
-            "2",
-            "--steps",
-            "500",
-            "--transient",
-            "100",
-            "--paths",
-            "2",
-            "--json",
-        ]);
+        let mut args = vec!["lyapunov", "--model", model.to_str().unwrap()];
+        args.extend(words(
+            "--spectrum 2 --steps 500 --transient 100 --paths 2 --json",
+        ));
+        let o = nrnn(&args);
         assert!(o.status.success(), "{cell} lyapunov: {}", stderr(&o));
         let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
         let ex = r["exponents"].as_array().unwrap();

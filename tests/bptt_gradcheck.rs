@@ -6,13 +6,14 @@
 
 mod common;
 
-use common::{acts, baseline_case, forms, proptest_config, random_target};
+use common::{
+    acts, baseline_case, flat_central_differences, forms, proptest_config, random_config,
+    random_target,
+};
 use nalgebra::DMatrix;
 use nrnn::data::Batch;
 use nrnn::loss::Loss;
-use nrnn::model::{
-    Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, Recurrent,
-};
+use nrnn::model::{Activation, Model, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, Recurrent};
 use nrnn::prec::{FD_ROUNDOFF_SAFETY, FD_STEP, GRAD_REL_TOL, REL_FLOOR};
 use nrnn::rng::stream;
 use proptest::prelude::*;
@@ -25,38 +26,17 @@ struct Case {
     loss: Loss,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn case(
-    n: usize,
-    p: usize,
-    k: usize,
-    bsz: usize,
-    form: NoiseForm,
-    act: Activation,
-    learn_dt: bool,
-    a_term: bool,
-    regression: bool,
-    seed: u64,
-) -> Case {
-    // Recurrent weights of order 1/sqrt(n) (spectral radius about 1): rich dynamics without
-    // saturating the softmax, where the loss is flat below the resolution of differences.
-    case_scaled(
-        n,
-        p,
-        k,
-        bsz,
-        form,
-        act,
-        learn_dt,
-        a_term,
-        regression,
-        seed,
-        (n as f64).sqrt(),
-    )
+/// Recurrent weights of order 1/sqrt(n) (spectral radius about 1): rich dynamics without
+/// saturating the softmax, where the loss is flat below the resolution of differences.
+fn unit_radius_scale(n: usize) -> f64 {
+    (n as f64).sqrt()
 }
 
+/// A random case: a model of `n` units on `p` inputs and 3 classes (recurrent weights at
+/// `weight_scale`, random `beta`, `gamma_a`, `gamma_w`, noise levels and steps), a batch of
+/// `bsz` random examples of `k` steps and a noise draw.
 #[allow(clippy::too_many_arguments)]
-fn case_scaled(
+fn case(
     n: usize,
     p: usize,
     k: usize,
@@ -71,13 +51,7 @@ fn case_scaled(
 ) -> Case {
     let mut rng = stream(seed, &[1]);
     let classes = 3;
-    let mut cfg = ModelConfig::new(n, p, classes);
-    cfg.activation = act;
-    cfg.learn_dt = learn_dt;
-    cfg.a_term = a_term;
-    cfg.beta = rng.random_range(0.0..1.0);
-    cfg.gamma_a = rng.random_range(0.0..0.5);
-    cfg.gamma_w = rng.random_range(0.0..0.5);
+    let mut cfg = random_config(&mut rng, (n, p, classes), act, learn_dt, a_term);
     let eps = rng.random_range(0.05..0.6);
     let s2 = if form == NoiseForm::Code {
         rng.random_range(0.0..1.0)
@@ -147,19 +121,7 @@ fn params_error<M: Recurrent>(model: &M, batch: &Batch, draw: &NoiseDraw, loss: 
     let src = NoiseSource::Given(draw);
     let lg = model.loss_grad(batch, loss, src, false);
     let g = model.flat_grad(&lg.grad);
-    let theta = model.flat();
-    let mut m = model.clone();
-    let mut fd = vec![0.0; theta.len()];
-    for i in 0..theta.len() {
-        let mut t = theta.clone();
-        t[i] = theta[i] + FD_STEP;
-        m.set_flat(&t);
-        let lp = m.loss_grad(batch, loss, src, false).loss;
-        t[i] = theta[i] - FD_STEP;
-        m.set_flat(&t);
-        let lm = m.loss_grad(batch, loss, src, false).loss;
-        fd[i] = (lp - lm) / (2.0 * FD_STEP);
-    }
+    let fd = flat_central_differences(model, |m| m.loss_grad(batch, loss, src, false).loss);
     grad_err(&g, &fd, fd_resolution(lg.loss, &lg.logits))
 }
 
@@ -191,7 +153,8 @@ proptest! {
         form in forms(), act in acts(), learn_dt in any::<bool>(), a_term in any::<bool>(),
         regression in any::<bool>(), seed in 0u64..1_000_000,
     ) {
-        let c = case(n, p, k, bsz, form, act, learn_dt, a_term, regression, seed);
+        let scale = unit_radius_scale(n);
+        let c = case(n, p, k, bsz, form, act, learn_dt, a_term, regression, seed, scale);
         let e = check_params(&c);
         prop_assert!(e < GRAD_REL_TOL, "relative error {e:e}");
     }
@@ -201,7 +164,8 @@ proptest! {
         n in 1usize..=6, p in 1usize..=3, k in 1usize..=12,
         form in forms(), act in acts(), seed in 0u64..1_000_000,
     ) {
-        let c = case(n, p, k, 2, form, act, false, true, false, seed);
+        let scale = unit_radius_scale(n);
+        let c = case(n, p, k, 2, form, act, false, true, false, seed, scale);
         let e = check_inputs(&c);
         prop_assert!(e < GRAD_REL_TOL, "relative error {e:e}");
     }
@@ -263,7 +227,7 @@ fn baseline_chunks_and_noise_replay() {
 /// at the resolution of central differences, and the comparison must account for it.
 #[test]
 fn saturated_softmax_regression() {
-    let c = case_scaled(
+    let c = case(
         6,
         3,
         11,
@@ -296,6 +260,7 @@ fn chunked_batch_equals_sum_of_examples() {
         true,
         false,
         5,
+        unit_radius_scale(5),
     );
     let src = NoiseSource::Given(&c.draw);
     let whole = c.model.loss_grad(&c.batch, c.loss, src, false);
@@ -331,6 +296,7 @@ fn noise_draw_replays_exactly() {
         true,
         false,
         11,
+        unit_radius_scale(4),
     );
     let a = c
         .model

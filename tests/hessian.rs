@@ -8,6 +8,10 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
+mod common;
+
+use common::{random_config, random_target};
+
 use nalgebra::{DMatrix, DVector};
 use nrnn::data::{Batch, Target};
 use nrnn::hessian::{
@@ -38,6 +42,17 @@ fn with_spectrum(spectrum: &[f64], seed: u64) -> DMatrix<f64> {
     &q * DMatrix::from_diagonal(&DVector::from_column_slice(spectrum)) * q.transpose()
 }
 
+/// Lanczos options for the top `k` eigenvalues: at most `max_iter` steps, residual
+/// tolerance [`LANCZOS_RESIDUAL_TOL`], start vector from `seed`.
+fn lanczos_opts(k: usize, max_iter: usize, seed: u64) -> LanczosOptions {
+    LanczosOptions {
+        k,
+        max_iter,
+        tol: LANCZOS_RESIDUAL_TOL,
+        seed,
+    }
+}
+
 /// Outliers 10, 8, 6.5, 5, 4.2 over a bulk of 75 values spread on [-1, 2].
 fn test_spectrum() -> Vec<f64> {
     let mut s = vec![10.0, 8.0, 6.5, 5.0, 4.2];
@@ -50,16 +65,7 @@ fn lanczos_recovers_prescribed_top_eigenvalues() {
     let spec = test_spectrum();
     let a = with_spectrum(&spec, 1);
     let k = 5;
-    let e = lanczos(
-        &a,
-        &LanczosOptions {
-            k,
-            max_iter: 80,
-            tol: LANCZOS_RESIDUAL_TOL,
-            seed: 3,
-        },
-    )
-    .unwrap();
+    let e = lanczos(&a, &lanczos_opts(k, 80, 3)).unwrap();
     assert!(
         e.converged,
         "Lanczos did not converge in {} steps",
@@ -88,16 +94,7 @@ fn lanczos_handles_negative_and_repeated_eigenvalues_and_full_dimension() {
     // Largest algebraic first, even when the largest magnitude is negative.
     let spec = [3.0, 2.0, 1.0, 0.0, -50.0];
     let a = with_spectrum(&spec, 2);
-    let e = lanczos(
-        &a,
-        &LanczosOptions {
-            k: 5,
-            max_iter: 5,
-            tol: LANCZOS_RESIDUAL_TOL,
-            seed: 0,
-        },
-    )
-    .unwrap();
+    let e = lanczos(&a, &lanczos_opts(5, 5, 0)).unwrap();
     for i in 0..5 {
         assert!(
             (e.values[i] - spec[i]).abs() <= EIG_REL_TOL * 50.0,
@@ -108,16 +105,7 @@ fn lanczos_handles_negative_and_repeated_eigenvalues_and_full_dimension() {
     // A repeated eigenvalue: the Krylov space is an invariant subspace of dimension 2;
     // the restart finds the second copy.
     let b = with_spectrum(&[2.0, 2.0, 1.0], 4);
-    let e = lanczos(
-        &b,
-        &LanczosOptions {
-            k: 3,
-            max_iter: 3,
-            tol: LANCZOS_RESIDUAL_TOL,
-            seed: 0,
-        },
-    )
-    .unwrap();
+    let e = lanczos(&b, &lanczos_opts(3, 3, 0)).unwrap();
     let want = [2.0, 2.0, 1.0];
     for i in 0..3 {
         assert!(
@@ -133,16 +121,7 @@ fn check_multiplicities(spectrum: &[f64], k: usize, rot_seed: u64, seed: u64) {
     let a = with_spectrum(spectrum, rot_seed);
     let mut want = spectrum.to_vec();
     want.sort_by(|a, b| b.total_cmp(a));
-    let e = lanczos(
-        &a,
-        &LanczosOptions {
-            k,
-            max_iter: spectrum.len(),
-            tol: LANCZOS_RESIDUAL_TOL,
-            seed,
-        },
-    )
-    .unwrap();
+    let e = lanczos(&a, &lanczos_opts(k, spectrum.len(), seed)).unwrap();
     assert!(e.converged, "{spectrum:?} k={k}: not converged");
     let scale = max_abs(spectrum);
     for i in 0..k {
@@ -213,16 +192,7 @@ fn lanczos_finds_the_repeated_zero_of_a_cross_entropy_hessian() {
         let zeros = ev.iter().filter(|v| v.abs() <= 1e-12 * scale).count();
         assert!(zeros >= 2, "seed {seed}: dense spectrum {ev:?}");
         for k in [6, 7, 8] {
-            let e = lanczos(
-                &op,
-                &LanczosOptions {
-                    k,
-                    max_iter: 8,
-                    tol: LANCZOS_RESIDUAL_TOL,
-                    seed,
-                },
-            )
-            .unwrap();
+            let e = lanczos(&op, &lanczos_opts(k, 8, seed)).unwrap();
             assert!(e.converged, "seed {seed}, k {k}");
             for i in 0..k {
                 assert!(
@@ -400,25 +370,13 @@ fn tiny(
 ) -> Tiny {
     let mut rng = stream(seed, &[1]);
     let (n, p, c, k) = (3, 2, 3, 5);
-    let mut cfg = ModelConfig::new(n, p, c);
-    cfg.activation = act;
-    cfg.learn_dt = learn_dt;
-    cfg.a_term = a_term;
-    cfg.beta = rng.random_range(0.0..1.0);
-    cfg.gamma_a = rng.random_range(0.0..0.5);
-    cfg.gamma_w = rng.random_range(0.0..0.5);
+    let cfg = random_config(&mut rng, (n, p, c), act, learn_dt, a_term);
     let mut model = Model::init_scaled(cfg, 0.1, 0.8 * n as f64, seed).unwrap();
     for d in model.params.dt.iter_mut() {
         *d = rng.random_range(0.1..0.5);
     }
     let x = DMatrix::from_fn(p, k * size, |_, _| rng.random_range(-1.0..1.0));
-    let target = if regression {
-        Target::Values(DMatrix::from_fn(c, size, |_, _| {
-            rng.random_range(-1.0..1.0)
-        }))
-    } else {
-        Target::Classes((0..size).map(|_| rng.random_range(0..c)).collect())
-    };
+    let target = random_target(&mut rng, c, size, regression);
     let loss = Loss::for_target(&target);
     Tiny {
         model,
@@ -524,16 +482,7 @@ fn top_eigenvalues_match_the_dense_eigendecomposition() {
         ev.sort_by(|a, b| b.total_cmp(a));
         let scale = ev.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let k = 3;
-        let e = lanczos(
-            &op,
-            &LanczosOptions {
-                k,
-                max_iter: op.dim(),
-                tol: LANCZOS_RESIDUAL_TOL,
-                seed: 7,
-            },
-        )
-        .unwrap();
+        let e = lanczos(&op, &lanczos_opts(k, op.dim(), 7)).unwrap();
         for i in 0..k {
             let err = (e.values[i] - ev[i]).abs();
             assert!(

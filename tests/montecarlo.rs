@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{proptest_config, SmallCase};
+use common::{proptest_config, regularizer_on_sines, SmallCase};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -32,18 +32,12 @@ fn case(
     regression: bool,
     seed: u64,
 ) -> (Model, Batch, Loss) {
-    let varied = None;
-    let tag = 0xC1;
+    let base = SmallCase::new(n, k, form, act, 0xC1);
     SmallCase {
-        n,
-        k,
-        form,
-        act,
         s1,
         s2,
         regression,
-        varied,
-        tag,
+        ..base
     }
     .build(seed)
 }
@@ -342,24 +336,8 @@ fn cli_json_has_the_documented_fields() {
     let model = Model::init_scaled(cfg, 0.1, 1.0, 3).unwrap();
     let path = dir.path().join("m.json");
     model.save(&path).unwrap();
-    let bin = env!("CARGO_BIN_EXE_nrnn");
-    let out = std::process::Command::new(bin)
-        .args([
-            "regularizer",
-            "--model",
-            path.to_str().unwrap(),
-            "--data",
-            "sines",
-            "--examples",
-            "3",
-            "--split",
-            "all",
-            "--split-seed",
-            "2",
-        ])
-        .args(["--eps", "0.2,0.1", "--paths", "50", "--seed", "2", "--json"])
-        .output()
-        .unwrap();
+    let flags = "--examples 3 --split all --split-seed 2 --eps 0.2,0.1 --paths 50 --seed 2 --json";
+    let out = regularizer_on_sines(&path, &flags.split(' ').collect::<Vec<_>>());
     assert!(
         out.status.success(),
         "{}",
@@ -393,18 +371,7 @@ fn cli_json_has_the_documented_fields() {
     assert_eq!(v["Q"].as_f64().unwrap(), avg.q);
     assert_eq!(v["R"].as_f64().unwrap(), avg.r);
     assert_eq!(v["regularizer"].as_f64().unwrap(), avg.value());
-    let bad = std::process::Command::new(bin)
-        .args([
-            "regularizer",
-            "--model",
-            path.to_str().unwrap(),
-            "--data",
-            "sines",
-            "--eps",
-            "0.1,-1",
-        ])
-        .output()
-        .unwrap();
+    let bad = regularizer_on_sines(&path, &["--eps", "0.1,-1"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--eps"));
 }

@@ -36,18 +36,13 @@ fn case(
     regression: bool,
     seed: u64,
 ) -> (Model, Batch, Loss) {
-    let varied = Some(a_term);
-    let tag = 0xE1;
+    let base = SmallCase::new(n, k, form, act, 0xE1);
     SmallCase {
-        n,
-        k,
-        form,
-        act,
         s1,
         s2,
         regression,
-        varied,
-        tag,
+        varied: Some(a_term),
+        ..base
     }
     .build(seed)
 }

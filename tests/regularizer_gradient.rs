@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{proptest_config, SmallCase};
+use common::{flat_central_differences, proptest_config, regularizer_on_sines, SmallCase};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -53,19 +53,7 @@ fn weighted(m: &Model, b: &Batch, loss: Loss, w: Weights) -> f64 {
 fn both(m: &Model, b: &Batch, loss: Loss, w: Weights) -> (Vec<f64>, Vec<f64>) {
     let g = example_gradient(m, b, 0, loss, w).unwrap();
     let exact = m.flat_grad(&g.grad);
-    let theta = m.flat();
-    let mut mm = m.clone();
-    let mut fd = vec![0.0; theta.len()];
-    for i in 0..theta.len() {
-        let mut t = theta.clone();
-        t[i] = theta[i] + FD_STEP;
-        mm.set_flat(&t);
-        let fp = weighted(&mm, b, loss, w);
-        t[i] = theta[i] - FD_STEP;
-        mm.set_flat(&t);
-        let fm = weighted(&mm, b, loss, w);
-        fd[i] = (fp - fm) / (2.0 * FD_STEP);
-    }
+    let fd = flat_central_differences(m, |mm| weighted(mm, b, loss, w));
     (exact, fd)
 }
 
@@ -79,15 +67,11 @@ fn case(
     seed: u64,
 ) -> (Model, Batch, Loss) {
     let sc = SmallCase {
-        n,
-        k,
-        form,
-        act,
         s1: 0.6,
         s2: 0.8,
         regression,
         varied: Some(a_term),
-        tag: 17,
+        ..SmallCase::new(n, k, form, act, 17)
     };
     let (mut m, b, loss) = sc.build(seed);
     m.config.learn_dt = true;
@@ -168,29 +152,12 @@ fn code_form_is_refused() {
     assert!(err.to_string().contains("noise.form"), "{err}");
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_nrnn");
-
 /// `nrnn regularizer ARGS --json` on the model file `path`, parsed.
 fn regularizer_json(path: &std::path::Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "regularizer",
-        "--model",
-        path.to_str().unwrap(),
-        "--data",
-        "sines",
-        "--examples",
-        "3",
-        "--paths",
-        "0",
-        "--ode-substeps",
-        "0",
-        "--json",
-    ];
+    let flags = "--examples 3 --paths 0 --ode-substeps 0 --json";
+    let mut args: Vec<&str> = flags.split(' ').collect();
     args.extend_from_slice(extra);
-    let out = std::process::Command::new(BIN)
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = regularizer_on_sines(path, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -290,19 +257,7 @@ fn probe_gradient_matches_central_differences_with_fixed_probes() {
         };
         let (g, _) = example_probe_gradient(&m, &b, 0, loss, w, 8, 3, &[1], 0).unwrap();
         let exact = m.flat_grad(&g.grad);
-        let theta = m.flat();
-        let mut mm = m.clone();
-        let fd: Vec<f64> = (0..theta.len())
-            .map(|i| {
-                let mut t = theta.clone();
-                t[i] = theta[i] + FD_STEP;
-                mm.set_flat(&t);
-                let fp = f(&mm);
-                t[i] = theta[i] - FD_STEP;
-                mm.set_flat(&t);
-                (fp - f(&mm)) / (2.0 * FD_STEP)
-            })
-            .collect();
+        let fd = flat_central_differences(&m, f);
         let e = normwise_rel_err(&exact, &fd);
         assert!(e < GRAD_REL_TOL, "{form:?}: relative error {e:e}");
     }
@@ -321,20 +276,14 @@ fn probe_estimates_agree_with_the_exact_values() {
         let (_, est) =
             example_probe_gradient(&m, &b, 0, loss, Weights::REGULARIZER, PROBES, 5, &[], 0)
                 .unwrap();
-        assert!(
-            (est.r.mean - exact.r).abs() < MC_SIGMAS * est.r.stderr,
-            "{form:?} R: {} ± {} vs {}",
-            est.r.mean,
-            est.r.stderr,
-            exact.r
-        );
-        assert!(
-            (est.q.mean - exact.q).abs() < MC_SIGMAS * est.q.stderr,
-            "{form:?} Q: {} ± {} vs {}",
-            est.q.mean,
-            est.q.stderr,
-            exact.q
-        );
+        for (name, e, want) in [("R", &est.r, exact.r), ("Q", &est.q, exact.q)] {
+            assert!(
+                (e.mean - want).abs() < MC_SIGMAS * e.stderr,
+                "{form:?} {name}: {} ± {} vs {want}",
+                e.mean,
+                e.stderr
+            );
+        }
         // 20 independent probe sets of PROBES / 20 probes: mean and standard error per entry.
         let sets = 20;
         let grads: Vec<Vec<f64>> = (0..sets)

@@ -10,11 +10,14 @@ use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
 use nrnn::model::baseline::{Baseline, BaselineCell};
 use nrnn::model::cornn::CornnHyper;
-use nrnn::model::{Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSpec};
+use nrnn::model::{Activation, Model, ModelConfig, NoiseDraw, NoiseForm, NoiseSpec, Recurrent};
+use nrnn::prec::FD_STEP;
 use nrnn::rng::stream;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use rand::RngExt;
+use std::path::Path;
+use std::process::{Command, Output};
 
 /// Fixed seed of the property tests: every run draws the same random cases, so a
 /// failure reproduces and CI does not depend on luck.
@@ -86,6 +89,23 @@ pub struct SmallCase {
 }
 
 impl SmallCase {
+    /// The case of `n` units, `k` steps, noise `form` and activation `act` on stream `tag`,
+    /// with levels 0, a class target and the configuration's defaults (`varied: None`); a
+    /// test file sets the other fields by struct update.
+    pub fn new(n: usize, k: usize, form: NoiseForm, act: Activation, tag: u64) -> Self {
+        SmallCase {
+            n,
+            k,
+            form,
+            act,
+            s1: 0.0,
+            s2: 0.0,
+            regression: false,
+            varied: None,
+            tag,
+        }
+    }
+
     /// The model, the example and its loss for `seed`.
     pub fn build(&self, seed: u64) -> (Model, Batch, Loss) {
         let mut rng = stream(seed, &[self.tag]);
@@ -191,4 +211,54 @@ pub fn random_target(
     } else {
         Target::Classes((0..bsz).map(|_| rng.random_range(0..classes)).collect())
     }
+}
+
+/// A configuration of `n` units on `p` inputs and `classes` outputs with activation `act`,
+/// learnable steps `learn_dt` and the `A h` term `a_term`, and, drawn from `rng` in this
+/// order, `beta` in [0, 1), `gamma_a` and `gamma_w` in [0, 0.5).
+pub fn random_config(
+    rng: &mut impl RngExt,
+    (n, p, classes): (usize, usize, usize),
+    act: Activation,
+    learn_dt: bool,
+    a_term: bool,
+) -> ModelConfig {
+    let mut cfg = ModelConfig::new(n, p, classes);
+    cfg.activation = act;
+    cfg.learn_dt = learn_dt;
+    cfg.a_term = a_term;
+    cfg.beta = rng.random_range(0.0..1.0);
+    cfg.gamma_a = rng.random_range(0.0..0.5);
+    cfg.gamma_w = rng.random_range(0.0..0.5);
+    cfg
+}
+
+/// Central differences with step [`FD_STEP`] of `f` in the flat coordinates of `model`:
+/// entry `i` is `(f(theta + h e_i) - f(theta - h e_i)) / (2 h)`, `f` evaluated on a copy of
+/// `model` set to those coordinates.
+pub fn flat_central_differences<M: Recurrent>(model: &M, f: impl Fn(&M) -> f64) -> Vec<f64> {
+    let theta = model.flat();
+    let mut m = model.clone();
+    let mut fd = vec![0.0; theta.len()];
+    for i in 0..theta.len() {
+        let mut t = theta.clone();
+        t[i] = theta[i] + FD_STEP;
+        m.set_flat(&t);
+        let fp = f(&m);
+        t[i] = theta[i] - FD_STEP;
+        m.set_flat(&t);
+        let fm = f(&m);
+        fd[i] = (fp - fm) / (2.0 * FD_STEP);
+    }
+    fd
+}
+
+/// The output of `nrnn regularizer --model MODEL --data sines ARGS`.
+pub fn regularizer_on_sines(model: &Path, args: &[&str]) -> Output {
+    let model = model.to_str().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_nrnn"))
+        .args(["regularizer", "--model", model, "--data", "sines"])
+        .args(args)
+        .output()
+        .unwrap()
 }

@@ -4,7 +4,7 @@
 //! case runs the built binary and checks: non-zero exit (or a quiet success where stated),
 //! a message naming the flag or field, no panic, the inputs untouched.
 
-use nrnn::model::{Model, ModelConfig};
+use nrnn::model::{Model, ModelConfig, Params};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -73,6 +73,15 @@ fn model_and_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     (m, x)
 }
 
+/// The model file `m` with its parameters changed by `edit`, saved as `dir/name`.
+fn edited(m: &Path, dir: &Path, name: &str, edit: impl FnOnce(&mut Params<f64>)) -> PathBuf {
+    let mut model = Model::load(m).unwrap();
+    edit(&mut model.params);
+    let path = dir.join(name);
+    model.save(&path).unwrap();
+    path
+}
+
 /// `nrnn eval --model m --inputs x --out out` as arguments.
 fn eval_args<'a>(m: &'a Path, x: &'a Path, out: &'a Path) -> [&'a str; 7] {
     ["eval", "--model", s(m), "--inputs", s(x), "--out", s(out)]
@@ -96,39 +105,17 @@ fn outputs_never_over_inputs() {
     let before = |p: &Path| std::fs::read(p).unwrap();
     let (m0, x0, c0) = (before(&m), before(&x), before(&cfg_in_run));
     let (ms, xs) = (s(&m), s(&x));
+    // `CMD --model m --inputs x --out OUT`
+    let to = |cmd, out| vec![cmd, "--model", ms, "--inputs", xs, "--out", out];
     let cases: Vec<(Vec<&str>, [&str; 2])> = vec![
-        (
-            vec!["eval", "--model", ms, "--inputs", xs, "--out", ms],
-            ["--out", "--model"],
-        ),
-        (
-            vec!["eval", "--model", ms, "--inputs", xs, "--out", xs],
-            ["--out", "--inputs"],
-        ),
-        (
-            vec!["eval", "--model", ms, "--inputs", xs, "--out", s(&link)],
-            ["--out", "--model"],
-        ),
-        (
-            vec!["eval", "--model", ms, "--inputs", xs, "--out", s(&hard)],
-            ["--out", "--inputs"],
-        ),
-        (
-            vec!["eval", "--model", ms, "--inputs", xs, "--out", &dotted],
-            ["--out", "--model"],
-        ),
-        (
-            vec!["hessian", "--model", ms, "--inputs", xs, "--out", ms],
-            ["--out", "--model"],
-        ),
-        (
-            vec!["margin", "--model", ms, "--inputs", xs, "--out", xs],
-            ["--out", "--inputs"],
-        ),
-        (
-            vec!["simulate", "--model", ms, "--inputs", xs, "--out", s(&link)],
-            ["--out", "--model"],
-        ),
+        (to("eval", ms), ["--out", "--model"]),
+        (to("eval", xs), ["--out", "--inputs"]),
+        (to("eval", s(&link)), ["--out", "--model"]),
+        (to("eval", s(&hard)), ["--out", "--inputs"]),
+        (to("eval", &dotted), ["--out", "--model"]),
+        (to("hessian", ms), ["--out", "--model"]),
+        (to("margin", xs), ["--out", "--inputs"]),
+        (to("simulate", s(&link)), ["--out", "--model"]),
         (
             vec!["simulate", "--model", ms, "--data", "digits", "--out", ms],
             ["--out", "--model"],
@@ -345,14 +332,8 @@ fn a_closed_pipe_ends_the_program_quietly() {
 fn diverging_models_are_refused_not_evaluated() {
     let dir = tempfile::tempdir().unwrap();
     let (m, x) = model_and_inputs(dir.path());
-    let mut model = Model::load(&m).unwrap();
-    model.params.m_a.fill(1e300);
-    let huge = dir.path().join("huge.json");
-    model.save(&huge).unwrap();
-    let mut model = Model::load(&m).unwrap();
-    model.params.dt.fill(1e9);
-    let big_dt = dir.path().join("big-dt.json");
-    model.save(&big_dt).unwrap();
+    let huge = edited(&m, dir.path(), "huge.json", |p| p.m_a.fill(1e300));
+    let big_dt = edited(&m, dir.path(), "big-dt.json", |p| p.dt.fill(1e9));
     let limit = Duration::from_secs(120);
     let mut tried = 0;
     for f in [&huge, &big_dt] {
@@ -390,39 +371,23 @@ fn sizes_beyond_their_maximum_are_refused() {
     let out = dir.path().join("run");
     let o_s = s(&out);
     let limit = Duration::from_secs(60);
-    let cases: Vec<(Vec<&str>, &[&str])> = vec![
-        (
-            vec!["lyapunov", "--model", ms, "--steps", HUGE],
-            &["`steps`", "[1, 1000000000]"],
-        ),
-        (
-            vec!["lyapunov", "--model", ms, "--transient", HUGE],
-            &["`transient`", "1000000000"],
-        ),
-        (
-            vec!["lyapunov", "--model", ms, "--paths", HUGE],
-            &["`paths`", "[1, 100000]"],
-        ),
-        (
-            vec!["stability", "--model", ms, "--steps", HUGE],
-            &["`steps`", "[1, 1000000000]"],
-        ),
-        (
-            vec!["stability", "--model", ms, "--transient", HUGE],
-            &["`transient`", "1000000000"],
-        ),
-        (
-            vec!["stability", "--model", ms, "--paths", HUGE],
-            &["`paths`", "[1, 100000]"],
-        ),
-        (
-            vec!["train", "--hidden", "5000", "--out", o_s],
-            &["`hidden`", "[1, 4096]"],
-        ),
-        (
-            vec!["train", "--hidden", HUGE, "--out", o_s],
-            &["`hidden`", "[1, 4096]"],
-        ),
+    // (flag, what the error names): each a size of `lyapunov` and of `stability`
+    let sizes: [(&str, &[&str]); 3] = [
+        ("--steps", &["`steps`", "[1, 1000000000]"]),
+        ("--transient", &["`transient`", "1000000000"]),
+        ("--paths", &["`paths`", "[1, 100000]"]),
+    ];
+    let mut cases: Vec<(Vec<&str>, &[&str])> = Vec::new();
+    for cmd in ["lyapunov", "stability"] {
+        for (flag, needles) in sizes {
+            cases.push((vec![cmd, "--model", ms, flag, HUGE], needles));
+        }
+    }
+    // `train FLAG VALUE --out out`
+    let train = |flag, value| vec!["train", flag, value, "--out", o_s];
+    let more: [(Vec<&str>, &[&str]); 7] = [
+        (train("--hidden", "5000"), &["`hidden`", "[1, 4096]"]),
+        (train("--hidden", HUGE), &["`hidden`", "[1, 4096]"]),
         (
             vec![
                 "train",
@@ -435,14 +400,8 @@ fn sizes_beyond_their_maximum_are_refused() {
             ],
             &["`examples`", "1000000"],
         ),
-        (
-            vec!["train", "--val-count", HUGE, "--out", o_s],
-            &["val_count"],
-        ),
-        (
-            vec!["train", "--test-count", HUGE, "--out", o_s],
-            &["test_count"],
-        ),
+        (train("--val-count", HUGE), &["val_count"]),
+        (train("--test-count", HUGE), &["test_count"]),
         (
             vec!["eval", "--model", ms, "--data", "sines", "--examples", HUGE],
             &["`examples`", "1000000"],
@@ -452,6 +411,7 @@ fn sizes_beyond_their_maximum_are_refused() {
             &["bench-steps", "100000"],
         ),
     ];
+    cases.extend(more);
     for (args, needles) in &cases {
         let o = nrnn_within(args, limit);
         assert_refused(&o, &format!("{args:?}"), needles);
@@ -1070,10 +1030,7 @@ fn numbers_read_well_and_degenerate_ones_say_why() {
     assert!(t.contains("the certified bound is vacuous"), "{t}");
     // With no noise, the smallest stabilizing sigma2 says why there is none.
     let (plain, _) = model_and_inputs(dir.path());
-    let mut model = Model::load(&plain).unwrap();
-    model.params.m_w.fill(3.0);
-    let unstable = dir.path().join("unstable.json");
-    model.save(&unstable).unwrap();
+    let unstable = edited(&plain, dir.path(), "unstable.json", |p| p.m_w.fill(3.0));
     let t = text_of(&[
         "stability",
         "--model",
@@ -1107,10 +1064,7 @@ fn numbers_read_well_and_degenerate_ones_say_why() {
 fn huge_but_finite_logits_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (m, x) = model_and_inputs(dir.path());
-    let mut model = Model::load(&m).unwrap();
-    model.params.c.fill(1e300);
-    let huge = dir.path().join("huge-bias.json");
-    model.save(&huge).unwrap();
+    let huge = edited(&m, dir.path(), "huge-bias.json", |p| p.c.fill(1e300));
     let (f, xs) = (s(&huge), s(&x));
     for args in [
         vec!["eval", "--model", f, "--inputs", xs, "--json"],

@@ -246,28 +246,27 @@ fn data_and_settings_are_checked_before_training() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("decay_factor") && e.contains("(0, 1]"), "{e}");
-    let e = train::run(
-        &RunConfig {
-            data: "no-such-set".into(),
-            ..RunConfig::default()
-        },
-        None,
-        false,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("no-such-set"), "{e}");
-    let e = train::run(
-        &RunConfig {
-            val_count: 1500,
-            ..RunConfig::default()
-        },
-        None,
-        false,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("val_count"), "{e}");
+    // (a bad run configuration, what the error names)
+    let bad_runs = [
+        (
+            RunConfig {
+                data: "no-such-set".into(),
+                ..RunConfig::default()
+            },
+            "no-such-set",
+        ),
+        (
+            RunConfig {
+                val_count: 1500,
+                ..RunConfig::default()
+            },
+            "val_count",
+        ),
+    ];
+    for (cfg, key) in &bad_runs {
+        let e = train::run(cfg, None, false).unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let e = fit_resume(dir.path(), &train, &val, &TrainConfig::default())
         .unwrap_err()

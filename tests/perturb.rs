@@ -113,12 +113,17 @@ fn small_model(seed: u64) -> Model {
     Model::init(ModelConfig::new(8, 1, 10), 0.2, seed).unwrap()
 }
 
+/// The first `examples` digits, [`small_model`]`(seed)` and the digits' input range.
+fn digits_case(examples: usize, seed: u64) -> (Dataset, Model, InputRange) {
+    let d = nrnn::data::digits().head(examples);
+    let r = InputRange::of(&d).unwrap();
+    (d, small_model(seed), r)
+}
+
 #[test]
 fn fgsm_moves_each_input_by_the_budget() {
-    let d = nrnn::data::digits().head(64);
+    let (d, m, r) = digits_case(64, 3);
     let batch = d.all();
-    let m = small_model(3);
-    let r = InputRange::of(&d).unwrap();
     let budget = 0.05;
     let g = m
         .loss_grad(&batch, Loss::CrossEntropy, NoiseSource::Off, true)
@@ -159,10 +164,8 @@ fn fgsm_moves_each_input_by_the_budget() {
 
 #[test]
 fn pgd_loss_is_at_least_fgsm_and_stays_in_the_ball() {
-    let d = nrnn::data::digits().head(48);
+    let (d, m, r) = digits_case(48, 4);
     let batch = d.all();
-    let m = small_model(4);
-    let r = InputRange::of(&d).unwrap();
     let budget = 0.1;
     let f = fgsm(&m, &batch, Loss::CrossEntropy, budget, r).unwrap();
     let p = pgd(&m, &batch, Loss::CrossEntropy, budget, 8, 0.25 * budget, r).unwrap();
@@ -185,9 +188,7 @@ fn pgd_loss_is_at_least_fgsm_and_stays_in_the_ball() {
 
 #[test]
 fn evaluation_orders_and_errors() {
-    let d = nrnn::data::digits().head(40);
-    let m = small_model(5);
-    let r = InputRange::of(&d).unwrap();
+    let (d, m, r) = digits_case(40, 5);
     let clean = evaluate_under(&m, &d, &Perturbation::Clean, r, 0).unwrap();
     let f = evaluate_under(&m, &d, &Perturbation::Fgsm { budget: 0.1 }, r, 0).unwrap();
     let p = evaluate_under(&m, &d, &Perturbation::pgd(0.1), r, 0).unwrap();

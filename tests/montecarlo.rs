@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{proptest_config, regularizer_on_sines, SmallCase};
+use common::{proptest_config, regularizer_on_sines, success_json, SmallCase};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -338,12 +338,7 @@ fn cli_json_has_the_documented_fields() {
     model.save(&path).unwrap();
     let flags = "--examples 3 --split all --split-seed 2 --eps 0.2,0.1 --paths 50 --seed 2 --json";
     let out = regularizer_on_sines(&path, &flags.split(' ').collect::<Vec<_>>());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = success_json(&out);
     for k in [
         "examples",
         "loss",

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{flat_central_differences, proptest_config, regularizer_on_sines, SmallCase};
+use common::{
+    flat_central_differences, proptest_config, regularizer_on_sines, success_json, SmallCase,
+};
 use nalgebra::DMatrix;
 use nrnn::data::{Batch, Target};
 use nrnn::loss::Loss;
@@ -158,12 +160,7 @@ fn regularizer_json(path: &std::path::Path, extra: &[&str]) -> serde_json::Value
     let mut args: Vec<&str> = flags.split(' ').collect();
     args.extend_from_slice(extra);
     let out = regularizer_on_sines(path, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    success_json(&out)
 }
 
 /// `nrnn regularizer --grad` against central differences of `nrnn regularizer` itself, on

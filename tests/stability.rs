@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::proptest_config;
+use common::{assert_success, nrnn, proptest_config, success_json};
 use nalgebra::DMatrix;
 use nrnn::dynamics::{
     pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
@@ -275,6 +275,19 @@ proptest! {
     }
 }
 
+/// Options of `paths` pairs over `steps` steps from `seed`, recorded every `record_every`
+/// steps, with `h_0 ~ N(0, I)` and separation 1.
+fn unit_pairs(steps: usize, paths: usize, seed: u64, record_every: usize) -> PairOptions {
+    PairOptions {
+        steps,
+        paths,
+        seed,
+        h0_scale: 1.0,
+        separation: 1.0,
+        record_every,
+    }
+}
+
 #[test]
 fn pair_bound_is_tight_for_a_symmetric_linear_map() {
     // A = mu I (normal): |delta_k| = (1 + d mu)^k |delta_0| exactly, e^{mu t} up to O(d).
@@ -283,14 +296,7 @@ fn pair_bound_is_tight_for_a_symmetric_linear_map() {
     let m = shifted_skew_model(mu, 0.0, &skew, NoiseSpec::off(), 0.01).unwrap();
     let c = Conditions::of(&m, None).unwrap();
     let sys = Dynamics::new(&m, None, NoiseSpec::off()).unwrap();
-    let po = PairOptions {
-        steps: 500,
-        paths: 1,
-        seed: 0,
-        h0_scale: 1.0,
-        separation: 1.0,
-        record_every: 50,
-    };
+    let po = unit_pairs(500, 1, 0, 50);
     let run = pair_separation(&sys, &po).unwrap();
     for (i, &k) in run.steps.iter().enumerate() {
         let exact = k as f64 * (1.0 + 0.01 * mu).ln();
@@ -311,14 +317,7 @@ fn euler_term_of_the_pair_bound_is_needed() {
     let c = Conditions::of(&m, None).unwrap();
     assert!(c.kappa.abs() < EXACT_REL_TOL);
     let sys = Dynamics::new(&m, None, NoiseSpec::off()).unwrap();
-    let po = PairOptions {
-        steps: 1000,
-        paths: 3,
-        seed: 1,
-        h0_scale: 1.0,
-        separation: 1.0,
-        record_every: 100,
-    };
+    let po = unit_pairs(1000, 3, 1, 100);
     let run = pair_separation(&sys, &po).unwrap();
     for r in &run.log_ratio {
         let last = *r.last().unwrap();
@@ -330,13 +329,6 @@ fn euler_term_of_the_pair_bound_is_needed() {
         // Exact growth lies between the smallest and largest singular value of the step.
         assert!(last <= 1000.0 * 0.5 * (1.0 + (d * omega).powi(2)).ln() + LYAP_ROUND_TOL);
     }
-}
-
-fn nrnn(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nrnn"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -366,12 +358,7 @@ fn commands() {
         "4",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = success_json(&out);
     for key in [
         "lambda_max_a_sym",
         "w_norm",
@@ -414,12 +401,7 @@ fn commands() {
         "--running",
         csv.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = success_json(&out);
     let ex: Vec<f64> = v["exponents"]
         .as_array()
         .unwrap()
@@ -451,11 +433,7 @@ fn commands() {
         "100",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // Errors name the field.
     for (args, want) in [
         (

@@ -255,10 +255,37 @@ pub fn flat_central_differences<M: Recurrent>(model: &M, f: impl Fn(&M) -> f64) 
 
 /// The output of `nrnn regularizer --model MODEL --data sines ARGS`.
 pub fn regularizer_on_sines(model: &Path, args: &[&str]) -> Output {
-    let model = model.to_str().unwrap();
+    let mut all = vec![
+        "regularizer",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "sines",
+    ];
+    all.extend_from_slice(args);
+    nrnn(&all)
+}
+
+/// The output of `nrnn ARGS`.
+pub fn nrnn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nrnn"))
-        .args(["regularizer", "--model", model, "--data", "sines"])
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Asserts that a run of the binary succeeded (the message is its standard error).
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts that a run of the binary succeeded ([`assert_success`]) and returns its standard
+/// output parsed as JSON.
+pub fn success_json(out: &Output) -> serde_json::Value {
+    assert_success(out);
+    serde_json::from_slice(&out.stdout).unwrap()
 }

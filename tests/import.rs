@@ -5,10 +5,10 @@
 //! safetensors and `.npz` files written by the test; the CLI `import`/`export` round trip.
 
 use nalgebra::DMatrix;
-use nrnn::data::{Dataset, Task};
+use nrnn::data::{Batch, Dataset, Task};
 use nrnn::interop::noisyrnn::{self, Hyper, Solver};
 use nrnn::interop::{read_tensors, write_safetensors, FloatType, Tensor, Tensors};
-use nrnn::model::{NoiseDraw, NoiseSource};
+use nrnn::model::{Model, NoiseDraw, NoiseSource};
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 
@@ -145,6 +145,16 @@ fn hyper(solver: Solver, alpha: f64, add: f64, mult: f64) -> Hyper {
     }
 }
 
+/// The inputs of `x_seed` (flat, and as one batch), the state dict of `seed` and the model
+/// imported from it with `h`.
+fn imported(x_seed: u64, seed: u64, h: &Hyper) -> (Vec<f64>, Batch, Tensors, Model) {
+    let x = inputs(x_seed);
+    let batch = dataset(&x).all();
+    let t = state_dict(seed);
+    let (m, _) = noisyrnn::import(&t, h).unwrap();
+    (x, batch, t, m)
+}
+
 #[test]
 fn logits_match_their_update_rule() {
     let x = inputs(2);
@@ -173,11 +183,8 @@ fn logits_match_their_update_rule() {
 
 #[test]
 fn noisy_solver_with_their_noise_matches_on_a_given_draw() {
-    let x = inputs(3);
-    let batch = dataset(&x).all();
-    let t = state_dict(9);
     let h = hyper(Solver::Noisy, 0.6, 0.05, 0.3);
-    let (m, _) = noisyrnn::import(&t, &h).unwrap();
+    let (x, batch, t, m) = imported(3, 9, &h);
     assert_eq!(m.config.noise.form.name(), "code");
     let ids: Vec<u64> = (0..EXAMPLES as u64).collect();
     let draw = NoiseDraw::draw(m.config.noise.form, N, STEPS, 11, &[1], &ids);
@@ -189,11 +196,8 @@ fn noisy_solver_with_their_noise_matches_on_a_given_draw() {
 #[test]
 fn without_the_transposes_the_logits_differ() {
     // The mapping is not trivially right: importing B and C untransposed moves the logits.
-    let x = inputs(4);
-    let batch = dataset(&x).all();
-    let t = state_dict(6);
     let h = hyper(Solver::Noisy, 1.0, 0.0, 0.0);
-    let (mut m, _) = noisyrnn::import(&t, &h).unwrap();
+    let (x, batch, t, mut m) = imported(4, 6, &h);
     m.params.m_a = m.params.m_a.transpose();
     m.params.m_w = m.params.m_w.transpose();
     let diff = max_diff(

@@ -9,7 +9,7 @@
 use crate::data::{Batch, Target};
 use crate::hessian::LinearOperator;
 use crate::loss::Loss;
-use crate::model::forward::{forward_steps_in, InputColumns};
+use crate::model::forward::{forward_steps, InputColumns};
 use crate::model::{
     backward, checkpoint, forward, forward_chunks, Model, ModelConfig, NoiseForm, NoiseSource,
     NoiseSpec, Params, StepNoise, CHUNK,
@@ -244,7 +244,7 @@ fn profile_mc(model: &Model, batch: &Batch, ids: &[u64]) -> serde_json::Value {
             stride: batch.size,
             start: s,
         };
-        let tape = forward_steps_in(
+        let tape = forward_steps(
             cfg,
             &model.params,
             cols,

@@ -244,11 +244,7 @@ fn norm_of(v: &Value) -> f64 {
 
 /// Run `nrnn eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(out) = &args.out {
-        args.source.check_output("--out", out)?;
-    }
-    let model = load_network(&args.source.model)?;
-    let src = args.source.input.load(None)?;
+    let (model, src) = args.source.open(args.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     let mut rep = report(&model, d, labeled, args.grad)?;
     rep["model"] = json!(args.source.model.display().to_string());

@@ -20,7 +20,7 @@
 //! hidden-state Hessian is `V^T Hess_o l V` at the final deterministic state, averaged over
 //! examples. Every random draw comes from `--seed`.
 
-use super::eval::{check_fit, load_network};
+use super::eval::check_fit;
 use super::fmt::{num, pm, sig};
 use crate::hessian::{analyze, HessianOptions, HessianReport, ParamHessian, SlqOptions};
 use crate::json::finite_or_null;
@@ -105,11 +105,7 @@ struct Timing {
 
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(out) = &args.out {
-        args.source.check_output("--out", out)?;
-    }
-    let model = load_network(&args.source.model)?;
-    let src = args.source.input.load(None)?;
+    let (model, src) = args.source.open(args.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!(

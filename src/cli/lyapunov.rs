@@ -32,16 +32,9 @@ use std::path::{Path, PathBuf};
 /// Arguments of `nrnn lyapunov`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// The driving input: the first example of `--inputs FILE` or of `--data NAME
-    /// --split ...`, cycled. Default: zero input.
+    /// The model, its input and its noise level.
     #[command(flatten)]
-    pub input: super::input::InputArgs,
-    /// Noise level eps, overriding the model file's (0: deterministic).
-    #[arg(long, allow_hyphen_values = true)]
-    pub eps: Option<f64>,
+    pub system: SystemArgs,
     /// Number of exponents k (1 to the hidden size).
     #[arg(long, default_value_t = 1)]
     pub spectrum: usize,
@@ -70,6 +63,31 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The system a dynamics command runs (`nrnn lyapunov`, `nrnn stability`): a model, its
+/// driving input and its noise level.
+#[derive(clap::Args, Debug)]
+pub struct SystemArgs {
+    /// Model file (`nrnn-model/1` JSON).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The driving input: the first example of `--inputs FILE` or of `--data NAME
+    /// --split ...`, cycled. Default: zero input.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
+    /// Noise level eps, overriding the model file's (0: deterministic).
+    #[arg(long, allow_hyphen_values = true)]
+    pub eps: Option<f64>,
+}
+
+impl SystemArgs {
+    /// The model and its input ([`load`]) and the noise of `--eps` ([`noise_of`]).
+    pub fn load<M: Recurrent>(&self) -> anyhow::Result<(Loaded<M>, NoiseSpec)> {
+        let l = load(&self.model, &self.input)?;
+        let noise = noise_of(&l.model, self.eps)?;
+        Ok((l, noise))
+    }
 }
 
 /// A model and its driving input, as read from the command line.
@@ -205,14 +223,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         super::check_output_not_input(
             ("--running", out),
             &[
-                ("--model", Some(&args.model)),
-                ("--inputs", args.input.input_path()),
+                ("--model", Some(&args.system.model)),
+                ("--inputs", args.system.input.input_path()),
             ],
         )?;
     }
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
-    let l: Loaded<Network> = load(&args.model, &args.input)?;
-    let noise = noise_of(&l.model, args.eps)?;
+    let (l, noise): (Loaded<Network>, _) = args.system.load()?;
     let sys = Dynamics::new(&l.model, l.inputs.as_deref(), noise)?;
     let opts = LyapunovOptions {
         k: args.spectrum,

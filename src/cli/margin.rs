@@ -18,7 +18,7 @@
 //! failed). The radius summaries are over the correctly classified examples. See
 //! [`crate::margin`].
 
-use super::eval::{check_fit, load_network};
+use super::eval::check_fit;
 use super::fmt::{num, percent, sig};
 use crate::json::finite_or_null as jnum;
 use crate::margin::{margins, AttackOptions, MarginReport, Summary};
@@ -85,11 +85,7 @@ fn vacuous(certified: &Summary, attack: &Summary, lower: &Summary) -> Option<Str
 
 /// Run `nrnn margin`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(out) = &args.out {
-        args.source.check_output("--out", out)?;
-    }
-    let model = load_network(&args.source.model)?;
-    let src = args.source.input.load(None)?;
+    let (model, src) = args.source.open(args.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!("margins need class labels in the inputs file");

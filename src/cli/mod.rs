@@ -61,6 +61,19 @@ impl ModelInputs {
             ],
         )
     }
+
+    /// Refuse an output path `--out` that is an input, then load the model (any cell) and
+    /// the inputs.
+    pub fn open(
+        &self,
+        out: Option<&std::path::Path>,
+    ) -> anyhow::Result<(crate::model::Network, input::Source)> {
+        if let Some(out) = out {
+            self.check_output("--out", out)?;
+        }
+        let model = eval::load_network(&self.model)?;
+        Ok((model, self.input.load(None)?))
+    }
 }
 
 /// Noisy recurrent neural networks: train, evaluate, and check the theory.

@@ -16,28 +16,21 @@
 //! [`super::lyapunov::DEFAULT_TRANSIENT`] steps, the same as `nrnn lyapunov`'s.
 
 use super::fmt::{num, pm, sig};
-use super::lyapunov::{load, noise_of, Loaded};
+use super::lyapunov::Loaded;
 use crate::dynamics::{
-    pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
+    pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions, PairRun,
+    Spectrum,
 };
 use crate::json::finite_or_null;
 use crate::model::NoiseSpec;
 use serde_json::json;
-use std::path::PathBuf;
 
 /// Arguments of `nrnn stability`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (`nrnn-model/1` JSON).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// The driving input: the first example of `--inputs FILE` or of `--data NAME
-    /// --split ...`, cycled. Default: zero input.
+    /// The model, its input and its noise level.
     #[command(flatten)]
-    pub input: super::input::InputArgs,
-    /// Noise level eps, overriding the model file's.
-    #[arg(long, allow_hyphen_values = true)]
-    pub eps: Option<f64>,
+    pub system: super::lyapunov::SystemArgs,
     /// Steps over which exponents are measured.
     #[arg(long, default_value_t = 20_000)]
     pub steps: usize,
@@ -96,12 +89,24 @@ fn stabilizing(c: &Conditions) -> String {
     format!("none: {why}")
 }
 
-/// Run `nrnn stability`.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// What `nrnn stability` measures: the conditions, the top exponents and the finite-time
+/// pair-separation exponents of the deterministic and the noisy system.
+struct Measured {
+    c: Conditions,
+    sd: Spectrum,
+    sn: Spectrum,
+    po: PairOptions,
+    pd: PairRun,
+    pn: PairRun,
+    input_note: String,
+    seconds: f64,
+}
+
+/// The measurements of `nrnn stability`, with progress by phase.
+fn measure(args: &Args) -> anyhow::Result<Measured> {
     crate::dynamics::lyapunov::check_work(args.steps, args.transient, args.paths)?;
     let t0 = std::time::Instant::now();
-    let l: Loaded = load(&args.model, &args.input)?;
-    let noise = noise_of(&l.model, args.eps)?;
+    let (l, noise): (Loaded, _) = args.system.load()?;
     let c = Conditions::of(&l.model, Some(noise.eps))?;
     let inputs = l.inputs.as_deref();
     let det = Dynamics::new(&l.model, inputs, NoiseSpec::off())?;
@@ -125,82 +130,95 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     po.paths = args.paths;
     let pn = pair_separation(&sto, &po)?;
     drop(progress);
-    let seconds = t0.elapsed().as_secs_f64();
-    if args.json {
-        let out = json!({
-            "lambda_max_a_sym": c.lambda_max_a_sym,
-            "w_norm": c.w_norm,
-            "kappa": c.kappa,
-            "deterministic_stable": c.deterministic_stable,
-            "stochastic_bound": c.stochastic_bound,
-            "mean_square_bound": c.mean_square_bound,
-            "lyapunov": {
-                "deterministic": {"mean": sd.exponents[0], "stderr": finite_or_null(sd.stderr[0]), "stderr_method": sd.stderr_method},
-                "noisy": {"mean": sn.exponents[0], "stderr": finite_or_null(sn.stderr[0]), "stderr_method": sn.stderr_method},
-            },
-            "conditions": c,
-            "finite_time_pairs": {
-                "separation": po.separation,
-                "total_steps": po.steps,
-                "deterministic": pd.exponent,
-                "noisy": pn.exponent,
-            },
-            "lyapunov_details": {
-                "steps": args.steps,
-                "transient": args.transient,
-                "paths": args.paths,
-                "seed": args.seed,
-                "h0_scale": args.h0_scale,
-                "time_unit": sd.time_unit,
-            },
-            "input": l.input_note,
-            "seconds": seconds,
-        });
-        outln!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    let nz = &c.noise;
+    Ok(Measured {
+        c,
+        sd,
+        sn,
+        po,
+        pd,
+        pn,
+        input_note: l.input_note,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The JSON report of `nrnn stability --json`.
+fn json_report(args: &Args, m: &Measured) -> serde_json::Value {
+    json!({
+        "lambda_max_a_sym": m.c.lambda_max_a_sym,
+        "w_norm": m.c.w_norm,
+        "kappa": m.c.kappa,
+        "deterministic_stable": m.c.deterministic_stable,
+        "stochastic_bound": m.c.stochastic_bound,
+        "mean_square_bound": m.c.mean_square_bound,
+        "lyapunov": {
+            "deterministic": {"mean": m.sd.exponents[0], "stderr": finite_or_null(m.sd.stderr[0]), "stderr_method": m.sd.stderr_method},
+            "noisy": {"mean": m.sn.exponents[0], "stderr": finite_or_null(m.sn.stderr[0]), "stderr_method": m.sn.stderr_method},
+        },
+        "conditions": m.c,
+        "finite_time_pairs": {
+            "separation": m.po.separation,
+            "total_steps": m.po.steps,
+            "deterministic": m.pd.exponent,
+            "noisy": m.pn.exponent,
+        },
+        "lyapunov_details": {
+            "steps": args.steps,
+            "transient": args.transient,
+            "paths": args.paths,
+            "seed": args.seed,
+            "h0_scale": args.h0_scale,
+            "time_unit": m.sd.time_unit,
+        },
+        "input": m.input_note,
+        "seconds": m.seconds,
+    })
+}
+
+/// The readable report of `nrnn stability`.
+fn print_report(args: &Args, m: &Measured) -> anyhow::Result<()> {
+    let nz = &m.c.noise;
     outln!(
         "Stability of {} (hidden {}, time unit {}; noise {} eps {} sigma1 {} sigma2 {}; {})",
-        args.model.display(),
-        c.hidden,
-        c.time_unit,
+        args.system.model.display(),
+        m.c.hidden,
+        m.c.time_unit,
         nz.form.name(),
         nz.eps,
         nz.sigma1,
         nz.sigma2,
-        l.input_note
+        m.input_note
     );
     let rows: Vec<(&str, String)> = vec![
-        ("lambda_max(A_sym)", num(c.lambda_max_a_sym)),
-        ("||W||_2", num(c.w_norm)),
-        ("kappa = lambda_max(A_sym) + L_a ||W||", num(c.kappa)),
-        ("kappa in the step-weighted norm", num(c.kappa_eff)),
+        ("lambda_max(A_sym)", num(m.c.lambda_max_a_sym)),
+        ("||W||_2", num(m.c.w_norm)),
+        ("kappa = lambda_max(A_sym) + L_a ||W||", num(m.c.kappa)),
+        ("kappa in the step-weighted norm", num(m.c.kappa_eff)),
         (
             "deterministic verdict",
-            if c.deterministic_stable {
+            if m.c.deterministic_stable {
                 "globally exponentially stable (kappa < 0)".to_string()
             } else {
                 "not certified (kappa >= 0)".to_string()
             },
         ),
-        ("stochastic a.s. bound", num(c.stochastic_bound)),
-        ("mean-square bound", num(c.mean_square_bound)),
-        ("smallest stabilizing sigma2 (bound)", stabilizing(&c)),
+        ("stochastic a.s. bound", num(m.c.stochastic_bound)),
+        ("mean-square bound", num(m.c.mean_square_bound)),
+        ("smallest stabilizing sigma2 (bound)", stabilizing(&m.c)),
         (
             "||Phi(t, s)|| <=",
             format!(
                 "{} exp({} (t - s))",
-                num(c.log_phi_norm_bound(0.0).exp()),
-                num(c.kappa_eff)
+                num(m.c.log_phi_norm_bound(0.0).exp()),
+                num(m.c.kappa_eff)
             ),
         ),
         (
             "top exponent, deterministic",
             format!(
                 "{} ({})",
-                pm(sd.exponents[0], Some(sd.stderr[0]), "too few batches"),
-                sd.stderr_method
+                pm(m.sd.exponents[0], Some(m.sd.stderr[0]), "too few batches"),
+                m.sd.stderr_method
             ),
         ),
         (
@@ -208,20 +226,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             format!(
                 "{} ({})",
                 pm(
-                    sn.exponents[0],
-                    Some(sn.stderr[0]),
+                    m.sn.exponents[0],
+                    Some(m.sn.stderr[0]),
                     "too few paths or batches"
                 ),
-                sn.stderr_method
+                m.sn.stderr_method
             ),
         ),
         (
             "finite-time |h-h'| exponent, deterministic",
-            num(pd.exponent.mean),
+            num(m.pd.exponent.mean),
         ),
         (
             "finite-time |h-h'| exponent, noisy",
-            pm(pn.exponent.mean, pn.exponent.stderr, "one path"),
+            pm(m.pn.exponent.mean, m.pn.exponent.stderr, "one path"),
         ),
     ];
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -232,7 +250,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "  ({} steps after {} transient; {} s)",
         args.steps,
         args.transient,
-        sig(seconds, 3)
+        sig(m.seconds, 3)
     );
     Ok(())
+}
+
+/// Run `nrnn stability`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let m = measure(&args)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&json_report(&args, &m))?);
+        return Ok(());
+    }
+    print_report(&args, &m)
 }

@@ -138,6 +138,61 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Inputs> {
     let obj: &Map<String, Value> = root
         .as_object()
         .ok_or_else(|| err(origin, "expected a JSON object at the top level".into()))?;
+    let name = header(obj, origin)?;
+    let (n, steps, dim, x) = sequences(obj, origin)?;
+    let classes_given = classes_field(obj, origin)?;
+    let count_check = |len: usize, field: &str| -> Result<()> {
+        if len != n {
+            return Err(err(
+                origin,
+                format!("`{field}` has {len} entries: expected {n}, one per sequence"),
+            ));
+        }
+        Ok(())
+    };
+    let (task, classes, labels, targets, labeled) = match (obj.get("labels"), obj.get("targets")) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                origin,
+                "both `labels` and `targets` given: expected at most one of them".into(),
+            ));
+        }
+        (Some(l), None) => {
+            let l = array(l, "labels", "an array of non-negative integers", origin)?;
+            count_check(l.len(), "labels")?;
+            let (labels, classes) = labels_field(l, classes_given, origin)?;
+            (Task::Classification, classes, labels, Vec::new(), true)
+        }
+        (None, Some(t)) => {
+            let t = array(t, "targets", "an array of target arrays", origin)?;
+            count_check(t.len(), "targets")?;
+            let (targets, out_dim) = targets_field(t, classes_given, origin)?;
+            (Task::Regression, out_dim, Vec::new(), targets, true)
+        }
+        (None, None) => (
+            Task::Classification,
+            classes_given.unwrap_or(1),
+            vec![0; n],
+            Vec::new(),
+            false,
+        ),
+    };
+    let dataset = Dataset {
+        name,
+        steps,
+        input_dim: dim,
+        classes,
+        task,
+        x,
+        labels,
+        targets,
+    };
+    dataset.validate()?;
+    Ok(Inputs { dataset, labeled })
+}
+
+/// The top level's keys, its `format` and its optional `name` (empty when absent).
+fn header(obj: &Map<String, Value>, origin: &str) -> Result<String> {
     crate::json::check_keys(
         obj,
         &[
@@ -166,16 +221,41 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Inputs> {
             ))
         }
     }
-    let name = match obj.get("name") {
-        None => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => {
-            return Err(err(
-                origin,
-                format!("`name` = {}: expected a string", brief(v)),
-            ))
+    match obj.get("name") {
+        None => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(v) => Err(err(
+            origin,
+            format!("`name` = {}: expected a string", brief(v)),
+        )),
+    }
+}
+
+/// Check the length `got` of a row against the first row's (`*len`, set by the first row,
+/// which must not be empty): `empty` is the error of an empty first row, `ragged(got,
+/// expected)` the error of a row of another length.
+fn row_len(
+    got: usize,
+    first: bool,
+    len: &mut usize,
+    empty: &str,
+    ragged: impl FnOnce(usize, usize) -> String,
+    origin: &str,
+) -> Result<()> {
+    if first {
+        if got == 0 {
+            return Err(err(origin, empty.to_string()));
         }
-    };
+        *len = got;
+    } else if got != *len {
+        return Err(err(origin, ragged(got, *len)));
+    }
+    Ok(())
+}
+
+/// The `sequences` field: the number of examples, the steps, the input dimension and the
+/// values, example by example and step by step.
+fn sequences(obj: &Map<String, Value>, origin: &str) -> Result<(usize, usize, usize, Vec<f64>)> {
     let seqs = array(
         obj.get("sequences").ok_or_else(|| {
             err(
@@ -193,173 +273,123 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Inputs> {
             "`sequences` is empty: expected at least one sequence".into(),
         ));
     }
-    let mut steps = 0;
-    let mut dim = 0;
+    let (mut steps, mut dim) = (0, 0);
     let mut x = Vec::new();
     for (e, seq) in seqs.iter().enumerate() {
         let seq = array(seq, &format!("sequences[{e}]"), "an array of steps", origin)?;
-        if e == 0 {
-            if seq.is_empty() {
-                return Err(err(
-                    origin,
-                    "`sequences[0]` has no steps: expected at least one".into(),
-                ));
-            }
-            steps = seq.len();
-        } else if seq.len() != steps {
-            return Err(err(
-                origin,
-                format!("`sequences[{e}]` has {} steps: expected {steps} like sequences[0] (ragged sequences)", seq.len()),
-            ));
-        }
+        row_len(
+            seq.len(),
+            e == 0,
+            &mut steps,
+            "`sequences[0]` has no steps: expected at least one",
+            |got, want| {
+                format!("`sequences[{e}]` has {got} steps: expected {want} like sequences[0] (ragged sequences)")
+            },
+            origin,
+        )?;
         for (k, step) in seq.iter().enumerate() {
             let field = format!("sequences[{e}][{k}]");
             let step = array(step, &field, "an array of input values", origin)?;
-            if e == 0 && k == 0 {
-                if step.is_empty() {
-                    return Err(err(
-                        origin,
-                        "`sequences[0][0]` is empty: expected at least one input value".into(),
-                    ));
-                }
-                dim = step.len();
-            } else if step.len() != dim {
-                return Err(err(
-                    origin,
-                    format!("`{field}` has {} values: expected {dim} like sequences[0][0] (ragged input dimension)", step.len()),
-                ));
-            }
+            row_len(
+                step.len(),
+                e == 0 && k == 0,
+                &mut dim,
+                "`sequences[0][0]` is empty: expected at least one input value",
+                |got, want| {
+                    format!("`{field}` has {got} values: expected {want} like sequences[0][0] (ragged input dimension)")
+                },
+                origin,
+            )?;
             for (j, v) in step.iter().enumerate() {
                 x.push(number(v, &format!("{field}[{j}]"), origin)?);
             }
         }
     }
-    let n = seqs.len();
-    let classes_given = match obj.get("classes") {
-        None => None,
-        Some(v) => {
-            let c = non_negative_integer(v, "classes", origin)?;
-            if c == 0 || c > super::MAX_CLASSES {
-                return Err(err(
-                    origin,
-                    format!(
-                        "`classes` = {c}: expected an integer in [1, {}]",
-                        super::MAX_CLASSES
-                    ),
-                ));
-            }
-            Some(c)
-        }
+    Ok((seqs.len(), steps, dim, x))
+}
+
+/// The optional `classes` field, an integer in `[1, MAX_CLASSES]`.
+fn classes_field(obj: &Map<String, Value>, origin: &str) -> Result<Option<usize>> {
+    let Some(v) = obj.get("classes") else {
+        return Ok(None);
     };
-    let count_check = |len: usize, field: &str| -> Result<()> {
-        if len != n {
+    let c = non_negative_integer(v, "classes", origin)?;
+    if c == 0 || c > super::MAX_CLASSES {
+        return Err(err(
+            origin,
+            format!(
+                "`classes` = {c}: expected an integer in [1, {}]",
+                super::MAX_CLASSES
+            ),
+        ));
+    }
+    Ok(Some(c))
+}
+
+/// The `labels` field (one per sequence, checked by the caller) and the number of classes:
+/// `classes` when given (more than the largest label), else the largest label + 1.
+fn labels_field(l: &[Value], classes: Option<usize>, origin: &str) -> Result<(Vec<usize>, usize)> {
+    let labels = l
+        .iter()
+        .enumerate()
+        .map(|(i, v)| non_negative_integer(v, &format!("labels[{i}]"), origin))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(i) = labels.iter().position(|&l| l >= super::MAX_CLASSES) {
+        return Err(err(
+            origin,
+            format!(
+                "`labels[{i}]` = {}: expected a label in 0..{} (at most nrnn::data::MAX_CLASSES classes)",
+                labels[i],
+                super::MAX_CLASSES
+            ),
+        ));
+    }
+    let needed = labels.iter().max().map_or(1, |m| m + 1);
+    let classes = match classes {
+        Some(c) if c < needed => {
             return Err(err(
                 origin,
-                format!("`{field}` has {len} entries: expected {n}, one per sequence"),
+                format!(
+                    "`classes` = {c}: expected more than the largest label {}",
+                    needed - 1
+                ),
             ));
         }
-        Ok(())
+        Some(c) => c,
+        None => needed,
     };
-    let (task, classes, labels, targets, labeled) = match (obj.get("labels"), obj.get("targets")) {
-        (Some(_), Some(_)) => {
+    Ok((labels, classes))
+}
+
+/// The `targets` field (one row per sequence, checked by the caller) and its dimension,
+/// which `classes` must equal when given.
+fn targets_field(t: &[Value], classes: Option<usize>, origin: &str) -> Result<(Vec<f64>, usize)> {
+    let mut out_dim = 0;
+    let mut targets = Vec::new();
+    for (i, row) in t.iter().enumerate() {
+        let field = format!("targets[{i}]");
+        let row = array(row, &field, "an array of numbers", origin)?;
+        row_len(
+            row.len(),
+            i == 0,
+            &mut out_dim,
+            "`targets[0]` is empty: expected at least one value",
+            |got, want| format!("`{field}` has {got} values: expected {want} like targets[0]"),
+            origin,
+        )?;
+        for (j, v) in row.iter().enumerate() {
+            targets.push(number(v, &format!("{field}[{j}]"), origin)?);
+        }
+    }
+    if let Some(c) = classes {
+        if c != out_dim {
             return Err(err(
                 origin,
-                "both `labels` and `targets` given: expected at most one of them".into(),
+                format!("`classes` = {c}: expected the target dimension {out_dim}"),
             ));
         }
-        (Some(l), None) => {
-            let l = array(l, "labels", "an array of non-negative integers", origin)?;
-            count_check(l.len(), "labels")?;
-            let labels = l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| non_negative_integer(v, &format!("labels[{i}]"), origin))
-                .collect::<Result<Vec<_>>>()?;
-            if let Some(i) = labels.iter().position(|&l| l >= super::MAX_CLASSES) {
-                return Err(err(
-                    origin,
-                    format!(
-                        "`labels[{i}]` = {}: expected a label in 0..{} (at most nrnn::data::MAX_CLASSES classes)",
-                        labels[i],
-                        super::MAX_CLASSES
-                    ),
-                ));
-            }
-            let needed = labels.iter().max().map_or(1, |m| m + 1);
-            let classes = match classes_given {
-                Some(c) if c < needed => {
-                    return Err(err(
-                        origin,
-                        format!(
-                            "`classes` = {c}: expected more than the largest label {}",
-                            needed - 1
-                        ),
-                    ));
-                }
-                Some(c) => c,
-                None => needed,
-            };
-            (Task::Classification, classes, labels, Vec::new(), true)
-        }
-        (None, Some(t)) => {
-            let t = array(t, "targets", "an array of target arrays", origin)?;
-            count_check(t.len(), "targets")?;
-            let mut out_dim = 0;
-            let mut targets = Vec::new();
-            for (i, row) in t.iter().enumerate() {
-                let field = format!("targets[{i}]");
-                let row = array(row, &field, "an array of numbers", origin)?;
-                if i == 0 {
-                    if row.is_empty() {
-                        return Err(err(
-                            origin,
-                            "`targets[0]` is empty: expected at least one value".into(),
-                        ));
-                    }
-                    out_dim = row.len();
-                } else if row.len() != out_dim {
-                    return Err(err(
-                        origin,
-                        format!(
-                            "`{field}` has {} values: expected {out_dim} like targets[0]",
-                            row.len()
-                        ),
-                    ));
-                }
-                for (j, v) in row.iter().enumerate() {
-                    targets.push(number(v, &format!("{field}[{j}]"), origin)?);
-                }
-            }
-            if let Some(c) = classes_given {
-                if c != out_dim {
-                    return Err(err(
-                        origin,
-                        format!("`classes` = {c}: expected the target dimension {out_dim}"),
-                    ));
-                }
-            }
-            (Task::Regression, out_dim, Vec::new(), targets, true)
-        }
-        (None, None) => (
-            Task::Classification,
-            classes_given.unwrap_or(1),
-            vec![0; n],
-            Vec::new(),
-            false,
-        ),
-    };
-    let dataset = Dataset {
-        name,
-        steps,
-        input_dim: dim,
-        classes,
-        task,
-        x,
-        labels,
-        targets,
-    };
-    dataset.validate()?;
-    Ok(Inputs { dataset, labeled })
+    }
+    Ok((targets, out_dim))
 }
 
 /// The `nrnn-inputs/1` JSON text of `d` (with `name`, `classes`, `sequences` and

@@ -27,7 +27,7 @@
 //!
 //! **Mean square.** `(1/t) log E|y_t|^2` for a tangent vector `y` ([`mean_square_exponent`]).
 
-use super::tangent::{Dynamics, Work};
+use super::tangent::Dynamics;
 use crate::error::{Error, Result};
 use crate::rng::{fill_normal, stream};
 use nalgebra::DMatrix;
@@ -287,10 +287,7 @@ fn run_path(sys: &Dynamics, o: &LyapunovOptions, path: u64) -> Result<PathOut> {
     }
     x.columns_mut(1, k)
         .copy_from(&initial_basis(n, k, o.seed, path));
-    let noisy = sys.is_noisy();
-    let mut rng = stream(o.seed, &[TAG_NOISE, path]);
-    let mut sn = sys.step_noise();
-    let mut work = Work::default();
+    let mut walk = sys.path(stream(o.seed, &[TAG_NOISE, path]));
     let nb = BATCH_MEANS.min(o.steps);
     let block_len = o.steps.div_ceil(nb);
     let mut total = vec![0.0; k];
@@ -301,16 +298,7 @@ fn run_path(sys: &Dynamics, o: &LyapunovOptions, path: u64) -> Result<PathOut> {
     let m = o.reorth_every;
     let rec = o.record_every;
     for s in 0..o.transient + o.steps {
-        if noisy {
-            sn.draw(&mut rng);
-        }
-        sys.step(
-            s,
-            &mut x,
-            1,
-            if noisy { Some(&sn) } else { None },
-            &mut work,
-        );
+        walk.advance(sys, s, &mut x, 1);
         if s % 64 == 63 && x.column(0).iter().any(|v| !v.is_finite()) {
             return Err(diverged(s));
         }
@@ -550,22 +538,10 @@ pub fn pair_separation(sys: &Dynamics, o: &PairOptions) -> Result<PairRun> {
                 x[(i, 1)] = x[(i, 0)] + dir[i];
             }
             let d0 = (x.column(0) - x.column(1)).norm();
-            let noisy = sys.is_noisy();
-            let mut rng = stream(o.seed, &[TAG_NOISE, p]);
-            let mut sn = sys.step_noise();
-            let mut work = Work::default();
+            let mut walk = sys.path(stream(o.seed, &[TAG_NOISE, p]));
             let mut out = Vec::with_capacity(o.steps / o.record_every);
             for s in 0..o.steps {
-                if noisy {
-                    sn.draw(&mut rng);
-                }
-                sys.step(
-                    s,
-                    &mut x,
-                    2,
-                    if noisy { Some(&sn) } else { None },
-                    &mut work,
-                );
+                walk.advance(sys, s, &mut x, 2);
                 if (s + 1) % o.record_every == 0 {
                     let d = (x.column(0) - x.column(1)).norm();
                     if !d.is_finite() {
@@ -643,22 +619,10 @@ pub fn mean_square_exponent(
         .map(|p| {
             let mut x = DMatrix::zeros(n, 2);
             x.columns_mut(1, 1).copy_from(&initial_basis(n, 1, seed, p));
-            let noisy = sys.is_noisy();
-            let mut rng = stream(seed, &[TAG_NOISE, p]);
-            let mut sn = sys.step_noise();
-            let mut work = Work::default();
+            let mut walk = sys.path(stream(seed, &[TAG_NOISE, p]));
             let mut acc = 0.0;
             for s in 0..steps {
-                if noisy {
-                    sn.draw(&mut rng);
-                }
-                sys.step(
-                    s,
-                    &mut x,
-                    1,
-                    if noisy { Some(&sn) } else { None },
-                    &mut work,
-                );
+                walk.advance(sys, s, &mut x, 1);
                 acc += reorthonormalize(&mut x, 1, s)?[0];
             }
             if x.column(0).iter().any(|v| !v.is_finite()) {

@@ -107,6 +107,26 @@ pub struct Work {
     cache: Vec<f64>,
 }
 
+/// One path of a system: the generator its step noise is drawn from (nothing is drawn for a
+/// deterministic system), the step-noise buffers and the scratch of [`Dynamics::step`].
+#[derive(Clone, Debug)]
+pub struct PathStepper {
+    rng: Stream,
+    noise: Option<StepNoise>,
+    work: Work,
+}
+
+impl PathStepper {
+    /// Step `k` of `x` ([`Dynamics::step`] with `states` state columns), after drawing this
+    /// step's noise from the path's generator when the system is noisy.
+    pub fn advance(&mut self, sys: &Dynamics, k: usize, x: &mut DMatrix<f64>, states: usize) {
+        if let Some(sn) = &mut self.noise {
+            sn.draw(&mut self.rng);
+        }
+        sys.step(k, x, states, self.noise.as_ref(), &mut self.work);
+    }
+}
+
 impl Dynamics {
     /// Prepare `model` (any cell) with input sequence `inputs` (`K * p` values,
     /// step-major: the `p` inputs of step 0, then step 1, ...; cycled when a run is longer
@@ -209,6 +229,14 @@ impl Dynamics {
     /// Fresh step-noise buffers of this system's form (one normal per noisy unit).
     pub fn step_noise(&self) -> StepNoise {
         StepNoise::new(self.noise.form, self.noise_units())
+    }
+    /// A path of this system whose noise is drawn from `rng`.
+    pub fn path(&self, rng: Stream) -> PathStepper {
+        PathStepper {
+            rng,
+            noise: self.is_noisy().then(|| self.step_noise()),
+            work: Work::default(),
+        }
     }
 
     /// One step `k` (input `x_{k mod K}`) of `x = [H | Q]`: the first `states` columns are

@@ -766,9 +766,7 @@ fn per_seed(t: &Table, kind: &str, measure: &str, eps: f64) -> Result<Vec<(u64, 
     let sub = t
         .filter_eq("measure", measure)?
         .filter_eq("training", kind)?;
-    let e = sub.column_f64("eps")?;
-    let s = sub.column_f64("seed")?;
-    let v = sub.column_f64("value")?;
+    let [e, s, v] = sub.columns_f64(["eps", "seed", "value"])?;
     Ok((0..e.len())
         .filter(|&i| e[i] == eps)
         .map(|i| (s[i] as u64, v[i]))

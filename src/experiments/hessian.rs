@@ -348,8 +348,7 @@ pub fn trained_models(ctx: &Ctx, s: &Setup, split: &Split) -> Result<Vec<Trained
 /// level of a tidy table with columns `eps`, `measure`, `value`: `(eps, mean, std)`.
 pub(crate) fn by_eps(t: &Table, measure: &str) -> Result<Vec<(f64, f64, f64)>> {
     let sub = t.filter_eq("measure", measure)?;
-    let eps = sub.column_f64("eps")?;
-    let vals = sub.column_f64("value")?;
+    let [eps, vals] = sub.columns_f64(["eps", "value"])?;
     let mut levels: Vec<f64> = Vec::new();
     for &e in &eps {
         if !levels.contains(&e) {
@@ -458,9 +457,7 @@ fn draw_density(ctx: &Ctx, t: &Table, sub: &str) -> Result<String> {
     let mut series = Vec::new();
     for (i, l) in labels.iter().enumerate() {
         let s = t.filter_eq("model", l)?;
-        let x = s.column_f64("eigenvalue")?;
-        let y = s.column_f64("density")?;
-        let se = s.column_f64("stderr")?;
+        let [x, y, se] = s.columns_f64(["eigenvalue", "density", "stderr"])?;
         ymax = y.iter().fold(ymax, |m, &v| m.max(v));
         let lo: Vec<f64> = y.iter().zip(&se).map(|(v, e)| v - 2.0 * e).collect();
         let hi: Vec<f64> = y.iter().zip(&se).map(|(v, e)| v + 2.0 * e).collect();

@@ -93,9 +93,7 @@ fn draw(ctx: &Ctx, per: &Table, ex: &Table, sub: &str) -> Result<Vec<String>> {
     )?
     .save(&ctx.out.join(f))?;
     files.push(f.to_string());
-    let eps = ex.column_f64("eps")?;
-    let pred = ex.column_f64("predicted")?;
-    let label = ex.column_f64("label")?;
+    let [eps, pred, label] = ex.columns_f64(["eps", "predicted", "label"])?;
     let mut levels: Vec<f64> = Vec::new();
     for &e in &eps {
         if !levels.contains(&e) {

@@ -159,9 +159,7 @@ pub fn per_seed(
     f: impl Fn(&[(f64, f64)]) -> f64,
 ) -> crate::Result<Vec<(u64, f64)>> {
     let sub = t.filter_eq("measure", measure)?;
-    let eps = sub.column_f64("eps")?;
-    let seed = sub.column_f64("seed")?;
-    let val = sub.column_f64("value")?;
+    let [eps, seed, val] = sub.columns_f64(["eps", "seed", "value"])?;
     let mut seeds: Vec<u64> = seed.iter().map(|&s| s as u64).collect();
     seeds.sort_unstable();
     seeds.dedup();

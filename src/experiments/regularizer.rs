@@ -389,11 +389,7 @@ fn remainder_figure(ctx: &Ctx, table: &Table) -> Result<()> {
         Outcome::plain(
             ctx,
             shows_rem,
-            if ok {
-                Verdict::Agrees
-            } else {
-                Verdict::Partial
-            },
+            Verdict::agrees_if(ok, Verdict::Partial),
             serde_json::json!({"source": "regularizer_gap.csv", "estimator": "control variate", "fit_eps_max": fit_hi}),
             serde_json::json!({"random_slope": fits[0].slope, "random_slope_stderr": fits[0].slope_stderr,
             "trained_slope": fits[1].slope, "trained_slope_stderr": fits[1].slope_stderr}),
@@ -444,8 +440,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
         Ok(t)
     })?;
     let forms = table.column_str("form")?;
-    let dt = table.column_f64("dt")?;
-    let err = table.column_f64("error")?;
+    let [dt, err] = table.columns_f64(["dt", "error"])?;
     let mut plot = LogLogFit::new(
         Axes::new("Discrete regularizer converges to the continuous one", "step dt", "|(Q + R)_dt - (Q + R)_continuous|")
             .subtitle(&format!(
@@ -486,11 +481,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes, models: Option<&Models>) -> Result<()> {
         Outcome::plain(
             ctx,
             shows,
-            if ok {
-                Verdict::Agrees
-            } else {
-                Verdict::Partial
-            },
+            Verdict::agrees_if(ok, Verdict::Partial),
             serde_json::json!({"refine": sz.refine, "ode_substeps": sz.ode_substeps, "step": STEP, "hidden": sz.hidden}),
             serde_json::json!({"diag_slope": fits[0].slope, "scalar_slope": fits[1].slope,
             "diag_slope_stderr": fits[0].slope_stderr, "scalar_slope_stderr": fits[1].slope_stderr}),
@@ -531,9 +522,7 @@ fn per_step(ctx: &Ctx, _sz: &Sizes, models: Option<&Models>) -> Result<()> {
         Ok(t)
     })?;
     let models_col = table.column_str("model")?;
-    let step = table.column_f64("step")?;
-    let q = table.column_f64("Q_k")?;
-    let r = table.column_f64("R_k")?;
+    let [step, q, r] = table.columns_f64(["step", "Q_k", "R_k"])?;
     let mut plot = LinePlot::new(
         Axes::new("Where along the sequence the regularizer comes from", "step k (pixel index)", "contribution to Q, R")
             .subtitle("one digits example; Q_k = lambda_{k+1}^T diag(d) v_k, R_k = tr(S_k^T Phi^T H Phi S_k); sums are Q and R")

@@ -24,7 +24,7 @@
 use super::figure::{publish, table_or, Outcome};
 use super::{Ctx, Profile};
 use crate::dynamics::{
-    pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions,
+    pair_separation, spectrum, Conditions, Dynamics, LyapunovOptions, PairOptions, Spectrum,
 };
 use crate::error::Result;
 use crate::model::{Model, ModelConfig, NoiseForm, NoiseSpec};
@@ -115,6 +115,17 @@ struct Sizes {
     conv_paths: usize,
 }
 
+/// The options of a spectrum of `k` exponents from `paths` paths of `steps` steps after a
+/// transient of `steps / 10`, on the run's seed.
+fn spectrum_options(ctx: &Ctx, k: usize, paths: usize, steps: usize) -> LyapunovOptions {
+    LyapunovOptions {
+        paths,
+        seed: ctx.seed,
+        transient: steps / 10,
+        ..LyapunovOptions::new(k, steps)
+    }
+}
+
 fn grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| lo + (hi - lo) * i as f64 / (n - 1).max(1) as f64)
@@ -150,8 +161,23 @@ pub const PHASE_OMEGA: f64 = 1.0;
 /// Hidden size of the phase diagram and the counterexample (docs/theory.md section 4: n = 4).
 pub const SKEW_N: usize = 4;
 
-fn col(t: &Table, name: &str) -> Result<Vec<f64>> {
-    t.column_f64(name)
+/// The spectrum ([`spectrum`] with the options `o`) and the conditions of the network
+/// `A = mu I + omega S` (`skew` is `S`, step `d`) under `form` noise with `eps sigma2 = s`
+/// (`eps = 1`, `sigma1 = 0`).
+#[allow(clippy::too_many_arguments)]
+fn skew_spectrum(
+    form: NoiseForm,
+    mu: f64,
+    omega: f64,
+    s: f64,
+    skew: &DMatrix<f64>,
+    d: f64,
+    o: &LyapunovOptions,
+) -> Result<(Spectrum, Conditions)> {
+    let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
+    let m = shifted_skew_model(mu, omega, skew, noise, d)?;
+    let sp = spectrum(&Dynamics::new(&m, None, noise)?, o)?;
+    Ok((sp, Conditions::of(&m, None)?))
 }
 
 fn forms_of(t: &Table) -> Result<Vec<String>> {
@@ -177,17 +203,8 @@ fn phase_table(ctx: &Ctx, sz: &Sizes, skew: &DMatrix<f64>, forms: &[NoiseForm]) 
     let rows: Vec<Result<Vec<Cell>>> = cells
         .par_iter()
         .map(|&(form, mu, s)| {
-            let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
-            let m = shifted_skew_model(mu, PHASE_OMEGA, skew, noise, sz.phase_d)?;
-            let sys = Dynamics::new(&m, None, noise)?;
-            let o = LyapunovOptions {
-                paths: sz.phase_paths,
-                seed: ctx.seed,
-                transient: sz.phase_steps / 10,
-                ..LyapunovOptions::new(1, sz.phase_steps)
-            };
-            let sp = spectrum(&sys, &o)?;
-            let c = Conditions::of(&m, None)?;
+            let o = spectrum_options(ctx, 1, sz.phase_paths, sz.phase_steps);
+            let (sp, c) = skew_spectrum(form, mu, PHASE_OMEGA, s, skew, sz.phase_d, &o)?;
             Ok(crate::table_row![
                 form.name(),
                 mu,
@@ -201,21 +218,20 @@ fn phase_table(ctx: &Ctx, sz: &Sizes, skew: &DMatrix<f64>, forms: &[NoiseForm]) 
             ])
         })
         .collect();
-    let mut t = Table::new(&[
-        "form",
-        "mu",
-        "eps_sigma2",
-        "exponent",
-        "stderr",
-        "bound",
-        "kappa",
-        "euler_allowance",
-        "step",
-    ]);
-    for r in rows {
-        t.push(r?)?;
-    }
-    Ok(t)
+    Table::from_rows(
+        &[
+            "form",
+            "mu",
+            "eps_sigma2",
+            "exponent",
+            "stderr",
+            "bound",
+            "kappa",
+            "euler_allowance",
+            "step",
+        ],
+        rows,
+    )
 }
 
 fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
@@ -225,14 +241,14 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let forms = [NoiseForm::Scalar, NoiseForm::Diag];
     let table = table_or(ctx, name, || phase_table(ctx, sz, &skew, &forms))?;
     let forms_col = forms_of(&table)?;
-    let (mus, ss, ex, se, bd, al) = (
-        col(&table, "mu")?,
-        col(&table, "eps_sigma2")?,
-        col(&table, "exponent")?,
-        col(&table, "stderr")?,
-        col(&table, "bound")?,
-        col(&table, "euler_allowance")?,
-    );
+    let [mus, ss, ex, se, bd, al] = table.columns_f64([
+        "mu",
+        "eps_sigma2",
+        "exponent",
+        "stderr",
+        "bound",
+        "euler_allowance",
+    ])?;
     let uniq = |v: &[f64]| {
         let mut u: Vec<f64> = v.to_vec();
         u.sort_by(f64::total_cmp);
@@ -291,11 +307,7 @@ fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         Outcome::plain(
             ctx,
             shows,
-            if ok {
-                Verdict::Agrees
-            } else {
-                Verdict::Disagrees
-            },
+            Verdict::agrees_if(ok, Verdict::Disagrees),
             serde_json::json!({"n": SKEW_N, "omega": PHASE_OMEGA, "mu": xu, "eps_sigma2": yu, "step": sz.phase_d,
             "steps": sz.phase_steps, "transient": sz.phase_steps / 10, "paths": sz.phase_paths, "skew_seed": ctx.seed}),
             serde_json::Value::Object(summary),
@@ -410,17 +422,8 @@ fn counterexample_table(
     let rows: Vec<Result<Vec<Cell>>> = cells
         .par_iter()
         .map(|&(form, omega)| {
-            let noise = NoiseSpec::new(form, 1.0, 0.0, s)?;
-            let m = shifted_skew_model(CE_MU, omega, skew, noise, sz.ce_d)?;
-            let sys = Dynamics::new(&m, None, noise)?;
-            let o = LyapunovOptions {
-                paths: sz.ce_paths,
-                seed: ctx.seed,
-                transient: sz.ce_steps / 10,
-                ..LyapunovOptions::new(SKEW_N, sz.ce_steps)
-            };
-            let sp = spectrum(&sys, &o)?;
-            let c = Conditions::of(&m, None)?;
+            let o = spectrum_options(ctx, SKEW_N, sz.ce_paths, sz.ce_steps);
+            let (sp, c) = skew_spectrum(form, CE_MU, omega, s, skew, sz.ce_d, &o)?;
             // Euler bias of the skew part alone: |1 + i d omega|, +d omega^2/2 at most.
             Ok(crate::table_row![
                 form.name(),
@@ -434,20 +437,19 @@ fn counterexample_table(
             ])
         })
         .collect();
-    let mut t = Table::new(&[
-        "form",
-        "omega",
-        "exponent",
-        "stderr",
-        "mean_exponent",
-        "bound",
-        "euler_skew_bias_max",
-        "step",
-    ]);
-    for r in rows {
-        t.push(r?)?;
-    }
-    Ok(t)
+    Table::from_rows(
+        &[
+            "form",
+            "omega",
+            "exponent",
+            "stderr",
+            "mean_exponent",
+            "bound",
+            "euler_skew_bias_max",
+            "step",
+        ],
+        rows,
+    )
 }
 
 fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
@@ -460,12 +462,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         counterexample_table(ctx, sz, &skew, &forms, s)
     })?;
     let forms_col = forms_of(&table)?;
-    let (om, ex, se, bd) = (
-        col(&table, "omega")?,
-        col(&table, "exponent")?,
-        col(&table, "stderr")?,
-        col(&table, "bound")?,
-    );
+    let [om, ex, se, bd] = table.columns_f64(["omega", "exponent", "stderr", "bound"])?;
     let mut plot = LinePlot::new(
         Axes::new(
             "Stochastic stabilization: scalar vs diag noise",
@@ -615,12 +612,7 @@ fn bound_table(ctx: &Ctx, sz: &Sizes) -> Result<Table> {
         .map(|i| {
             let (m, inputs, kind) = random_model(i, ctx.seed)?;
             let c = Conditions::of(&m, None)?;
-            let o = LyapunovOptions {
-                paths: sz.rm_paths,
-                seed: ctx.seed,
-                transient: sz.rm_steps / 10,
-                ..LyapunovOptions::new(1, sz.rm_steps)
-            };
+            let o = spectrum_options(ctx, 1, sz.rm_paths, sz.rm_steps);
             let sto = spectrum(&Dynamics::new(&m, inputs.as_deref(), m.config.noise)?, &o)?;
             let det = spectrum(
                 &Dynamics::new(&m, inputs.as_deref(), NoiseSpec::off())?,
@@ -646,27 +638,29 @@ fn bound_table(ctx: &Ctx, sz: &Sizes) -> Result<Table> {
             ])
         })
         .collect();
-    let mut t = Table::new(&[
-        "model",
-        "kind",
-        "form",
-        "hidden",
-        "eps_sigma2",
-        "sigma1",
-        "input",
-        "kappa",
-        "bound",
-        "euler_allowance",
-        "det_exponent",
-        "det_stderr",
-        "noisy_exponent",
-        "noisy_stderr",
-    ]);
-    for r in rows {
-        t.push(r?)?;
-    }
-    Ok(t)
+    Table::from_rows(&BOUND_COLUMNS, rows)
 }
+
+/// The columns of `stability_bound`: the model, its conditions and its measured exponents
+/// (from [`BOUND_NUMBERS`] on, the numbers the figure reads).
+const BOUND_COLUMNS: [&str; 14] = [
+    "model",
+    "kind",
+    "form",
+    "hidden",
+    "eps_sigma2",
+    "sigma1",
+    "input",
+    "kappa",
+    "bound",
+    "euler_allowance",
+    "det_exponent",
+    "det_stderr",
+    "noisy_exponent",
+    "noisy_stderr",
+];
+/// The first column of [`BOUND_COLUMNS`] the figure reads.
+const BOUND_NUMBERS: usize = 7;
 
 fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
@@ -674,15 +668,8 @@ fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let table = table_or(ctx, name, || bound_table(ctx, sz))?;
     let forms = forms_of(&table)?;
     let kinds = table.column_str("kind")?;
-    let (kappa, bound, allow, dex, dse, nex, nse) = (
-        col(&table, "kappa")?,
-        col(&table, "bound")?,
-        col(&table, "euler_allowance")?,
-        col(&table, "det_exponent")?,
-        col(&table, "det_stderr")?,
-        col(&table, "noisy_exponent")?,
-        col(&table, "noisy_stderr")?,
-    );
+    let numbers = std::array::from_fn(|i| BOUND_COLUMNS[BOUND_NUMBERS + i]);
+    let [kappa, bound, allow, dex, dse, nex, nse] = table.columns_f64(numbers)?;
     let mut plot = ScatterPlot::new(
         Axes::new(
             "Measured top exponent vs bound",
@@ -746,11 +733,7 @@ fn bound_scatter(ctx: &Ctx, sz: &Sizes) -> Result<()> {
         Outcome::plain(
             ctx,
             shows,
-            if violations.is_empty() {
-                Verdict::Agrees
-            } else {
-                Verdict::Disagrees
-            },
+            Verdict::agrees_if(violations.is_empty(), Verdict::Disagrees),
             serde_json::json!({"models": sz.rm_models, "steps": sz.rm_steps, "transient": sz.rm_steps / 10,
             "paths": sz.rm_paths, "step": 0.01, "model_seed": ctx.seed}),
             serde_json::json!({"violations": violations, "max_measured_minus_bound": max_excess,
@@ -855,12 +838,7 @@ fn convergence(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     fill_normal(&mut stream(ctx.seed, &[0x4830]), &mut h0);
     let table = table_or(ctx, name, || convergence_table(ctx, sz, &m, noise, &h0))?;
     let runs = table.column_str("run")?;
-    let (idx, time, mean, se) = (
-        col(&table, "index")?,
-        col(&table, "time")?,
-        col(&table, "mean")?,
-        col(&table, "stderr")?,
-    );
+    let [idx, time, mean, se] = table.columns_f64(["index", "time", "mean", "stderr"])?;
     let mut plot = LinePlot::new(
         Axes::new("Running Lyapunov estimate", "time (after the transient)", "exponent estimate")
             .subtitle(&format!(

@@ -20,7 +20,7 @@
 //! which `dL/dU` and `dL/db` sum in step order at the end.
 
 use super::bptt::{Backward, Sweep};
-use super::{forward, forward_steps, ModelConfig, NoiseDraw, Params, StepNoise};
+use super::{forward, forward_steps, InputColumns, ModelConfig, NoiseDraw, Params, StepNoise};
 use crate::linalg::Real;
 use crate::rng::Stream;
 use nalgebra::DMatrix;
@@ -159,7 +159,10 @@ pub fn gradient<T: Real>(
                 let part = d.step_range(k0, len);
                 forward(cfg, p, &xs, len, size, Some(&part), Some(&cur), false)
             }
-            _ => forward_steps(cfg, p, &xs, len, size, &mut noise, Some(&cur), false),
+            _ => {
+                let cols = InputColumns::all(&xs, size);
+                forward_steps(cfg, p, cols, len, size, &mut noise, Some(&cur), false)
+            }
         };
         marks.push((k0, std::mem::replace(&mut cur, tape.h_final), saved));
         logits = tape.logits;

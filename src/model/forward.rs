@@ -63,15 +63,50 @@ pub fn forward<T: Real>(
         Some(d) => StepNoise::Given(d),
         None => StepNoise::Off,
     };
-    forward_steps(cfg, p, x, steps, size, &mut src, h0, keep)
+    forward_steps(
+        cfg,
+        p,
+        InputColumns::all(x, size),
+        steps,
+        size,
+        &mut src,
+        h0,
+        keep,
+    )
 }
 
-/// [`forward`] with the noise read example by example from `noise`, which may draw it on the fly
-/// ([`StepNoise::Streams`]): a forward-only Monte Carlo pass then never stores the draw.
+/// Where a pass finds its inputs in a larger step-major matrix: step `k` of example `j`
+/// is column `k stride + start + j` of `x`.
+#[derive(Debug, Clone, Copy)]
+pub struct InputColumns<'x> {
+    /// The inputs, `p x (steps * stride)`.
+    pub x: &'x DMatrix<f64>,
+    /// Examples per step in `x`.
+    pub stride: usize,
+    /// The first example of the pass.
+    pub start: usize,
+}
+
+impl<'x> InputColumns<'x> {
+    /// Every example of `x`, a `p x (steps * size)` step-major batch: `stride = size`,
+    /// `start = 0`.
+    pub fn all(x: &'x DMatrix<f64>, size: usize) -> Self {
+        InputColumns {
+            x,
+            stride: size,
+            start: 0,
+        }
+    }
+}
+
+/// [`forward`] for the examples `start..start + size` of a batch whose inputs are
+/// `cols.x` (`stride` examples per step), read in place, with the noise read example by
+/// example from `noise`, which may draw it on the fly ([`StepNoise::Streams`]): a
+/// forward-only Monte Carlo pass then never stores the draw.
 ///
 /// ```
-/// use nrnn::model::{forward, forward_steps, Model, ModelConfig, NoiseDraw, NoiseForm,
-///                   NoiseSpec, StepNoise};
+/// use nrnn::model::{forward, forward_steps, InputColumns, Model, ModelConfig, NoiseDraw,
+///                   NoiseForm, NoiseSpec, StepNoise};
 /// let mut cfg = ModelConfig::new(3, 1, 2);
 /// cfg.noise = NoiseSpec::new(NoiseForm::Diag, 0.1, 1.0, 1.0).unwrap();
 /// let m = Model::init(cfg, 0.1, 1).unwrap();
@@ -79,41 +114,12 @@ pub fn forward<T: Real>(
 /// let d = NoiseDraw::draw(NoiseForm::Diag, 3, 5, 9, &[], &[0, 1]);
 /// let stored = forward(&m.config, &m.params, &x, 5, 2, Some(&d), None, false);
 /// let mut fresh = StepNoise::streams(NoiseForm::Diag, 3, 9, &[], &[0, 1]);
-/// let t = forward_steps(&m.config, &m.params, &x, 5, 2, &mut fresh, None, false);
+/// let cols = InputColumns::all(&x, 2);
+/// let t = forward_steps(&m.config, &m.params, cols, 5, 2, &mut fresh, None, false);
 /// assert_eq!(t.h_final, stored.h_final);
 /// ```
 #[allow(clippy::too_many_arguments)]
 pub fn forward_steps<T: Real>(
-    cfg: &ModelConfig,
-    p: &Params<T>,
-    x: &DMatrix<f64>,
-    steps: usize,
-    size: usize,
-    noise: &mut StepNoise,
-    h0: Option<&DMatrix<T>>,
-    keep: bool,
-) -> Tape<T> {
-    let cols = InputColumns {
-        x,
-        stride: size,
-        start: 0,
-    };
-    forward_steps_in(cfg, p, cols, steps, size, noise, h0, keep)
-}
-
-/// Where a pass finds its inputs in a larger step-major matrix: step `k` of example `j`
-/// is column `k stride + start + j` of `x`.
-#[derive(Clone, Copy)]
-pub(crate) struct InputColumns<'x> {
-    pub x: &'x DMatrix<f64>,
-    pub stride: usize,
-    pub start: usize,
-}
-
-/// [`forward_steps`] for the examples `start..start + size` of a batch whose inputs are
-/// `cols.x` (`stride` examples per step), read in place.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn forward_steps_in<T: Real>(
     cfg: &ModelConfig,
     p: &Params<T>,
     cols: InputColumns,
@@ -320,8 +326,9 @@ mod tests {
                 let d = NoiseDraw::draw(form, n, steps, 5, &[1], &ids);
                 let stored = forward(&m.config, &m.params, &x, steps, size, Some(&d), None, false);
                 let mut fresh = StepNoise::streams(form, n, 5, &[1], &ids);
+                let cols = InputColumns::all(&x, size);
                 let t = forward_steps(
-                    &m.config, &m.params, &x, steps, size, &mut fresh, None, false,
+                    &m.config, &m.params, cols, steps, size, &mut fresh, None, false,
                 );
                 assert_eq!(t.h_final, stored.h_final, "n {n}, {form:?}");
             }

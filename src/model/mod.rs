@@ -27,8 +27,8 @@ pub mod noise;
 pub mod sde;
 
 pub use bptt::{backward, Backward};
-pub use forward::{forward, forward_steps, Tape};
-pub use network::{CellKind, Network, Recurrent};
+pub use forward::{forward, forward_steps, InputColumns, Tape};
+pub use network::{CellKind, Explicit, Network, Recurrent};
 pub use noise::{NoiseDraw, NoiseForm, NoiseSpec, StepNoise};
 
 use crate::data::{Batch, Target};
@@ -801,7 +801,7 @@ impl Model {
                     stride: bsz,
                     start: s,
                 };
-                part(forward::forward_steps_in(
+                part(forward::forward_steps(
                     cfg,
                     &self.params,
                     cols,

@@ -27,6 +27,7 @@ use super::{LossGrad, Model, NoiseSource, NoiseSpec, Params};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
+use crate::regularizer::probe::Probes;
 use nalgebra::DMatrix;
 use serde_json::Value;
 use std::path::Path;
@@ -100,6 +101,10 @@ pub fn unsupported(cell: CellKind, what: &str) -> Error {
     ))
 }
 
+/// The explicit objective of a batch, its gradient and its terms `(l, Q, R)`
+/// ([`Recurrent::explicit_grad`]).
+pub type Explicit<G> = Result<(f64, G, [f64; 3])>;
+
 /// What every consumer of a model needs: shapes, the noisy forward pass, the exact
 /// gradient in the parameters and the inputs, the flat parameter vector an optimizer
 /// moves, and the file format. Implemented by [`Model`] (the Lipschitz RNN, with its
@@ -165,18 +170,11 @@ pub trait Recurrent: Clone + Send + Sync + std::fmt::Debug {
     }
     /// The deterministic explicit objective `l + (eps^2/2)(Q + R)` of a batch at the
     /// model's noise (docs/theory.md section 7), its gradient and its terms `(l, Q, R)`:
-    /// exact, or with `probes = Some(P)` the probe estimate whose streams `ids` and `tag`
-    /// name ([`crate::regularizer::probe`]). Only the Lipschitz RNN has a closed-form
+    /// exact, or with `p = Some(probes)` the probe estimate
+    /// ([`crate::regularizer::probe::batch_probe_gradient`]). Only the Lipschitz RNN has a closed-form
     /// `Q + R`: the default refuses.
-    fn explicit_grad(
-        &self,
-        batch: &Batch,
-        loss: Loss,
-        probes: Option<(usize, u64)>,
-        tag: &[u64],
-        ids: &[u64],
-    ) -> Result<(f64, Self::Grad, [f64; 3])> {
-        let _ = (batch, loss, probes, tag, ids);
+    fn explicit_grad(&self, b: &Batch, l: Loss, p: Option<Probes>) -> Explicit<Self::Grad> {
+        let _ = (b, l, p);
         Err(unsupported(
             self.cell(),
             "the explicit objective (--objective explicit)",
@@ -299,21 +297,12 @@ impl Recurrent for Model {
     fn to_network(&self) -> Network {
         Network::Lipschitz(self.clone())
     }
-    fn explicit_grad(
-        &self,
-        batch: &Batch,
-        loss: Loss,
-        probes: Option<(usize, u64)>,
-        tag: &[u64],
-        ids: &[u64],
-    ) -> Result<(f64, Params<f64>, [f64; 3])> {
+    fn explicit_grad(&self, b: &Batch, l: Loss, p: Option<Probes>) -> Explicit<Params<f64>> {
         use crate::regularizer::{gradient, probe};
         let w = gradient::Weights::explicit(self.config.noise.eps);
-        let g = match probes {
-            None => gradient::batch_gradient(self, batch, loss, w)?,
-            Some((p, seed)) => {
-                probe::batch_probe_gradient(self, batch, loss, w, p, seed, tag, ids)?.0
-            }
+        let g = match p {
+            None => gradient::batch_gradient(self, b, l, w)?,
+            Some(pr) => probe::batch_probe_gradient(self, b, l, w, pr)?.0,
         };
         Ok((g.value(w), g.grad.clone(), [g.loss, g.q, g.r]))
     }
@@ -505,20 +494,13 @@ impl Recurrent for Network {
     fn to_network(&self) -> Network {
         self.clone()
     }
-    fn explicit_grad(
-        &self,
-        batch: &Batch,
-        loss: Loss,
-        probes: Option<(usize, u64)>,
-        tag: &[u64],
-        ids: &[u64],
-    ) -> Result<(f64, NetworkGrad, [f64; 3])> {
+    fn explicit_grad(&self, b: &Batch, l: Loss, p: Option<Probes>) -> Explicit<NetworkGrad> {
         match self {
             Network::Lipschitz(m) => m
-                .explicit_grad(batch, loss, probes, tag, ids)
+                .explicit_grad(b, l, p)
                 .map(|(v, g, t)| (v, NetworkGrad::Lipschitz(g), t)),
             Network::Baseline(m) => m
-                .explicit_grad(batch, loss, probes, tag, ids)
+                .explicit_grad(b, l, p)
                 .map(|(v, g, t)| (v, NetworkGrad::Baseline(g), t)),
         }
     }

@@ -97,6 +97,22 @@ pub struct ObjectiveGrad {
 }
 
 impl ObjectiveGrad {
+    /// Zero terms and a zero gradient: the start of a batch mean.
+    pub fn zeros(model: &Model) -> ObjectiveGrad {
+        ObjectiveGrad {
+            loss: 0.0,
+            q: 0.0,
+            r: 0.0,
+            grad: Params::zeros(&model.config),
+        }
+    }
+    /// `self += scale g`, term by term and in the gradient.
+    pub fn add_scaled(&mut self, scale: f64, g: &ObjectiveGrad) {
+        self.loss += g.loss * scale;
+        self.q += g.q * scale;
+        self.r += g.r * scale;
+        self.grad.axpy(scale, &g.grad);
+    }
     /// The weighted objective `w_l l + w_q Q + w_r R`.
     ///
     /// ```
@@ -123,16 +139,19 @@ pub(crate) fn check_form(model: &Model) -> Result<()> {
 }
 
 /// The deterministic path's cotangent sources at the end: `dF/dhbar_K`, and the readout's
-/// gradient `(dV, dc)`, from `dF/dl = w_l`, `dF/dg = w_q m_K`, `dF/dH = w_r C_K`.
+/// gradient `(dV, dc)`, from `dF/dl = w_l`, `dF/dg = w_q m_K`, `dF/dH = w_r C_K`, where `m`
+/// is `m_K` and `c` is `C_K` (unweighted; `h_K` is the path's last state).
 pub(crate) fn head_adjoint(
     model: &Model,
-    h_k: &DVector<f64>,
-    target: &Target,
+    path: &Path,
     loss: Loss,
-    dg: &DVector<f64>,
-    dh: &DMatrix<f64>,
-    w_l: f64,
+    w: Weights,
+    m: &DVector<f64>,
+    c: &DMatrix<f64>,
 ) -> Result<(DVector<f64>, DMatrix<f64>, DVector<f64>)> {
+    let (dg, dh, w_l) = (&(m * w.q), &(c * w.r), w.loss);
+    let h_k = &path.lin.h.column(path.lin.steps).into_owned();
+    let target = &path.target;
     let v = &model.params.v;
     let o: DVector<f64> = v * h_k + &model.params.c;
     let vdh = v * dh;
@@ -274,16 +293,7 @@ pub fn example_gradient(
             what: format!("Q or R of example {e} (the linearized dynamics overflow)"),
         });
     }
-    let h_k = lin.h.column(kk).into_owned();
-    let (mut hb, gv, gc) = head_adjoint(
-        model,
-        &h_k,
-        &path.target,
-        loss,
-        &(&m_k * w.q),
-        &(&c_k * w.r),
-        w.loss,
-    )?;
+    let (mut hb, gv, gc) = head_adjoint(model, &path, loss, w, &m_k, &c_k)?;
     let mut acc = new_acc(model);
     let mut p = &lin.hess * w.r;
     let mut mu = &lin.g * w.q;
@@ -502,18 +512,9 @@ pub fn batch_gradient(
         .map(|e| example_gradient(model, batch, e, loss, w))
         .collect();
     let scale = 1.0 / batch.size as f64;
-    let mut out = ObjectiveGrad {
-        loss: 0.0,
-        q: 0.0,
-        r: 0.0,
-        grad: Params::zeros(&model.config),
-    };
+    let mut out = ObjectiveGrad::zeros(model);
     for g in per {
-        let g = g?;
-        out.loss += g.loss * scale;
-        out.q += g.q * scale;
-        out.r += g.r * scale;
-        out.grad.axpy(scale, &g.grad);
+        out.add_scaled(scale, &g?);
     }
     Ok(out)
 }

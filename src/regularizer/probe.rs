@@ -160,16 +160,7 @@ pub fn example_probe_gradient(
     let inv = 1.0 / probes as f64;
     let mean_q: DVector<f64> = qs[kk].column_sum() * inv;
     let rr = &rs[kk] * rs[kk].transpose() * inv;
-    let h_k = lin.h.column(kk).into_owned();
-    let (mut hb, gv, gc) = head_adjoint(
-        model,
-        &h_k,
-        &path.target,
-        loss,
-        &(&mean_q * w.q),
-        &(rr * w.r),
-        w.loss,
-    )?;
+    let (mut hb, gv, gc) = head_adjoint(model, &path, loss, w, &mean_q, &rr)?;
     let mut acc = new_acc(model);
     let mut rb = &hr * (2.0 * w.r * inv);
     let mut qb = DMatrix::from_fn(n, probes, |i, _| lin.g[i] * w.q * inv);
@@ -218,48 +209,54 @@ pub fn example_probe_gradient(
     Ok((g, est))
 }
 
+/// The probes of one mini-batch: `count` probes per example, drawn from the streams
+/// `stream(seed, [TAG_PROBE, tag.., ids[e], p])` of example `e` (`ids[e]` its index in the
+/// data set, `tag` the mini-batch's name).
+#[derive(Debug, Clone, Copy)]
+pub struct Probes<'a> {
+    /// Probes per example (2 to [`MAX_PROBES`]).
+    pub count: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// The mini-batch's name in the stream tags.
+    pub tag: &'a [u64],
+    /// One id per example of the batch.
+    pub ids: &'a [u64],
+}
+
 /// [`example_probe_gradient`] averaged over the examples of `batch` (in parallel, reduced in
-/// index order); `ids[e]` names example `e`'s probe streams (its index in the data set).
-/// The batch estimates are the means of the examples', with standard errors
-/// `sqrt(sum se_e^2) / B`.
-#[allow(clippy::too_many_arguments)]
+/// index order) with the probes `pr`. The batch estimates are the means of the examples',
+/// with standard errors `sqrt(sum se_e^2) / B`.
 pub fn batch_probe_gradient(
     model: &Model,
     batch: &Batch,
     loss: Loss,
     w: Weights,
-    probes: usize,
-    seed: u64,
-    tag: &[u64],
-    ids: &[u64],
+    pr: Probes,
 ) -> Result<(ObjectiveGrad, ProbeEstimate)> {
     check_inputs(model, batch)?;
     check_form(model)?;
-    if ids.len() != batch.size {
+    if pr.ids.len() != batch.size {
         return Err(Error::param(
             "ids",
-            ids.len(),
+            pr.ids.len(),
             &format!("{} example ids, one per example", batch.size),
         ));
     }
     let per: Vec<Result<(ObjectiveGrad, ProbeEstimate)>> = (0..batch.size)
         .into_par_iter()
-        .map(|e| example_probe_gradient(model, batch, e, loss, w, probes, seed, tag, ids[e]))
+        .map(|e| {
+            example_probe_gradient(
+                model, batch, e, loss, w, pr.count, pr.seed, pr.tag, pr.ids[e],
+            )
+        })
         .collect();
     let scale = 1.0 / batch.size as f64;
-    let mut out = ObjectiveGrad {
-        loss: 0.0,
-        q: 0.0,
-        r: 0.0,
-        grad: crate::model::Params::zeros(&model.config),
-    };
+    let mut out = ObjectiveGrad::zeros(model);
     let (mut vq, mut vr) = (0.0, 0.0);
     for r in per {
         let (g, est) = r?;
-        out.loss += g.loss * scale;
-        out.q += g.q * scale;
-        out.r += g.r * scale;
-        out.grad.axpy(scale, &g.grad);
+        out.add_scaled(scale, &g);
         vq += est.q.stderr * est.q.stderr;
         vr += est.r.stderr * est.r.stderr;
     }
@@ -267,7 +264,7 @@ pub fn batch_probe_gradient(
         mean,
         sd: f64::NAN,
         stderr: var.sqrt() * scale,
-        n: probes * batch.size,
+        n: pr.count * batch.size,
     };
     let est = ProbeEstimate {
         q: combined(out.q, vq),

@@ -42,6 +42,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict of an exact check: [`Verdict::Agrees`] when `ok`, else `otherwise`
+    /// ([`Verdict::Disagrees`] or [`Verdict::Partial`]).
+    pub fn agrees_if(ok: bool, otherwise: Verdict) -> Verdict {
+        if ok {
+            Verdict::Agrees
+        } else {
+            otherwise
+        }
+    }
+
     /// Human-readable word used in the README (the same as the JSON spelling).
     pub fn as_str(&self) -> &'static str {
         match self {

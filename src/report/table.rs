@@ -186,6 +186,28 @@ impl Table {
         Ok(t)
     }
 
+    /// The numeric columns `names`, in order ([`Table::column_f64`] of each).
+    pub fn columns_f64<const N: usize>(&self, names: [&str; N]) -> Result<[Vec<f64>; N]> {
+        let mut out: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+        for (o, name) in out.iter_mut().zip(names) {
+            *o = self.column_f64(name)?;
+        }
+        Ok(out)
+    }
+
+    /// A table of the given column names and rows (the first error among the rows is
+    /// returned, as is a row of the wrong length).
+    pub fn from_rows(
+        header: &[&str],
+        rows: impl IntoIterator<Item = Result<Vec<Cell>>>,
+    ) -> Result<Self> {
+        let mut t = Table::new(header);
+        for r in rows {
+            t.push(r?)?;
+        }
+        Ok(t)
+    }
+
     /// Append a row; its length must match the header.
     pub fn push(&mut self, row: Vec<Cell>) -> Result<()> {
         if row.len() != self.header.len() {

@@ -40,7 +40,7 @@ mod scheme;
 
 pub use brownian::BrownianPath;
 pub use examples::{GeometricBrownianMotion, OrnsteinUhlenbeck};
-pub use scheme::{EulerMaruyama, Milstein, Scheme, StochasticHeun};
+pub use scheme::{Declared, EulerMaruyama, Milstein, Scheme, StepIn, StochasticHeun};
 
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
@@ -445,7 +445,16 @@ pub fn integrate(
     for k in 0..n {
         let t = k as f64 * dt;
         dw.copy_from(&increments.column(k));
-        scheme.step(sde, t, dt, &x, &dw, &mut next);
+        scheme.step(
+            sde,
+            StepIn {
+                t,
+                dt,
+                x: &x,
+                dw: &dw,
+            },
+            &mut next,
+        );
         if !next.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFinite {
                 what: format!(

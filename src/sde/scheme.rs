@@ -20,14 +20,31 @@ use nalgebra::{DMatrix, DVector};
 /// assert!(!Milstein.supports(NoiseKind::General));
 /// ```
 pub trait Scheme {
+    /// The scheme's name, orders and calculus.
+    fn declared(&self) -> Declared;
+
+    /// One step `x_{k+1} = Phi(t_k, dt, x_k, dW_k)` (`dW_k` of length `noise_dim`), written
+    /// into `out` (resized to `dim` if needed). Assumes
+    /// [`Scheme::supports`]`(sde.noise_kind())`; [`super::integrate`] checks it.
+    fn step(&self, sde: &dyn Sde, s: StepIn, out: &mut DVector<f64>);
+
     /// Short lowercase name used in errors and reports, e.g. `"milstein"`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.declared().name
+    }
 
-    /// Strong order for general (supported) noise.
-    fn strong_order(&self) -> f64;
+    /// Strong order for general noise: the lowest of [`Scheme::strong_order_for`] over the
+    /// supported kinds.
+    fn strong_order(&self) -> f64 {
+        self.declared()
+            .strong
+            .iter()
+            .flatten()
+            .fold(f64::INFINITY, |a, &b| a.min(b))
+    }
 
-    /// Strong order for a given noise kind (defaults to [`Scheme::strong_order`]); some
-    /// schemes gain order on additive or commutative noise.
+    /// Strong order for a given noise kind; some schemes gain order on additive or
+    /// commutative noise (NaN for an unsupported kind).
     ///
     /// ```
     /// use nrnn::sde::{EulerMaruyama, NoiseKind, Scheme};
@@ -35,18 +52,21 @@ pub trait Scheme {
     /// assert_eq!(EulerMaruyama.strong_order_for(NoiseKind::Scalar), 0.5);
     /// ```
     fn strong_order_for(&self, kind: NoiseKind) -> f64 {
-        let _ = kind;
-        self.strong_order()
+        self.declared().strong[kind as usize].unwrap_or(f64::NAN)
     }
 
     /// Weak order.
-    fn weak_order(&self) -> f64;
+    fn weak_order(&self) -> f64 {
+        self.declared().weak
+    }
 
     /// Whether the scheme applies to noise of this kind.
-    fn supports(&self, kind: NoiseKind) -> bool;
+    fn supports(&self, kind: NoiseKind) -> bool {
+        self.declared().strong[kind as usize].is_some()
+    }
 
     /// Whether the scheme converges to the Stratonovich solution
-    /// `dX = f dt + g o dW` (`true`) or to the Itô solution (`false`, the default).
+    /// `dX = f dt + g o dW` (`true`) or to the Itô solution (`false`).
     /// The two coincide for additive noise.
     ///
     /// ```
@@ -55,21 +75,58 @@ pub trait Scheme {
     /// assert!(StochasticHeun.is_stratonovich());
     /// ```
     fn is_stratonovich(&self) -> bool {
-        false
+        self.declared().stratonovich
     }
+}
 
-    /// One step from `(t, x)` with step `dt` and Brownian increment `dw` (length
-    /// `noise_dim`), writing `x_{k+1}` into `out` (resized to `dim` if needed).
-    /// Assumes [`Scheme::supports`]`(sde.noise_kind())`; [`super::integrate`] checks it.
-    fn step(
-        &self,
-        sde: &dyn Sde,
-        t: f64,
-        dt: f64,
-        x: &DVector<f64>,
-        dw: &DVector<f64>,
-        out: &mut DVector<f64>,
-    );
+/// What a scheme declares of itself ([`Scheme::declared`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Declared {
+    /// Short lowercase name.
+    pub name: &'static str,
+    /// Strong order per noise kind, indexed by [`NoiseKind`] (additive, diagonal, scalar,
+    /// general); `None`: the kind is not supported.
+    pub strong: [Option<f64>; 4],
+    /// Weak order.
+    pub weak: f64,
+    /// Whether the scheme converges to the Stratonovich solution.
+    pub stratonovich: bool,
+}
+
+impl Declared {
+    /// The declaration of a scheme: name, strong orders by kind, weak order, calculus.
+    pub const fn new(
+        name: &'static str,
+        strong: [Option<f64>; 4],
+        weak: f64,
+        stratonovich: bool,
+    ) -> Declared {
+        Declared {
+            name,
+            strong,
+            weak,
+            stratonovich,
+        }
+    }
+}
+
+/// Strong order 1/2 (in [`Declared::strong`]).
+const HALF: Option<f64> = Some(0.5);
+/// Strong order 1 (in [`Declared::strong`]).
+const ONE: Option<f64> = Some(1.0);
+
+/// One step's data for [`Scheme::step`]: time `t_k`, step `dt`, state `x_k` and Brownian
+/// increment `dW_k`.
+#[derive(Debug, Clone, Copy)]
+pub struct StepIn<'a> {
+    /// `t_k`.
+    pub t: f64,
+    /// `dt`.
+    pub dt: f64,
+    /// `x_k`.
+    pub x: &'a DVector<f64>,
+    /// `dW_k`.
+    pub dw: &'a DVector<f64>,
 }
 
 /// Make `out` a vector of length `d`.
@@ -80,14 +137,8 @@ fn fit(out: &mut DVector<f64>, d: usize) {
 }
 
 /// `out = x + f(t, x) dt + g(t, x) dw` (resizing `out` to `dim`); returns `(f, g)` for reuse.
-fn euler_into(
-    sde: &dyn Sde,
-    t: f64,
-    dt: f64,
-    x: &DVector<f64>,
-    dw: &DVector<f64>,
-    out: &mut DVector<f64>,
-) -> (DVector<f64>, DMatrix<f64>) {
+fn euler_into(sde: &dyn Sde, s: StepIn, out: &mut DVector<f64>) -> (DVector<f64>, DMatrix<f64>) {
+    let StepIn { t, dt, x, dw } = s;
     let (d, m) = (sde.dim(), sde.noise_dim());
     let mut f = DVector::zeros(d);
     let mut g = DMatrix::zeros(d, m);
@@ -111,11 +162,11 @@ fn euler_into(
 ///
 /// ```
 /// use nalgebra::DVector;
-/// use nrnn::sde::{EulerMaruyama, GeometricBrownianMotion, Scheme};
+/// use nrnn::sde::{EulerMaruyama, GeometricBrownianMotion, Scheme, StepIn};
 /// let gbm = GeometricBrownianMotion::new(1.0, 2.0)?;
 /// let (x, dw) = (DVector::from_element(1, 1.0), DVector::from_element(1, 0.1));
 /// let mut out = DVector::zeros(1);
-/// EulerMaruyama.step(&gbm, 0.0, 0.01, &x, &dw, &mut out);
+/// EulerMaruyama.step(&gbm, StepIn { t: 0.0, dt: 0.01, x: &x, dw: &dw }, &mut out);
 /// assert!((out[0] - (1.0 + 1.0 * 0.01 + 2.0 * 0.1)).abs() < 1e-12);
 /// # Ok::<(), nrnn::Error>(())
 /// ```
@@ -123,34 +174,11 @@ fn euler_into(
 pub struct EulerMaruyama;
 
 impl Scheme for EulerMaruyama {
-    fn name(&self) -> &'static str {
-        "euler-maruyama"
+    fn declared(&self) -> Declared {
+        Declared::new("euler-maruyama", [ONE, HALF, HALF, HALF], 1.0, false)
     }
-    fn strong_order(&self) -> f64 {
-        0.5
-    }
-    fn strong_order_for(&self, kind: NoiseKind) -> f64 {
-        match kind {
-            NoiseKind::Additive => 1.0,
-            _ => 0.5,
-        }
-    }
-    fn weak_order(&self) -> f64 {
-        1.0
-    }
-    fn supports(&self, _kind: NoiseKind) -> bool {
-        true
-    }
-    fn step(
-        &self,
-        sde: &dyn Sde,
-        t: f64,
-        dt: f64,
-        x: &DVector<f64>,
-        dw: &DVector<f64>,
-        out: &mut DVector<f64>,
-    ) {
-        euler_into(sde, t, dt, x, dw, out);
+    fn step(&self, sde: &dyn Sde, s: StepIn, out: &mut DVector<f64>) {
+        euler_into(sde, s, out);
     }
 }
 
@@ -167,11 +195,11 @@ impl Scheme for EulerMaruyama {
 ///
 /// ```
 /// use nalgebra::DVector;
-/// use nrnn::sde::{GeometricBrownianMotion, Milstein, Scheme};
+/// use nrnn::sde::{GeometricBrownianMotion, Milstein, Scheme, StepIn};
 /// let gbm = GeometricBrownianMotion::new(0.0, 1.0)?;
 /// let (x, dw) = (DVector::from_element(1, 1.0), DVector::from_element(1, 0.2));
 /// let mut out = DVector::zeros(1);
-/// Milstein.step(&gbm, 0.0, 0.01, &x, &dw, &mut out);
+/// Milstein.step(&gbm, StepIn { t: 0.0, dt: 0.01, x: &x, dw: &dw }, &mut out);
 /// // 1 + 0.2 + 1/2 * 1 * 1 * (0.04 - 0.01)
 /// assert!((out[0] - 1.215).abs() < 1e-12);
 /// # Ok::<(), nrnn::Error>(())
@@ -180,31 +208,14 @@ impl Scheme for EulerMaruyama {
 pub struct Milstein;
 
 impl Scheme for Milstein {
-    fn name(&self) -> &'static str {
-        "milstein"
-    }
-    fn strong_order(&self) -> f64 {
-        1.0
-    }
-    fn weak_order(&self) -> f64 {
-        1.0
-    }
-    fn supports(&self, kind: NoiseKind) -> bool {
-        kind != NoiseKind::General
+    fn declared(&self) -> Declared {
+        Declared::new("milstein", [ONE, ONE, ONE, None], 1.0, false)
     }
     /// # Panics
     /// On general noise, which [`super::integrate`] rejects with an error beforehand.
-    fn step(
-        &self,
-        sde: &dyn Sde,
-        t: f64,
-        dt: f64,
-        x: &DVector<f64>,
-        dw: &DVector<f64>,
-        out: &mut DVector<f64>,
-    ) {
-        let (d, m) = (sde.dim(), sde.noise_dim());
-        let (_, g) = euler_into(sde, t, dt, x, dw, out);
+    fn step(&self, sde: &dyn Sde, s: StepIn, out: &mut DVector<f64>) {
+        let (_, g) = euler_into(sde, s, out);
+        let (d, m, x, dw, dt, t) = (sde.dim(), sde.noise_dim(), s.x, s.dw, s.dt, s.t);
         match sde.noise_kind() {
             NoiseKind::Additive => {}
             NoiseKind::Diagonal => {
@@ -241,11 +252,11 @@ impl Scheme for Milstein {
 ///
 /// ```
 /// use nalgebra::DVector;
-/// use nrnn::sde::{GeometricBrownianMotion, NoiseKind, Scheme, StochasticHeun};
+/// use nrnn::sde::{GeometricBrownianMotion, NoiseKind, Scheme, StepIn, StochasticHeun};
 /// let gbm = GeometricBrownianMotion::new(0.0, 1.0)?;
 /// let (x, dw) = (DVector::from_element(1, 1.0), DVector::from_element(1, 0.2));
 /// let mut out = DVector::zeros(1);
-/// StochasticHeun.step(&gbm, 0.0, 0.01, &x, &dw, &mut out);
+/// StochasticHeun.step(&gbm, StepIn { t: 0.0, dt: 0.01, x: &x, dw: &dw }, &mut out);
 /// // predictor 1.2, corrector 1 + 1/2 (1 + 1.2) 0.2
 /// assert!((out[0] - 1.22).abs() < 1e-12);
 /// assert_eq!(StochasticHeun.strong_order_for(NoiseKind::Scalar), 1.0);
@@ -255,39 +266,14 @@ impl Scheme for Milstein {
 pub struct StochasticHeun;
 
 impl Scheme for StochasticHeun {
-    fn name(&self) -> &'static str {
-        "stochastic-heun"
+    fn declared(&self) -> Declared {
+        Declared::new("stochastic-heun", [ONE, ONE, ONE, HALF], 1.0, true)
     }
-    fn strong_order(&self) -> f64 {
-        0.5
-    }
-    fn strong_order_for(&self, kind: NoiseKind) -> f64 {
-        match kind {
-            NoiseKind::General => 0.5,
-            NoiseKind::Additive | NoiseKind::Diagonal | NoiseKind::Scalar => 1.0,
-        }
-    }
-    fn weak_order(&self) -> f64 {
-        1.0
-    }
-    fn supports(&self, _kind: NoiseKind) -> bool {
-        true
-    }
-    fn is_stratonovich(&self) -> bool {
-        true
-    }
-    fn step(
-        &self,
-        sde: &dyn Sde,
-        t: f64,
-        dt: f64,
-        x: &DVector<f64>,
-        dw: &DVector<f64>,
-        out: &mut DVector<f64>,
-    ) {
+    fn step(&self, sde: &dyn Sde, s: StepIn, out: &mut DVector<f64>) {
+        let mut pred = DVector::zeros(sde.dim());
+        let (f, g) = euler_into(sde, s, &mut pred);
+        let StepIn { t, dt, x, dw } = s;
         let (d, m) = (sde.dim(), sde.noise_dim());
-        let mut pred = DVector::zeros(d);
-        let (f, g) = euler_into(sde, t, dt, x, dw, &mut pred);
         let mut f2 = DVector::zeros(d);
         let mut g2 = DMatrix::zeros(d, m);
         sde.drift(t + dt, &pred, &mut f2);

@@ -418,50 +418,7 @@ fn run_model<M: Recurrent>(
         _ => None,
     };
     let fitted = match (out, start_mode) {
-        (Some(dir), Start::Resume) => {
-            let prev: M = checkpoint_model(dir)?;
-            let (was, given) = (prev.config_text(), model.config_text());
-            if was != given {
-                return Err(Error::Format {
-                    path: dir.join(trainer::CHECKPOINT_FILE).display().to_string(),
-                    message: format!(
-                        "the checkpoint's model configuration differs from the given one:\n  checkpoint: {was}\n  given:      {given}"
-                    ),
-                });
-            }
-            let stored_path = dir.join("config.json");
-            let stored = if stored_path.is_file() {
-                let stored = RunConfig::load(&stored_path)?;
-                if let Some((field, was, given)) = first_difference(&stored, cfg) {
-                    return Err(Error::Format {
-                        path: stored_path.display().to_string(),
-                        message: format!(
-                            "setting `{field}` = {given} differs from the run's {was}; a resumed run keeps its settings (only --epochs may be raised): drop --{}, or start over with --force",
-                            field.replace('_', "-")
-                        ),
-                    });
-                }
-                Some(stored)
-            } else {
-                None
-            };
-            let done = checkpoint_epoch(dir)?;
-            if done > cfg.train.epochs {
-                return Err(Error::param(
-                    "epochs",
-                    cfg.train.epochs,
-                    &format!(
-                        "at least the {done} epochs the checkpoint has run (only raising --epochs is allowed on resume)"
-                    ),
-                ));
-            }
-            // Every check of the settings is done: record a raised epoch count before
-            // training, so that an interrupted resume resumes with it.
-            if stored.as_ref().map(|s| s.train.epochs) != Some(cfg.train.epochs) {
-                crate::report::write_json_atomic(&stored_path, cfg)?;
-            }
-            trainer::fit_resume_as(dir, &split.train, &split.val, &cfg.train)?
-        }
+        (Some(dir), Start::Resume) => resume_in(dir, cfg, &model, &split)?,
         (None, Start::Resume) => {
             return Err(Error::param(
                 "resume",
@@ -470,36 +427,122 @@ fn run_model<M: Recurrent>(
             ))
         }
         (Some(dir), mode) => {
-            let old = run_files_in(dir);
-            if !old.is_empty() {
-                if mode == Start::Fresh {
-                    return Err(Error::Other(format!(
-                        "{}: holds a training run ({}); continue it with --resume, start over with --force (its files are removed), or choose another --out",
-                        dir.display(),
-                        old.join(", ")
-                    )));
-                }
-                // Start over: the finished run's outputs first, the checkpoint and the
-                // configuration last, everything before the first new file is written.
-                for name in ["manifest.json", "model.json", "model_last.json"]
-                    .into_iter()
-                    .chain(RUN_FILES.into_iter().filter(|f| {
-                        !["manifest.json", "model.json", "model_last.json"].contains(f)
-                    }))
-                {
-                    let file = dir.join(name);
-                    match std::fs::remove_file(&file) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(Error::io(&file, e)),
-                    }
-                }
-            }
+            clear_run_dir(dir, mode)?;
             crate::report::write_json_atomic(&dir.join("config.json"), cfg)?;
             fit(model, &split.train, &split.val, &cfg.train, Some(dir))?
         }
         (None, _) => fit(model, &split.train, &split.val, &cfg.train, None)?,
     };
+    let mut manifest = manifest_of(cfg, &fitted, &split, info)?;
+    if let Some(dir) = out {
+        fitted.model.save(&dir.join("model.json"))?;
+        fitted.last.save(&dir.join("model_last.json"))?;
+        manifest.wall_seconds = start.elapsed().as_secs_f64();
+        crate::report::write_json_atomic(&dir.join("manifest.json"), &manifest)?;
+    } else {
+        manifest.wall_seconds = start.elapsed().as_secs_f64();
+    }
+    Ok(RunOutcome {
+        fitted,
+        split,
+        manifest,
+    })
+}
+
+/// Resume the run in `dir` from its checkpoint, after checking that the model, the stored
+/// settings and the epoch count agree with the given ones (only `--epochs` may be raised).
+fn resume_in<M: Recurrent>(
+    dir: &Path,
+    cfg: &RunConfig,
+    model: &M,
+    split: &Split,
+) -> Result<trainer::Fitted<M>> {
+    let prev: M = checkpoint_model(dir)?;
+    let (was, given) = (prev.config_text(), model.config_text());
+    if was != given {
+        return Err(Error::Format {
+            path: dir.join(trainer::CHECKPOINT_FILE).display().to_string(),
+            message: format!(
+                "the checkpoint's model configuration differs from the given one:\n  checkpoint: {was}\n  given:      {given}"
+            ),
+        });
+    }
+    let stored_path = dir.join("config.json");
+    let stored = if stored_path.is_file() {
+        let stored = RunConfig::load(&stored_path)?;
+        if let Some((field, was, given)) = first_difference(&stored, cfg) {
+            return Err(Error::Format {
+                path: stored_path.display().to_string(),
+                message: format!(
+                    "setting `{field}` = {given} differs from the run's {was}; a resumed run keeps its settings (only --epochs may be raised): drop --{}, or start over with --force",
+                    field.replace('_', "-")
+                ),
+            });
+        }
+        Some(stored)
+    } else {
+        None
+    };
+    let done = checkpoint_epoch(dir)?;
+    if done > cfg.train.epochs {
+        return Err(Error::param(
+            "epochs",
+            cfg.train.epochs,
+            &format!(
+                "at least the {done} epochs the checkpoint has run (only raising --epochs is allowed on resume)"
+            ),
+        ));
+    }
+    // Every check of the settings is done: record a raised epoch count before
+    // training, so that an interrupted resume resumes with it.
+    if stored.as_ref().map(|s| s.train.epochs) != Some(cfg.train.epochs) {
+        crate::report::write_json_atomic(&stored_path, cfg)?;
+    }
+    trainer::fit_resume_as(dir, &split.train, &split.val, &cfg.train)
+}
+
+/// Make `dir` ready for a new run: refuse a directory holding a run (`Start::Fresh`), or
+/// remove its files (`Start::Over`): the finished run's outputs first, the checkpoint and
+/// the configuration last, everything before the first new file is written.
+fn clear_run_dir(dir: &Path, mode: Start) -> Result<()> {
+    let old = run_files_in(dir);
+    if !old.is_empty() {
+        if mode == Start::Fresh {
+            return Err(Error::Other(format!(
+                "{}: holds a training run ({}); continue it with --resume, start over with --force (its files are removed), or choose another --out",
+                dir.display(),
+                old.join(", ")
+            )));
+        }
+        // Start over: the finished run's outputs first, the checkpoint and the
+        // configuration last, everything before the first new file is written.
+        for name in ["manifest.json", "model.json", "model_last.json"]
+            .into_iter()
+            .chain(
+                RUN_FILES
+                    .into_iter()
+                    .filter(|f| !["manifest.json", "model.json", "model_last.json"].contains(f)),
+            )
+        {
+            let file = dir.join(name);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&file, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of a finished run: its settings, data, the fitted model's validation and
+/// test results (`wall_seconds` is set by the caller).
+fn manifest_of<M: Recurrent>(
+    cfg: &RunConfig,
+    fitted: &trainer::Fitted<M>,
+    split: &Split,
+    info: SplitInfo,
+) -> Result<TrainManifest> {
     let loss = trainer::loss_for(split.train.task);
     let classify = split.train.task == Task::Classification;
     let (val_loss, val_acc) = fitted.model.evaluate(&split.val.all(), loss);
@@ -509,7 +552,7 @@ fn run_model<M: Recurrent>(
         let (l, a) = fitted.model.evaluate(&split.test.all(), loss);
         (Some(l), if classify { Some(a) } else { None })
     };
-    let mut manifest = TrainManifest {
+    Ok(TrainManifest {
         format: MANIFEST_FORMAT.into(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         config: {
@@ -533,18 +576,5 @@ fn run_model<M: Recurrent>(
         val_accuracy: if classify { Some(val_acc) } else { None },
         test_loss,
         test_accuracy: test_acc,
-    };
-    if let Some(dir) = out {
-        fitted.model.save(&dir.join("model.json"))?;
-        fitted.last.save(&dir.join("model_last.json"))?;
-        manifest.wall_seconds = start.elapsed().as_secs_f64();
-        crate::report::write_json_atomic(&dir.join("manifest.json"), &manifest)?;
-    } else {
-        manifest.wall_seconds = start.elapsed().as_secs_f64();
-    }
-    Ok(RunOutcome {
-        fitted,
-        split,
-        manifest,
     })
 }

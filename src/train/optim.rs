@@ -39,12 +39,20 @@ pub trait Optimizer {
     fn name(&self) -> &'static str;
 }
 
-fn check_len(theta: &[f64], grad: &[f64], state: usize) -> Result<()> {
+/// Check `grad` and the optimizer's state buffers against `theta` and, before the first
+/// step (empty buffers), set every buffer to zeros of `theta`'s length.
+fn prepare<const N: usize>(theta: &[f64], grad: &[f64], state: [&mut Vec<f64>; N]) -> Result<()> {
     if grad.len() != theta.len() {
         return Err(Error::shape("grad", (grad.len(), 1), (theta.len(), 1)));
     }
-    if state != 0 && state != theta.len() {
-        return Err(Error::shape("theta", (theta.len(), 1), (state, 1)));
+    for buf in state {
+        match buf.len() {
+            0 => *buf = vec![0.0; theta.len()],
+            len if len != theta.len() => {
+                return Err(Error::shape("theta", (theta.len(), 1), (len, 1)));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -95,10 +103,7 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<()> {
-        check_len(theta, grad, self.velocity.len())?;
-        if self.velocity.is_empty() {
-            self.velocity = vec![0.0; theta.len()];
-        }
+        prepare(theta, grad, [&mut self.velocity])?;
         for ((t, &g), v) in theta.iter_mut().zip(grad).zip(self.velocity.iter_mut()) {
             *v = self.momentum * *v + g;
             *t -= self.lr * *v;
@@ -185,11 +190,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<()> {
-        check_len(theta, grad, self.m.len())?;
-        if self.m.is_empty() {
-            self.m = vec![0.0; theta.len()];
-            self.v = vec![0.0; theta.len()];
-        }
+        prepare(theta, grad, [&mut self.m, &mut self.v])?;
         self.t += 1;
         let t = self.t.min(i32::MAX as u64) as i32;
         let c1 = 1.0 - self.beta1.powi(t);

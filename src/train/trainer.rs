@@ -23,6 +23,7 @@ use crate::data::{Dataset, Task};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::model::{Model, NoiseSource, Recurrent};
+use crate::regularizer::probe::Probes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -573,8 +574,13 @@ fn objective_grad<M: Recurrent>(
             Some((lg.loss, lg.grad, None))
         }
         Objective::Explicit => {
-            let probes = cfg.probes.map(|p| (p, cfg.seed));
-            let (v, g, t) = model.explicit_grad(batch, loss, probes, tag, ids).ok()?;
+            let probes = cfg.probes.map(|count| Probes {
+                count,
+                seed: cfg.seed,
+                tag,
+                ids,
+            });
+            let (v, g, t) = model.explicit_grad(batch, loss, probes).ok()?;
             Some((v, g, Some(t)))
         }
     }
@@ -621,8 +627,7 @@ fn run_loop<M: Recurrent>(
     let pb = progress_bar(cfg, (remaining * per_epoch) as u64);
     if cfg.objective == Objective::Explicit {
         // Refused here, before any epoch, for a cell without Q + R or the code form.
-        st.model
-            .explicit_grad(&train.batch(&[0]), loss, None, &[], &[0])?;
+        st.model.explicit_grad(&train.batch(&[0]), loss, None)?;
     }
     let noisy = cfg.train_noise && cfg.objective == Objective::Noise && !st.model.noise().is_off();
     for epoch in st.epoch + 1..=cfg.epochs {
@@ -633,47 +638,18 @@ fn run_loop<M: Recurrent>(
         let mut total = 0.0;
         let mut explicit_sums = [0.0; 3];
         for (step, idx) in order.chunks(cfg.batch).enumerate() {
-            let batch = train.batch(idx);
-            let ids: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
-            let tag = [TAG_NOISE, epoch as u64, step as u64];
-            let noise = if noisy {
-                NoiseSource::Seeded {
-                    seed: cfg.seed,
-                    tag: &tag,
-                    ids: &ids,
+            let (value, terms) = match train_step(&mut st, train, idx, (epoch, step), noisy, cfg) {
+                Ok(v) => v,
+                Err(e) => {
+                    pb.abandon();
+                    return Err(e);
                 }
-            } else {
-                NoiseSource::Off
             };
-            let lg = objective_grad(&st.model, &batch, loss, noise, cfg, &tag, &ids);
-            let diverged = |l: f64| Error::Diverged {
-                epoch,
-                step: step + 1,
-                loss: l,
-            };
-            let Some((value, grad, terms)) = lg else {
-                pb.abandon();
-                return Err(diverged(f64::NAN));
-            };
-            if !value.is_finite() {
-                pb.abandon();
-                return Err(diverged(value));
-            }
-            let mut grad = st.model.flat_grad(&grad);
-            if grad.iter().any(|g| !g.is_finite()) {
-                pb.abandon();
-                return Err(diverged(value));
-            }
             if let Some(t) = terms {
                 for (a, b) in explicit_sums.iter_mut().zip(t) {
                     *a += b * idx.len() as f64;
                 }
             }
-            if let Some(c) = cfg.clip {
-                clip_global_norm(&mut grad, c);
-            }
-            st.opt.step(&mut st.theta, &grad)?;
-            st.model.set_flat(&st.theta);
             total += value * idx.len() as f64;
             pb.inc(1);
         }
@@ -714,23 +690,7 @@ fn run_loop<M: Recurrent>(
         st.epoch = epoch;
         if let Some(dir) = run_dir {
             write_history(&dir.join(HISTORY_FILE), &st.history)?;
-            let ck = Checkpoint {
-                format: CHECKPOINT_FORMAT.into(),
-                epoch,
-                config: cfg.clone(),
-                model: st.model.to_json(),
-                params: params_vec(&st.model),
-                theta: st.theta.clone(),
-                optimizer: st.opt.clone(),
-                best_epoch: st.best_epoch,
-                best_model: st.best.to_json(),
-                best_params: params_vec(&st.best),
-                best_score: vec![st.best_score.0, st.best_score.1],
-                history: st.history.clone(),
-                history_bits: st.history.iter().map(RecordBits::from).collect(),
-                data: fp.clone(),
-            };
-            crate::report::write_json_atomic(&dir.join(CHECKPOINT_FILE), &ck)?;
+            write_checkpoint(dir, &st, cfg, &fp)?;
         }
     }
     pb.finish_and_clear();
@@ -740,4 +700,80 @@ fn run_loop<M: Recurrent>(
         history: st.history,
         best_epoch: st.best_epoch,
     })
+}
+
+/// One mini-batch step `(epoch, step)` on the examples `idx`: the objective and its
+/// gradient (the noise of `stream(seed, [TAG_NOISE, epoch, step, i])` when `noisy`), the
+/// clipped update of the parameters; returns the mini-batch objective and, for the
+/// explicit objective, its terms `(l, Q, R)`. A non-finite objective or gradient is
+/// [`Error::Diverged`].
+fn train_step<M: Recurrent>(
+    st: &mut State<M>,
+    train: &Dataset,
+    idx: &[usize],
+    (epoch, step): (usize, usize),
+    noisy: bool,
+    cfg: &TrainConfig,
+) -> Result<(f64, Option<[f64; 3]>)> {
+    let loss = loss_for(train.task);
+    let batch = train.batch(idx);
+    let ids: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
+    let tag = [TAG_NOISE, epoch as u64, step as u64];
+    let noise = if noisy {
+        NoiseSource::Seeded {
+            seed: cfg.seed,
+            tag: &tag,
+            ids: &ids,
+        }
+    } else {
+        NoiseSource::Off
+    };
+    let lg = objective_grad(&st.model, &batch, loss, noise, cfg, &tag, &ids);
+    let diverged = |l: f64| Error::Diverged {
+        epoch,
+        step: step + 1,
+        loss: l,
+    };
+    let Some((value, grad, terms)) = lg else {
+        return Err(diverged(f64::NAN));
+    };
+    if !value.is_finite() {
+        return Err(diverged(value));
+    }
+    let mut grad = st.model.flat_grad(&grad);
+    if grad.iter().any(|g| !g.is_finite()) {
+        return Err(diverged(value));
+    }
+    if let Some(c) = cfg.clip {
+        clip_global_norm(&mut grad, c);
+    }
+    st.opt.step(&mut st.theta, &grad)?;
+    st.model.set_flat(&st.theta);
+    Ok((value, terms))
+}
+
+/// Write the checkpoint of the run after epoch `st.epoch` into `dir` (atomically).
+fn write_checkpoint<M: Recurrent>(
+    dir: &Path,
+    st: &State<M>,
+    cfg: &TrainConfig,
+    fp: &DataFingerprint,
+) -> Result<()> {
+    let ck = Checkpoint {
+        format: CHECKPOINT_FORMAT.into(),
+        epoch: st.epoch,
+        config: cfg.clone(),
+        model: st.model.to_json(),
+        params: params_vec(&st.model),
+        theta: st.theta.clone(),
+        optimizer: st.opt.clone(),
+        best_epoch: st.best_epoch,
+        best_model: st.best.to_json(),
+        best_params: params_vec(&st.best),
+        best_score: vec![st.best_score.0, st.best_score.1],
+        history: st.history.clone(),
+        history_bits: st.history.iter().map(RecordBits::from).collect(),
+        data: fp.clone(),
+    };
+    crate::report::write_json_atomic(&dir.join(CHECKPOINT_FILE), &ck)
 }

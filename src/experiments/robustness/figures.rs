@@ -683,74 +683,20 @@ pub(super) fn write_overview(
     wall: f64,
 ) -> Result<()> {
     let specs = models();
-    let mut table = Table::new(&[
-        "task",
-        "model",
-        "perturbation",
-        "mean_accuracy_over_grid",
-        "std_over_seeds",
-        "seeds",
-    ]);
-    let mut lines = Vec::new();
-    for (task, results) in ran {
-        let entry = crate::report::manifest::Manifest::read(
-            &ctx.out.join(format!("robustness_{}.json", task.name)),
-        )
-        .ok();
-        let verdict = entry
-            .as_ref()
-            .and_then(|m| {
-                m.summary
-                    .get("verdict")
-                    .and_then(|v| v.as_str().map(String::from))
-            })
-            .unwrap_or_default();
-        lines.push(format!(
-            "[robustness_{}](#robustness_{}) ({}): {}",
-            task.name, task.name, task.title, verdict
-        ));
-        for s in &specs {
-            let (c, cs) = mean_std(&accs(results, s.name, "clean-test", 0.0));
-            table.push(crate::table_row![
-                task.name,
-                s.name,
-                "clean-test",
-                c,
-                cs,
-                seeds.len()
-            ])?;
-            for (kind, list) in task.grids.perturbations() {
-                let st: Vec<f64> = list.iter().map(|p| p.strength()).collect();
-                let (m, sd) = curve_mean(results, s.name, kind, &st);
-                table.push(crate::table_row![
-                    task.name,
-                    s.name,
-                    kind,
-                    m,
-                    sd,
-                    seeds.len()
-                ])?;
-            }
-        }
-    }
-    table.write(&ctx.out.join("robustness.csv"))?;
-    let grids: Vec<String> = ran
+    let table = overview_table(ran, seeds)?;
+    let lines: Vec<String> = ran
         .iter()
-        .map(|(t, _)| {
-            let g = &t.grids;
-            let f = |v: &[f64]| v.iter().map(|x| format_sig(*x, 3)).collect::<Vec<_>>().join(", ");
+        .map(|(task, _)| {
             format!(
-                "{}: white s in {{{}}}, multiplicative s in {{{}}}, salt-and-pepper alpha in {{{}}}, FGSM/PGD budget in {{{}}} (PGD {} iterations, step {} x budget)",
-                t.name,
-                f(&g.white),
-                f(&g.multiplicative),
-                f(&g.salt_pepper),
-                f(&g.budgets),
-                g.pgd_steps,
-                format_sig(g.pgd_step_fraction, 3)
+                "[robustness_{}](#robustness_{}) ({}): {}",
+                task.name,
+                task.name,
+                task.title,
+                task_verdict(ctx, task).unwrap_or_default()
             )
         })
         .collect();
+    table.write(&ctx.out.join("robustness.csv"))?;
     let shows = profile_note(ctx) + &format!(
         "Overview of the robustness experiment (profile {}, {} seeds: {}). Models: {}. Tasks run: {}. {}Perturbation grids \
          (chosen by us; the paper's grids are not known): {}. The per-task figures compare accuracy against strength; \
@@ -761,7 +707,7 @@ pub(super) fn write_overview(
         specs.iter().map(|s| s.label).collect::<Vec<_>>().join(", "),
         if lines.is_empty() { "none".to_string() } else { lines.join("; ") },
         if skipped.is_empty() { String::new() } else { format!("SKIPPED (data not available): {}. ", skipped.join("; ")) },
-        grids.join("; ")
+        grids_note(ran)
     );
     let primary = ctx.judged(judge(
         &overview_test(),
@@ -779,17 +725,7 @@ pub(super) fn write_overview(
     ));
     let verdicts: Vec<String> = ran
         .iter()
-        .filter_map(|(t, _)| {
-            crate::report::manifest::Manifest::read(
-                &ctx.out.join(format!("robustness_{}.json", t.name)),
-            )
-            .ok()
-            .and_then(|m| {
-                m.summary
-                    .get("verdict")
-                    .and_then(|v| v.as_str().map(|v| format!("{}: {v}", t.name)))
-            })
-        })
+        .filter_map(|(t, _)| task_verdict(ctx, t).map(|v| format!("{}: {v}", t.name)))
         .collect();
     let verdict = primary.verdict;
     let shows = shows
@@ -819,4 +755,73 @@ pub(super) fn write_overview(
             evidence: Some(Evidence::of(&primary)),
         },
     )
+}
+
+/// The table `robustness.csv`: per task, model and perturbation kind, the mean accuracy
+/// over the kind's grid, its standard deviation over seeds and the number of seeds.
+fn overview_table(ran: &[(TaskSpec, Vec<PieceResult>)], seeds: &[u64]) -> Result<Table> {
+    let specs = models();
+    let mut table = Table::new(&[
+        "task",
+        "model",
+        "perturbation",
+        "mean_accuracy_over_grid",
+        "std_over_seeds",
+        "seeds",
+    ]);
+    for (task, results) in ran {
+        for s in &specs {
+            let (c, cs) = mean_std(&accs(results, s.name, "clean-test", 0.0));
+            table.push(crate::table_row![
+                task.name,
+                s.name,
+                "clean-test",
+                c,
+                cs,
+                seeds.len()
+            ])?;
+            for (kind, list) in task.grids.perturbations() {
+                let st: Vec<f64> = list.iter().map(|p| p.strength()).collect();
+                let (m, sd) = curve_mean(results, s.name, kind, &st);
+                table.push(crate::table_row![
+                    task.name,
+                    s.name,
+                    kind,
+                    m,
+                    sd,
+                    seeds.len()
+                ])?;
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// The verdict recorded in a task's manifest `robustness_TASK.json`, if it has one.
+fn task_verdict(ctx: &Ctx, task: &TaskSpec) -> Option<String> {
+    let path = ctx.out.join(format!("robustness_{}.json", task.name));
+    let m = crate::report::manifest::Manifest::read(&path).ok()?;
+    m.summary.get("verdict")?.as_str().map(String::from)
+}
+
+/// The perturbation grids of the tasks run, one sentence part per task.
+fn grids_note(ran: &[(TaskSpec, Vec<PieceResult>)]) -> String {
+    ran
+        .iter()
+        .map(|(t, _)| {
+            let g = &t.grids;
+            let f = |v: &[f64]| v.iter().map(|x| format_sig(*x, 3)).collect::<Vec<_>>().join(", ");
+            format!(
+                "{}: white s in {{{}}}, multiplicative s in {{{}}}, salt-and-pepper alpha in {{{}}}, FGSM/PGD budget in {{{}}} (PGD {} iterations, step {} x budget)",
+                t.name,
+                f(&g.white),
+                f(&g.multiplicative),
+                f(&g.salt_pepper),
+                f(&g.budgets),
+                g.pgd_steps,
+                format_sig(g.pgd_step_fraction, 3)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

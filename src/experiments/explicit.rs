@@ -494,21 +494,12 @@ pub fn probe(ctx: &Ctx, task: &str, class: &str) -> Result<super::pieces::Probe>
         .iter()
         .copied()
         .fold(0.0, f64::max);
-    let model = Model::init(hessian::model_config(s, eps, &split.train)?, s.dt, ctx.seed)?;
-    Ok(super::pieces::Probe {
-        steps: s.epochs * split.train.len().div_ceil(s.batch),
-        step_seconds: super::pieces::time_steps(
-            model,
-            &split.train,
-            &split.val,
-            s.batch,
-            if class == "noise" {
-                Objective::Noise
-            } else {
-                Objective::Explicit
-            },
-        )?,
-    })
+    let objective = if class == "noise" {
+        Objective::Noise
+    } else {
+        Objective::Explicit
+    };
+    hessian::probe_at(ctx, s, &split, eps, objective)
 }
 
 /// The models of one kind of task `index` of [`tasks`] on its split, ordered by eps,

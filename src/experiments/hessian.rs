@@ -317,18 +317,30 @@ pub fn run_pieces(ctx: &Ctx, want: &dyn Fn(&Piece) -> bool) -> Result<usize> {
 /// measured time of a step of the noisiest model.
 pub fn probe(ctx: &Ctx, _task: &str, _class: &str) -> Result<super::pieces::Probe> {
     let s = setup(ctx.profile);
-    let split = data(&s)?;
     let eps = s.eps_levels.iter().copied().fold(0.0, f64::max);
-    let model = Model::init(model_config(&s, eps, &split.train)?, s.dt, ctx.seed)?;
+    probe_at(
+        ctx,
+        &s,
+        &data(&s)?,
+        eps,
+        crate::train::config::Objective::Noise,
+    )
+}
+
+/// The training cost ([`super::pieces::Probe`]) of the model of setting `s` at noise
+/// level `eps` on `split`, trained on `objective`: its steps and the measured time of one.
+pub(super) fn probe_at(
+    ctx: &Ctx,
+    s: &Setup,
+    split: &Split,
+    eps: f64,
+    objective: crate::train::config::Objective,
+) -> Result<super::pieces::Probe> {
+    let model = Model::init(model_config(s, eps, &split.train)?, s.dt, ctx.seed)?;
+    let (train, val) = (&split.train, &split.val);
     Ok(super::pieces::Probe {
         steps: s.epochs * split.train.len().div_ceil(s.batch),
-        step_seconds: super::pieces::time_steps(
-            model,
-            &split.train,
-            &split.val,
-            s.batch,
-            crate::train::config::Objective::Noise,
-        )?,
+        step_seconds: super::pieces::time_steps(model, train, val, s.batch, objective)?,
     })
 }
 

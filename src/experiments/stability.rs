@@ -160,6 +160,10 @@ fn sizes(p: Profile) -> Sizes {
 pub const PHASE_OMEGA: f64 = 1.0;
 /// Hidden size of the phase diagram and the counterexample (docs/theory.md section 4: n = 4).
 pub const SKEW_N: usize = 4;
+/// The noise forms of the phase diagram and the counterexample, in table order.
+const SKEW_FORMS: [NoiseForm; 2] = [NoiseForm::Scalar, NoiseForm::Diag];
+/// `eps sigma2` of the counterexample: `sqrt 2`, so that `mu - s^2/2 = -0.5` at `mu = 0.5`.
+const CE_SIGMA: f64 = std::f64::consts::SQRT_2;
 
 /// The spectrum ([`spectrum`] with the options `o`) and the conditions of the network
 /// `A = mu I + omega S` (`skew` is `S`, step `d`) under `form` noise with `eps sigma2 = s`
@@ -191,8 +195,9 @@ fn forms_of(t: &Table) -> Result<Vec<String>> {
 /// The table of `stability_phase`: per form and cell `(mu, eps sigma2)`, the measured top
 /// exponent of `A = mu I + omega S` with its standard error, the a.s. bound, kappa and the
 /// Euler allowance.
-fn phase_table(ctx: &Ctx, sz: &Sizes, skew: &DMatrix<f64>, forms: &[NoiseForm]) -> Result<Table> {
-    let cells: Vec<(NoiseForm, f64, f64)> = forms
+fn phase_table(ctx: &Ctx, sz: &Sizes) -> Result<Table> {
+    let skew = &random_skew(SKEW_N, ctx.seed);
+    let cells: Vec<(NoiseForm, f64, f64)> = SKEW_FORMS
         .iter()
         .flat_map(|&f| {
             sz.phase_s
@@ -237,9 +242,7 @@ fn phase_table(ctx: &Ctx, sz: &Sizes, skew: &DMatrix<f64>, forms: &[NoiseForm]) 
 fn phase(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_phase";
-    let skew = random_skew(SKEW_N, ctx.seed);
-    let forms = [NoiseForm::Scalar, NoiseForm::Diag];
-    let table = table_or(ctx, name, || phase_table(ctx, sz, &skew, &forms))?;
+    let table = table_or(ctx, name, || phase_table(ctx, sz))?;
     let forms_col = forms_of(&table)?;
     let [mus, ss, ex, se, bd, al] = table.columns_f64([
         "mu",
@@ -408,14 +411,9 @@ pub const CE_MU: f64 = 0.5;
 
 /// The table of `stability_counterexample`: per form and skew strength omega, the measured
 /// spectrum's top and mean exponent of `A = mu I + omega S` and the a.s. bound.
-fn counterexample_table(
-    ctx: &Ctx,
-    sz: &Sizes,
-    skew: &DMatrix<f64>,
-    forms: &[NoiseForm],
-    s: f64,
-) -> Result<Table> {
-    let cells: Vec<(NoiseForm, f64)> = forms
+fn counterexample_table(ctx: &Ctx, sz: &Sizes) -> Result<Table> {
+    let (skew, s) = (&random_skew(SKEW_N, ctx.seed), CE_SIGMA);
+    let cells: Vec<(NoiseForm, f64)> = SKEW_FORMS
         .iter()
         .flat_map(|&f| sz.ce_omegas.iter().map(move |&w| (f, w)))
         .collect();
@@ -455,12 +453,7 @@ fn counterexample_table(
 fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
     let t0 = Instant::now();
     let name = "stability_counterexample";
-    let skew = random_skew(SKEW_N, ctx.seed);
-    let s = 2f64.sqrt();
-    let forms = [NoiseForm::Scalar, NoiseForm::Diag];
-    let table = table_or(ctx, name, || {
-        counterexample_table(ctx, sz, &skew, &forms, s)
-    })?;
+    let table = table_or(ctx, name, || counterexample_table(ctx, sz))?;
     let forms_col = forms_of(&table)?;
     let [om, ex, se, bd] = table.columns_f64(["omega", "exponent", "stderr", "bound"])?;
     let mut plot = LinePlot::new(
@@ -551,7 +544,7 @@ fn counterexample(ctx: &Ctx, sz: &Sizes) -> Result<()> {
             } else {
                 Verdict::Disagrees
             },
-            serde_json::json!({"n": SKEW_N, "mu": CE_MU, "eps_sigma2": s, "omegas": sz.ce_omegas, "step": sz.ce_d,
+            serde_json::json!({"n": SKEW_N, "mu": CE_MU, "eps_sigma2": CE_SIGMA, "omegas": sz.ce_omegas, "step": sz.ce_d,
             "steps": sz.ce_steps, "transient": sz.ce_steps / 10, "paths": sz.ce_paths, "skew_seed": ctx.seed}),
             serde_json::Value::Object(summary),
         ),

@@ -18,7 +18,7 @@
 
 use super::cornn::CornnHyper;
 use super::network::CellKind;
-use super::{LossGrad, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec, CHUNK};
+use super::{per_chunk, LossGrad, NoiseDraw, NoiseForm, NoiseSource, NoiseSpec};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::linalg::Real;
@@ -27,7 +27,6 @@ use crate::rng::stream;
 use nalgebra::DMatrix;
 use num_dual::Dual64;
 use rand::RngExt;
-use rayon::prelude::*;
 
 /// Where one step's adjoint is taken: the state `s = s_k`, the input `x = x_k` and the
 /// step's cached values.
@@ -635,7 +634,7 @@ impl Baseline {
 
     /// Mean loss, its exact gradient (in [`Baseline::flat`]'s layout) and the logits of a
     /// batch, with noise from `noise`; the same contract as [`super::Model::loss_grad`]
-    /// (fixed chunks of [`CHUNK`] examples, added in index order).
+    /// (fixed chunks of [`super::CHUNK`] examples, added in index order).
     pub fn loss_grad(
         &self,
         batch: &Batch,
@@ -645,25 +644,12 @@ impl Baseline {
     ) -> LossGrad<Vec<f64>> {
         let bsz = batch.size;
         let scale = 1.0 / bsz as f64;
-        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
-        let parts: Vec<ChunkGrad<f64>> = starts
-            .par_iter()
-            .map(|&s| {
-                let len = CHUNK.min(bsz - s);
-                let sub = batch.columns(s, len);
-                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
-                self.chunk_grad(
-                    &self.params,
-                    &sub.x,
-                    &sub,
-                    draw.as_ref(),
-                    loss,
-                    scale,
-                    want_dx,
-                )
-            })
-            .collect();
-        self.gather(batch, &starts, parts, want_dx)
+        let parts = per_chunk(batch, |s, sub| {
+            let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, sub.size);
+            let p = &self.params;
+            self.chunk_grad(p, &sub.x, &sub, draw.as_ref(), loss, scale, want_dx)
+        });
+        self.gather(batch, parts, want_dx)
     }
 
     /// The gradient and the exact Hessian-vector product `H v` of the mean deterministic
@@ -671,7 +657,7 @@ impl Baseline {
     /// parameters are set to the dual numbers `theta + e v`, and the forward pass, the loss
     /// gradient and BPTT run in `Dual64`; the real part of the dual gradient is the
     /// gradient, its dual part `H v` (the method of [`crate::hessian::ParamHessian`]).
-    /// Fixed chunks of [`CHUNK`] examples in parallel, added in order. `v` must have
+    /// Fixed chunks of [`super::CHUNK`] examples in parallel, added in order. `v` must have
     /// [`Baseline::n_flat`] entries (panics otherwise: the caller checks).
     pub fn grad_and_hvp(&self, batch: &Batch, loss: Loss, v: &[f64]) -> (Vec<f64>, Vec<f64>) {
         assert_eq!(v.len(), self.n_flat(), "Baseline::grad_and_hvp: v");
@@ -689,18 +675,13 @@ impl Baseline {
             .collect();
         let bsz = batch.size;
         let scale = Dual64::from_re(1.0 / bsz as f64);
-        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
-        let parts: Vec<Vec<DMatrix<Dual64>>> = starts
-            .par_iter()
-            .map(|&s| {
-                let sub = batch.columns(s, CHUNK.min(bsz - s));
-                let x = sub.x.map(Dual64::from_re);
-                self.chunk_grad(&p, &x, &sub, None, loss, scale, false).1
-            })
-            .collect();
+        let parts = per_chunk(batch, |_, sub| {
+            let x = sub.x.map(Dual64::from_re);
+            self.chunk_grad(&p, &x, &sub, None, loss, scale, false).1
+        });
         let mut g = vec![0.0; v.len()];
         let mut hv = vec![0.0; v.len()];
-        for part in parts {
+        for (_, part) in parts {
             let flat = part.iter().flat_map(|m| m.iter());
             for ((a, b), d) in g.iter_mut().zip(hv.iter_mut()).zip(flat) {
                 *a += d.re;
@@ -713,8 +694,7 @@ impl Baseline {
     fn gather(
         &self,
         batch: &Batch,
-        starts: &[usize],
-        parts: Vec<ChunkGrad<f64>>,
+        parts: Vec<(usize, ChunkGrad<f64>)>,
         want_dx: bool,
     ) -> LossGrad<Vec<f64>> {
         let bsz = batch.size;
@@ -722,7 +702,7 @@ impl Baseline {
         let mut grad = vec![0.0; self.n_flat()];
         let mut logits = DMatrix::zeros(self.classes, bsz);
         let mut dx = want_dx.then(|| DMatrix::zeros(self.input, batch.steps * bsz));
-        for (&s, (l, dw, lg, pdx)) in starts.iter().zip(parts) {
+        for (s, (l, dw, lg, pdx)) in parts {
             total += l;
             for (g, v) in grad.iter_mut().zip(dw.iter().flat_map(|m| m.iter())) {
                 *g += v;
@@ -747,19 +727,14 @@ impl Baseline {
     /// Logits of a batch (`classes x B`), noise from `noise`, in parallel over chunks.
     pub fn logits(&self, batch: &Batch, noise: NoiseSource) -> DMatrix<f64> {
         let bsz = batch.size;
-        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
-        let parts: Vec<DMatrix<f64>> = starts
-            .par_iter()
-            .map(|&s| {
-                let len = CHUNK.min(bsz - s);
-                let sub = batch.columns(s, len);
-                let draw = noise.chunk_for(&self.noise, self.hidden, batch.steps, s, len);
-                self.chunk_forward(&self.params, &sub.x, sub.steps, len, draw.as_ref())
-                    .2
-            })
-            .collect();
+        let parts = per_chunk(batch, |s, sub| {
+            let (len, steps) = (sub.size, sub.steps);
+            let draw = noise.chunk_for(&self.noise, self.hidden, steps, s, len);
+            self.chunk_forward(&self.params, &sub.x, steps, len, draw.as_ref())
+                .2
+        });
         let mut out = DMatrix::zeros(self.classes, bsz);
-        for (&s, p) in starts.iter().zip(parts) {
+        for (s, p) in parts {
             out.columns_mut(s, p.ncols()).copy_from(&p);
         }
         out

@@ -44,6 +44,18 @@ use rayon::prelude::*;
 /// order whatever the number of threads (bit-for-bit reproducibility).
 pub const CHUNK: usize = 64;
 
+/// `f(s, sub)` for each fixed chunk of [`CHUNK`] examples of `batch` (`sub` holds examples
+/// `s..s + sub.size`), run in parallel, the results returned with their `s` in chunk
+/// order: the split of every parallel pass over a batch, so that the caller's reduction in
+/// that order does not depend on the number of threads.
+pub fn per_chunk<R: Send>(batch: &Batch, f: impl Fn(usize, Batch) -> R + Sync) -> Vec<(usize, R)> {
+    let starts: Vec<usize> = (0..batch.size).step_by(CHUNK).collect();
+    starts
+        .par_iter()
+        .map(|&s| (s, f(s, batch.columns(s, CHUNK.min(batch.size - s)))))
+        .collect()
+}
+
 /// Largest number of examples per work item of forward-only passes
 /// ([`Model::final_states`]). Columns of a forward pass do not interact, so the size does
 /// not change any result; larger items make the small matrix products of narrow networks
@@ -643,40 +655,35 @@ impl Model {
     ) -> LossGrad {
         let cfg = &self.config;
         let bsz = batch.size;
-        let starts: Vec<usize> = (0..bsz).step_by(CHUNK).collect();
         let scale = 1.0 / bsz as f64;
-        let parts: Vec<(f64, Backward<f64>, DMatrix<f64>)> = starts
-            .par_iter()
-            .map(|&s| {
-                let len = CHUNK.min(bsz - s);
-                let sub = batch.columns(s, len);
-                if let Some(seg) = checkpoint::segment_length(cfg, batch.steps, len) {
-                    return self.chunk_checkpointed(&sub, s, noise, seg, loss, scale, want_dx);
-                }
-                let draw = noise.chunk(cfg, batch.steps, s, len);
-                let tape = forward(
-                    cfg,
-                    &self.params,
-                    &sub.x,
-                    sub.steps,
-                    len,
-                    draw.as_ref(),
-                    None,
-                    true,
-                );
-                let (losses, dlogits) = loss.value_grad(&tape.logits, &sub.target, scale);
-                let back = backward(
-                    cfg,
-                    &self.params,
-                    &tape,
-                    &sub.x,
-                    draw.as_ref(),
-                    &dlogits,
-                    want_dx,
-                );
-                (losses.iter().sum::<f64>(), back, tape.logits)
-            })
-            .collect();
+        let parts = per_chunk(batch, |s, sub| {
+            let len = sub.size;
+            if let Some(seg) = checkpoint::segment_length(cfg, batch.steps, len) {
+                return self.chunk_checkpointed(&sub, s, noise, seg, loss, scale, want_dx);
+            }
+            let draw = noise.chunk(cfg, batch.steps, s, len);
+            let tape = forward(
+                cfg,
+                &self.params,
+                &sub.x,
+                sub.steps,
+                len,
+                draw.as_ref(),
+                None,
+                true,
+            );
+            let (losses, dlogits) = loss.value_grad(&tape.logits, &sub.target, scale);
+            let back = backward(
+                cfg,
+                &self.params,
+                &tape,
+                &sub.x,
+                draw.as_ref(),
+                &dlogits,
+                want_dx,
+            );
+            (losses.iter().sum::<f64>(), back, tape.logits)
+        });
         let mut total = 0.0;
         let mut grad = Params::zeros(cfg);
         let mut logits = DMatrix::zeros(cfg.classes, bsz);
@@ -685,7 +692,7 @@ impl Model {
         } else {
             None
         };
-        for (&s, (l, back, lg)) in starts.iter().zip(parts) {
+        for (s, (l, back, lg)) in parts {
             total += l;
             grad.axpy(1.0, &back.grad);
             let len = lg.ncols();

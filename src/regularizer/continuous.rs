@@ -180,30 +180,14 @@ pub fn continuous(
         let drive: DVector<f64> = drive_all.column(k) + &p.b;
         for _ in 0..substeps {
             let (k1h, k1c, k1m) = rhs.eval(&drive, &h, &c, &m, &mut buf, &mut y);
-            let (k2h, k2c, k2m) = rhs.eval(
-                &drive,
-                &(&h + &k1h * (0.5 * tau)),
-                &(&c + &k1c * (0.5 * tau)),
-                &(&m + &k1m * (0.5 * tau)),
-                &mut buf,
-                &mut y,
-            );
-            let (k3h, k3c, k3m) = rhs.eval(
-                &drive,
-                &(&h + &k2h * (0.5 * tau)),
-                &(&c + &k2c * (0.5 * tau)),
-                &(&m + &k2m * (0.5 * tau)),
-                &mut buf,
-                &mut y,
-            );
-            let (k4h, k4c, k4m) = rhs.eval(
-                &drive,
-                &(&h + &k3h * tau),
-                &(&c + &k3c * tau),
-                &(&m + &k3m * tau),
-                &mut buf,
-                &mut y,
-            );
+            // The state `(h, C, m)` moved by `a` times a stage, and the field there.
+            let mut at = |kh: &DVector<f64>, kc: &DMatrix<f64>, km: &DVector<f64>, a: f64| {
+                let (hs, cs, ms) = (&h + kh * a, &c + kc * a, &m + km * a);
+                rhs.eval(&drive, &hs, &cs, &ms, &mut buf, &mut y)
+            };
+            let (k2h, k2c, k2m) = at(&k1h, &k1c, &k1m, 0.5 * tau);
+            let (k3h, k3c, k3m) = at(&k2h, &k2c, &k2m, 0.5 * tau);
+            let (k4h, k4c, k4m) = at(&k3h, &k3c, &k3m, tau);
             let w6 = tau / 6.0;
             h += (k1h + k2h * 2.0 + k3h * 2.0 + k4h) * w6;
             c += (k1c + k2c * 2.0 + k3c * 2.0 + k4c) * w6;

@@ -117,38 +117,35 @@ impl From<&EpochRecord> for RecordBits {
 
 impl RecordBits {
     fn record(&self) -> Result<EpochRecord> {
-        match self.values[..] {
-            [train_loss, val_loss, val_accuracy, lr, seconds] => Ok(EpochRecord {
-                epoch: self.epoch,
-                train_loss,
-                val_loss,
-                val_accuracy,
-                lr,
-                seconds,
-                explicit: None,
-            }),
-            [train_loss, val_loss, val_accuracy, lr, seconds, loss, q, r, noisy_val_loss] => {
-                Ok(EpochRecord {
-                    epoch: self.epoch,
-                    train_loss,
-                    val_loss,
-                    val_accuracy,
-                    lr,
-                    seconds,
-                    explicit: Some(ExplicitRecord {
-                        loss,
-                        q,
-                        r,
-                        noisy_val_loss,
-                    }),
-                })
+        let (base, explicit) = match self.values[..] {
+            [a, b, c, d, e] => ([a, b, c, d, e], None),
+            [a, b, c, d, e, loss, q, r, noisy_val_loss] => {
+                let x = ExplicitRecord {
+                    loss,
+                    q,
+                    r,
+                    noisy_val_loss,
+                };
+                ([a, b, c, d, e], Some(x))
             }
-            _ => Err(Error::param(
-                "history.values",
-                self.values.len(),
-                "5 values per record (9 with the explicit objective)",
-            )),
-        }
+            _ => {
+                return Err(Error::param(
+                    "history.values",
+                    self.values.len(),
+                    "5 values per record (9 with the explicit objective)",
+                ))
+            }
+        };
+        let [train_loss, val_loss, val_accuracy, lr, seconds] = base;
+        Ok(EpochRecord {
+            epoch: self.epoch,
+            train_loss,
+            val_loss,
+            val_accuracy,
+            lr,
+            seconds,
+            explicit,
+        })
     }
 }
 

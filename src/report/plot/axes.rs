@@ -284,6 +284,43 @@ pub(super) fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     (bold, light)
 }
 
+/// An axis whose range `[lo, hi]` is given in plot coordinates (already transformed), with
+/// the ticks of its scale ([`linear_ticks`] aiming at 8, or [`log_ticks`]).
+pub(super) fn axis_from_plot_range(scale: Scale, lo: f64, hi: f64) -> AxisSpec {
+    let (bold, light, decimals) = match scale {
+        Scale::Linear => linear_ticks(lo, hi, 8.0),
+        Scale::Log10 => {
+            let (b, l) = log_ticks(lo, hi);
+            (b, l, None)
+        }
+    };
+    AxisSpec {
+        scale,
+        lo,
+        hi,
+        bold,
+        light,
+        decimals,
+    }
+}
+
+/// The horizontal and vertical axes of the frame `axes`, on the scales `xs` and `ys`, over
+/// the data extents `ex` and `ey` (plot coordinates): each axis spans the user's range
+/// (`x_range`, `y_range`) if one is set, else its extent `[lo, hi]` widened to
+/// `[lo - pad (hi - lo), hi + pad (hi - lo)]` with `pad` = `pad_x` resp. `pad_y`
+/// ([`AxisSpec::new`]).
+pub(super) fn frame_axes(
+    axes: &Axes,
+    (xs, ys): (Scale, Scale),
+    (ex, ey): (Extent, Extent),
+    (pad_x, pad_y): (f64, f64),
+) -> Result<(AxisSpec, AxisSpec)> {
+    Ok((
+        AxisSpec::new(xs, axes.x_range, ex, "x_range", pad_x)?,
+        AxisSpec::new(ys, axes.y_range, ey, "y_range", pad_y)?,
+    ))
+}
+
 impl AxisSpec {
     pub(super) fn new(
         scale: Scale,
@@ -326,22 +363,7 @@ impl AxisSpec {
         };
         // Keep the span finite even for data near f64::MAX.
         let lim = f64::MAX / 8.0;
-        let (lo, hi) = (lo.max(-lim), hi.min(lim));
-        let (bold, light, decimals) = match scale {
-            Scale::Linear => linear_ticks(lo, hi, 8.0),
-            Scale::Log10 => {
-                let (b, l) = log_ticks(lo, hi);
-                (b, l, None)
-            }
-        };
-        Ok(AxisSpec {
-            scale,
-            lo,
-            hi,
-            bold,
-            light,
-            decimals,
-        })
+        Ok(axis_from_plot_range(scale, lo.max(-lim), hi.min(lim)))
     }
 
     pub(super) fn label(&self, t: f64) -> String {

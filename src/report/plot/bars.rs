@@ -217,81 +217,84 @@ impl BarChart {
             Some(d) => format!("{:.*}", d as usize, v),
             None => format_sig(v, 3),
         };
-        render(path, self.axes.size, |root| {
-            let mut nl = 0usize;
-            let area = titled(root, &self.axes)?;
-            let opts = ChartOpts {
-                x_fmt: Some(&x_fmt),
-                x_mesh: false,
-                ..Default::default()
-            };
-            let mut chart = build_chart(&area, &self.axes, &xa, &ya, opts)?;
-            let r = Rect::of(&xa, &ya);
-            let base = if ys == Scale::Linear {
-                0f64.clamp(ya.lo, ya.hi)
-            } else {
-                ya.lo
-            };
-            let ns = self.series.len().max(1);
-            let group = 0.8;
-            let bw = group / ns as f64;
-            for (si, b) in self.series.iter().enumerate() {
-                let c = palette(b.color.unwrap_or(si));
-                for k in 0..nc {
-                    let x0 = k as f64 - group / 2.0 + si as f64 * bw + 0.06 * bw;
-                    let x1 = x0 + bw * 0.88;
-                    let xm = 0.5 * (x0 + x1);
-                    if let Some(m) = ys.forward(b.means[k]) {
-                        let top = m.clamp(r.y0, r.y1);
-                        chart.draw_series(std::iter::once(Rectangle::new(
-                            [(x0, top), (x1, base)],
-                            c.filled(),
-                        )))?;
-                    }
-                    let lo = ys.forward(b.lower[k]);
-                    let hi = ys.forward(b.upper[k]);
-                    if let (Some(lo), Some(hi)) = (lo, hi) {
-                        let (lo, hi) = (lo.clamp(r.y0, r.y1), hi.clamp(r.y0, r.y1));
-                        let cap = 0.18 * bw;
-                        let st = BLACK.stroke_width(2);
-                        chart.draw_series([
-                            PathElement::new(vec![(xm, lo), (xm, hi)], st),
-                            PathElement::new(vec![(xm - cap, lo), (xm + cap, lo)], st),
-                            PathElement::new(vec![(xm - cap, hi), (xm + cap, hi)], st),
-                        ])?;
-                    }
-                    if self.value_labels && b.means[k].is_finite() {
-                        let top = [ys.forward(b.means[k]), ys.forward(b.upper[k])]
-                            .into_iter()
-                            .flatten()
-                            .fold(f64::NEG_INFINITY, f64::max);
-                        if top.is_finite() && top <= r.y1 {
-                            let style = (FAMILY, ANNOT_SIZE)
-                                .into_font()
-                                .color(&BLACK)
-                                .pos(Pos::new(HPos::Center, VPos::Bottom));
-                            chart.draw_series(std::iter::once(
-                                EmptyElement::at((xm, top))
-                                    + Text::new(value_label(b.means[k]), (0, -6), style),
-                            ))?;
+        let opts = ChartOpts {
+            x_fmt: Some(&x_fmt),
+            x_mesh: false,
+            ..Default::default()
+        };
+        render_chart_with(
+            path,
+            &self.axes,
+            (&xa, &ya),
+            opts,
+            false,
+            |chart, r, entries| {
+                let base = if ys == Scale::Linear {
+                    0f64.clamp(ya.lo, ya.hi)
+                } else {
+                    ya.lo
+                };
+                let ns = self.series.len().max(1);
+                let group = 0.8;
+                let bw = group / ns as f64;
+                for (si, b) in self.series.iter().enumerate() {
+                    let c = palette(b.color.unwrap_or(si));
+                    for k in 0..nc {
+                        let x0 = k as f64 - group / 2.0 + si as f64 * bw + 0.06 * bw;
+                        let x1 = x0 + bw * 0.88;
+                        let xm = 0.5 * (x0 + x1);
+                        if let Some(m) = ys.forward(b.means[k]) {
+                            let top = m.clamp(r.y0, r.y1);
+                            chart.draw_series(std::iter::once(Rectangle::new(
+                                [(x0, top), (x1, base)],
+                                c.filled(),
+                            )))?;
+                        }
+                        let lo = ys.forward(b.lower[k]);
+                        let hi = ys.forward(b.upper[k]);
+                        if let (Some(lo), Some(hi)) = (lo, hi) {
+                            let (lo, hi) = (lo.clamp(r.y0, r.y1), hi.clamp(r.y0, r.y1));
+                            let cap = 0.18 * bw;
+                            let st = BLACK.stroke_width(2);
+                            chart.draw_series([
+                                PathElement::new(vec![(xm, lo), (xm, hi)], st),
+                                PathElement::new(vec![(xm - cap, lo), (xm + cap, lo)], st),
+                                PathElement::new(vec![(xm - cap, hi), (xm + cap, hi)], st),
+                            ])?;
+                        }
+                        if self.value_labels && b.means[k].is_finite() {
+                            let top = [ys.forward(b.means[k]), ys.forward(b.upper[k])]
+                                .into_iter()
+                                .flatten()
+                                .fold(f64::NEG_INFINITY, f64::max);
+                            if top.is_finite() && top <= r.y1 {
+                                let style = (FAMILY, ANNOT_SIZE)
+                                    .into_font()
+                                    .color(&BLACK)
+                                    .pos(Pos::new(HPos::Center, VPos::Bottom));
+                                chart.draw_series(std::iter::once(
+                                    EmptyElement::at((xm, top))
+                                        + Text::new(value_label(b.means[k]), (0, -6), style),
+                                ))?;
+                            }
                         }
                     }
+                    let g = Glyph {
+                        fill: 1.0,
+                        line: false,
+                        ..Glyph::line(c, None)
+                    };
+                    entries.add(&b.name, g);
                 }
-                let g = Glyph {
-                    fill: 1.0,
-                    line: false,
-                    ..Glyph::line(c, None)
-                };
-                legend(&mut chart, &mut nl, &b.name, g)?;
-            }
-            let hrefs: Vec<RefLine> = self
-                .ref_lines
-                .iter()
-                .filter(|r| r.orientation == Orientation::Horizontal)
-                .cloned()
-                .collect();
-            draw_ref_lines(&mut chart, &hrefs, &xa, &ya)?;
-            draw_legend(&mut chart, nl, self.axes.legend)
-        })
+                let hrefs: Vec<RefLine> = self
+                    .ref_lines
+                    .iter()
+                    .filter(|r| r.orientation == Orientation::Horizontal)
+                    .cloned()
+                    .collect();
+                draw_ref_lines(chart, &hrefs, &xa, &ya)?;
+                Ok(())
+            },
+        )
     }
 }

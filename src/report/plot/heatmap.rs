@@ -282,16 +282,11 @@ impl Heatmap {
             for (k, s) in self.curves.iter().enumerate() {
                 let c = palette(s.color.unwrap_or(k + 3));
                 let pts = s.transformed(xs, ys);
-                draw_curve(&mut chart, &pts, &r, c, LINE_WIDTH + 1, dash_of(s.dashed))?;
+                draw_curve(&mut chart, &pts, &r, c, LINE_WIDTH + 1, s.dash())?;
                 if s.markers {
                     draw_markers(&mut chart, &pts, &r, k, c)?;
                 }
-                legend(
-                    &mut chart,
-                    &mut nl,
-                    &s.name,
-                    Glyph::line(c, dash_of(s.dashed)),
-                )?;
+                legend(&mut chart, &mut nl, &s.name, s.glyph(c))?;
             }
             // Frame over the cells.
             chart.draw_series(std::iter::once(Rectangle::new(
@@ -331,24 +326,5 @@ impl Heatmap {
                 .draw()?;
             Ok(())
         })
-    }
-}
-
-/// An axis whose range is given in plot coordinates (already transformed).
-pub(super) fn axis_from_plot_range(scale: Scale, lo: f64, hi: f64) -> AxisSpec {
-    let (bold, light, decimals) = match scale {
-        Scale::Linear => linear_ticks(lo, hi, 8.0),
-        Scale::Log10 => {
-            let (b, l) = log_ticks(lo, hi);
-            (b, l, None)
-        }
-    };
-    AxisSpec {
-        scale,
-        lo,
-        hi,
-        bold,
-        light,
-        decimals,
     }
 }

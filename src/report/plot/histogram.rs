@@ -74,13 +74,6 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// An empty histogram plot.
-    pub fn new(axes: Axes) -> Self {
-        Histogram {
-            axes,
-            ..Default::default()
-        }
-    }
     /// Add a curve.
     pub fn series(mut self, s: Series) -> Self {
         self.series.push(s);
@@ -96,12 +89,6 @@ impl Histogram {
         self.fill = fill;
         self
     }
-    /// Add a reference line.
-    pub fn ref_line(mut self, r: RefLine) -> Self {
-        self.ref_lines.push(r);
-        self
-    }
-
     /// Points of the curve to draw, in data units (step outline when `step`).
     pub(super) fn outline(&self, s: &Series) -> Vec<(f64, f64)> {
         if !self.step || s.x.is_empty() {
@@ -145,10 +132,8 @@ impl Histogram {
                 Series::from_points(&s.name, &o)
             })
             .collect();
-        let (mut ex, mut ey) = (Extent::new(), Extent::new());
-        for s in &outlines {
-            s.extend_extent(xs, ys, &mut ex, &mut ey);
-        }
+        // 0 joins the curves' extent before the reference lines do.
+        let (mut ex, mut ey) = extents(&outlines, &[], xs, ys);
         if ys == Scale::Linear && !ey.is_empty() && ey.lo > 0.0 {
             ey.add(0.0);
         }
@@ -161,11 +146,8 @@ impl Histogram {
             }
             user => AxisSpec::new(ys, user, ey, "y_range", 0.05)?,
         };
-        render(path, self.axes.size, |root| {
-            let mut nl = 0usize;
-            let area = titled(root, &self.axes)?;
-            let mut chart = build_chart(&area, &self.axes, &xa, &ya, ChartOpts::default())?;
-            let r = Rect::of(&xa, &ya);
+        let empty = no_points(&self.series, xs, ys);
+        render_chart(path, &self.axes, (&xa, &ya), empty, |chart, r, entries| {
             if self.fill {
                 for (i, (s, o)) in self.series.iter().zip(&outlines).enumerate() {
                     let base = ya.lo.max(match ys {
@@ -179,27 +161,24 @@ impl Histogram {
                         Scale::Log10 => 10f64.powf(base),
                     };
                     band.band = Some((vec![b; o.x.len()], o.y.clone()));
-                    draw_bands(&mut chart, band_polygons(&band, xs, ys, &r), s.rgb(i))?;
+                    draw_bands(chart, band_polygons(&band, xs, ys, r), s.rgb(i))?;
                 }
             }
-            draw_ref_lines(&mut chart, &self.ref_lines, &xa, &ya)?;
+            draw_ref_lines(chart, &self.ref_lines, &xa, &ya)?;
             for (i, (s, o)) in self.series.iter().zip(&outlines).enumerate() {
                 let c = s.rgb(i);
                 let pts = o.transformed(xs, ys);
-                draw_curve(&mut chart, &pts, &r, c, LINE_WIDTH, dash_of(s.dashed))?;
+                draw_curve(chart, &pts, r, c, LINE_WIDTH, s.dash())?;
                 if s.markers {
-                    draw_markers(&mut chart, &s.transformed(xs, ys), &r, i, c)?;
+                    draw_markers(chart, &s.transformed(xs, ys), r, i, c)?;
                 }
                 let g = Glyph {
                     fill: if self.fill { BAND_ALPHA } else { 0.0 },
-                    ..Glyph::line(c, dash_of(s.dashed))
+                    ..s.glyph(c)
                 };
-                legend(&mut chart, &mut nl, &s.name, g)?;
+                entries.add(&s.name, g);
             }
-            if no_points(&self.series, xs, ys) {
-                no_data_note(&mut chart, &xa, &ya)?;
-            }
-            draw_legend(&mut chart, nl, self.axes.legend)
+            Ok(())
         })
     }
 }

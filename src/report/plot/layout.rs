@@ -118,6 +118,68 @@ pub(super) fn build_chart<'a, 'b>(
     Ok(chart)
 }
 
+/// Draw a chart with the default frame options and write it as a PNG to `path`: see
+/// [`render_chart_with`].
+pub(super) fn render_chart<F>(
+    path: &Path,
+    axes: &Axes,
+    frame: (&AxisSpec, &AxisSpec),
+    empty: bool,
+    draw: F,
+) -> Result<()>
+where
+    F: FnOnce(&mut Chart<'_, '_>, &Rect, &mut LegendEntries) -> DResult<()>,
+{
+    render_chart_with(path, axes, frame, ChartOpts::default(), empty, draw)
+}
+
+/// Draw a chart and write it as a PNG to `path` ([`render`]): the title block of `axes`
+/// ([`titled`]), the frame on the axes `(xa, ya)` ([`build_chart`] with `opts`), then
+/// the content by `draw`, which gets the chart, its clip rectangle and the legend entries
+/// to fill; then the entries are registered in their order ([`legend`]), the "no finite
+/// data" note is written when `empty` ([`no_data_note`]), last the legend at
+/// `axes.legend`.
+pub(super) fn render_chart_with<F>(
+    path: &Path,
+    axes: &Axes,
+    (xa, ya): (&AxisSpec, &AxisSpec),
+    opts: ChartOpts<'_>,
+    empty: bool,
+    draw: F,
+) -> Result<()>
+where
+    F: FnOnce(&mut Chart<'_, '_>, &Rect, &mut LegendEntries) -> DResult<()>,
+{
+    render(path, axes.size, |root| {
+        let area = titled(root, axes)?;
+        let mut chart = build_chart(&area, axes, xa, ya, opts)?;
+        let mut entries = LegendEntries::default();
+        draw(&mut chart, &Rect::of(xa, ya), &mut entries)?;
+        let mut nl = 0usize;
+        for (name, g) in entries.0 {
+            legend(&mut chart, &mut nl, &name, g)?;
+        }
+        if empty {
+            no_data_note(&mut chart, xa, ya)?;
+        }
+        draw_legend(&mut chart, nl, axes.legend)
+    })
+}
+
+/// The legend entries (label, glyph) of a chart, collected while it is drawn and
+/// registered afterwards by [`render_chart`]: a legend entry draws nothing, so only
+/// their order matters.
+#[derive(Default)]
+pub(super) struct LegendEntries(Vec<(String, Glyph)>);
+
+impl LegendEntries {
+    /// Append the entry `name` with glyph `g` (an empty name gets no entry, see
+    /// [`legend`]).
+    pub(super) fn add(&mut self, name: &str, g: Glyph) {
+        self.0.push((name.to_string(), g));
+    }
+}
+
 /// Legend glyph: optional filled box (band), optional line (maybe dashed), optional marker.
 #[derive(Clone, Copy)]
 pub(super) struct Glyph {
@@ -329,17 +391,12 @@ pub(super) fn draw_curve(
     dash: Dash,
 ) -> DResult<()> {
     draw_lines(chart, polylines(pts, r), color, width, dash)?;
-    let verts = marker_vertices(0, 3);
-    let style = color.filled();
-    chart.draw_series(
-        isolated(pts, r)
-            .into_iter()
-            .flatten()
-            .map(|p| EmptyElement::at(p) + Polygon::new(verts.clone(), style)),
-    )?;
-    Ok(())
+    let dots = isolated(pts, r).into_iter().flatten();
+    draw_shapes(chart, dots, 0, 3, color)
 }
 
+/// A filled marker of `shape` ([`marker_vertices`]) at each of the drawable points `pts`
+/// inside `r`.
 pub(super) fn draw_markers(
     chart: &mut Chart<'_, '_>,
     pts: &[Option<(f64, f64)>],
@@ -347,14 +404,22 @@ pub(super) fn draw_markers(
     shape: usize,
     color: RGBColor,
 ) -> DResult<()> {
-    let verts = marker_vertices(shape, MARKER_SIZE);
+    let inside = pts.iter().flatten().copied().filter(|p| r.contains(*p));
+    draw_shapes(chart, inside, shape, MARKER_SIZE, color)
+}
+
+/// The filled polygon [`marker_vertices`]`(shape, size)` in `color`, centred at each point
+/// of `at` (plot coordinates), all in one series.
+fn draw_shapes(
+    chart: &mut Chart<'_, '_>,
+    at: impl Iterator<Item = (f64, f64)>,
+    shape: usize,
+    size: i32,
+    color: RGBColor,
+) -> DResult<()> {
+    let verts = marker_vertices(shape, size);
     let style = color.filled();
-    chart.draw_series(
-        pts.iter()
-            .flatten()
-            .filter(|p| r.contains(**p))
-            .map(|&p| EmptyElement::at(p) + Polygon::new(verts.clone(), style)),
-    )?;
+    chart.draw_series(at.map(|p| EmptyElement::at(p) + Polygon::new(verts.clone(), style)))?;
     Ok(())
 }
 
@@ -377,49 +442,35 @@ pub(super) fn draw_ref_lines(
     for r in refs {
         let color = r.rgb();
         let font = (FAMILY, ANNOT_SIZE).into_font().color(&color);
-        match r.orientation {
-            Orientation::Horizontal => {
-                let Some(t) = ya.scale.forward(r.value) else {
-                    continue;
-                };
-                if !ya.contains(t) {
-                    continue;
-                }
-                draw_lines(
-                    chart,
-                    vec![vec![(xa.lo, t), (xa.hi, t)]],
-                    color,
-                    LINE_WIDTH,
-                    DASHED,
-                )?;
-                if !r.label.is_empty() {
-                    let style = font.pos(Pos::new(HPos::Right, VPos::Bottom));
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((xa.hi, t)) + Text::new(r.label.clone(), (-8, -5), style),
-                    ))?;
-                }
-            }
-            Orientation::Vertical => {
-                let Some(t) = xa.scale.forward(r.value) else {
-                    continue;
-                };
-                if !xa.contains(t) {
-                    continue;
-                }
-                draw_lines(
-                    chart,
-                    vec![vec![(t, ya.lo), (t, ya.hi)]],
-                    color,
-                    LINE_WIDTH,
-                    DASHED,
-                )?;
-                if !r.label.is_empty() {
-                    let style = font.pos(Pos::new(HPos::Left, VPos::Top));
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((t, ya.hi)) + Text::new(r.label.clone(), (6, 6), style),
-                    ))?;
-                }
-            }
+        // The axis the line sits on, its two ends across the frame, and where its label
+        // goes (at the top or right end; pixel offset and anchor).
+        let along = match r.orientation {
+            Orientation::Horizontal => ya,
+            Orientation::Vertical => xa,
+        };
+        let Some(t) = along.scale.forward(r.value) else {
+            continue;
+        };
+        if !along.contains(t) {
+            continue;
+        }
+        let (ends, offset, anchor) = match r.orientation {
+            Orientation::Horizontal => (
+                [(xa.lo, t), (xa.hi, t)],
+                (-8, -5),
+                Pos::new(HPos::Right, VPos::Bottom),
+            ),
+            Orientation::Vertical => (
+                [(t, ya.lo), (t, ya.hi)],
+                (6, 6),
+                Pos::new(HPos::Left, VPos::Top),
+            ),
+        };
+        draw_lines(chart, vec![ends.to_vec()], color, LINE_WIDTH, DASHED)?;
+        if !r.label.is_empty() {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at(ends[1]) + Text::new(r.label.clone(), offset, font.pos(anchor)),
+            ))?;
         }
     }
     Ok(())

@@ -29,21 +29,9 @@ pub struct LinePlot {
 }
 
 impl LinePlot {
-    /// An empty line plot with the given frame.
-    pub fn new(axes: Axes) -> Self {
-        LinePlot {
-            axes,
-            ..Default::default()
-        }
-    }
     /// Add a curve.
     pub fn series(mut self, s: Series) -> Self {
         self.series.push(s);
-        self
-    }
-    /// Add a reference line.
-    pub fn ref_line(mut self, r: RefLine) -> Self {
-        self.ref_lines.push(r);
         self
     }
 
@@ -51,40 +39,29 @@ impl LinePlot {
     pub fn save(&self, path: &Path) -> Result<()> {
         check_all(&self.series)?;
         let (xs, ys) = (self.axes.x_scale, self.axes.y_scale);
-        let (mut ex, mut ey) = (Extent::new(), Extent::new());
-        for s in &self.series {
-            s.extend_extent(xs, ys, &mut ex, &mut ey);
-        }
-        ref_extents(&self.ref_lines, xs, ys, &mut ex, &mut ey);
-        let xa = AxisSpec::new(xs, self.axes.x_range, ex, "x_range", 0.02)?;
-        let ya = AxisSpec::new(ys, self.axes.y_range, ey, "y_range", 0.05)?;
-        render(path, self.axes.size, |root| {
-            let mut nl = 0usize;
-            let area = titled(root, &self.axes)?;
-            let mut chart = build_chart(&area, &self.axes, &xa, &ya, ChartOpts::default())?;
-            let r = Rect::of(&xa, &ya);
+        let e = extents(&self.series, &self.ref_lines, xs, ys);
+        let (xa, ya) = frame_axes(&self.axes, (xs, ys), e, (0.02, 0.05))?;
+        let empty = no_points(&self.series, xs, ys);
+        render_chart(path, &self.axes, (&xa, &ya), empty, |chart, r, entries| {
             for (i, s) in self.series.iter().enumerate() {
-                draw_bands(&mut chart, band_polygons(s, xs, ys, &r), s.rgb(i))?;
+                draw_bands(chart, band_polygons(s, xs, ys, r), s.rgb(i))?;
             }
-            draw_ref_lines(&mut chart, &self.ref_lines, &xa, &ya)?;
+            draw_ref_lines(chart, &self.ref_lines, &xa, &ya)?;
             for (i, s) in self.series.iter().enumerate() {
                 let c = s.rgb(i);
                 let pts = s.transformed(xs, ys);
-                draw_curve(&mut chart, &pts, &r, c, LINE_WIDTH, dash_of(s.dashed))?;
+                draw_curve(chart, &pts, r, c, LINE_WIDTH, s.dash())?;
                 if s.markers {
-                    draw_markers(&mut chart, &pts, &r, i, c)?;
+                    draw_markers(chart, &pts, r, i, c)?;
                 }
                 let g = Glyph {
                     fill: if s.band.is_some() { BAND_ALPHA } else { 0.0 },
                     marker: s.markers.then_some(i),
-                    ..Glyph::line(c, dash_of(s.dashed))
+                    ..s.glyph(c)
                 };
-                legend(&mut chart, &mut nl, &s.name, g)?;
+                entries.add(&s.name, g);
             }
-            if no_points(&self.series, xs, ys) {
-                no_data_note(&mut chart, &xa, &ya)?;
-            }
-            draw_legend(&mut chart, nl, self.axes.legend)
+            Ok(())
         })
     }
 }

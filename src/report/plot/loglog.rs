@@ -95,18 +95,11 @@ impl LogLogFit {
     pub fn save(&self, path: &Path) -> Result<()> {
         check_all(&self.series)?;
         let (xs, ys) = (Scale::Log10, Scale::Log10);
-        let (mut ex, mut ey) = (Extent::new(), Extent::new());
-        for s in &self.series {
-            s.extend_extent(xs, ys, &mut ex, &mut ey);
-        }
-        let xa = AxisSpec::new(xs, self.axes.x_range, ex, "x_range", 0.06)?;
-        let ya = AxisSpec::new(ys, self.axes.y_range, ey, "y_range", 0.06)?;
+        let e = extents(&self.series, &[], xs, ys);
+        let (xa, ya) = frame_axes(&self.axes, (xs, ys), e, (0.06, 0.06))?;
         let fits = self.fits();
-        render(path, self.axes.size, |root| {
-            let mut nl = 0usize;
-            let area = titled(root, &self.axes)?;
-            let mut chart = build_chart(&area, &self.axes, &xa, &ya, ChartOpts::default())?;
-            let r = Rect::of(&xa, &ya);
+        let empty = no_points(&self.series, xs, ys);
+        render_chart(path, &self.axes, (&xa, &ya), empty, |chart, r, entries| {
             for (k, rs) in self.reference_slopes.iter().enumerate() {
                 let (rc, rd) = ref_style(k);
                 let anchor = rs
@@ -122,9 +115,9 @@ impl LogLogFit {
                         Some((xa.lo, ay + rs.slope * (xa.lo - ax))),
                         Some((xa.hi, ay + rs.slope * (xa.hi - ax))),
                     ];
-                    draw_lines(&mut chart, polylines(&line, &r), rc, LINE_WIDTH, rd)?;
+                    draw_lines(chart, polylines(&line, r), rc, LINE_WIDTH, rd)?;
                 }
-                legend(&mut chart, &mut nl, &rs.label, Glyph::line(rc, rd))?;
+                entries.add(&rs.label, Glyph::line(rc, rd));
             }
             for (i, (s, f)) in self.series.iter().zip(&fits).enumerate() {
                 let c = s.rgb(i);
@@ -135,16 +128,10 @@ impl LogLogFit {
                     fx.iter().for_each(|&v| e.add_opt(xs.forward(v)));
                     if !e.is_empty() {
                         let line = [Some((e.lo, f.predict(e.lo))), Some((e.hi, f.predict(e.hi)))];
-                        draw_lines(
-                            &mut chart,
-                            polylines(&line, &r),
-                            c,
-                            LINE_WIDTH,
-                            dash_of(s.dashed),
-                        )?;
+                        draw_lines(chart, polylines(&line, r), c, LINE_WIDTH, s.dash())?;
                     }
                 }
-                draw_markers(&mut chart, &pts, &r, i, c)?;
+                draw_markers(chart, &pts, r, i, c)?;
                 let label = if s.name.trim().is_empty() {
                     String::new()
                 } else if f.slope.is_finite() {
@@ -158,14 +145,11 @@ impl LogLogFit {
                 };
                 let g = Glyph {
                     marker: Some(i),
-                    ..Glyph::line(c, dash_of(s.dashed))
+                    ..s.glyph(c)
                 };
-                legend(&mut chart, &mut nl, &label, g)?;
+                entries.add(&label, g);
             }
-            if no_points(&self.series, xs, ys) {
-                no_data_note(&mut chart, &xa, &ya)?;
-            }
-            draw_legend(&mut chart, nl, self.axes.legend)
+            Ok(())
         })
     }
 }

@@ -86,6 +86,29 @@ pub use format::*;
 use layout::*;
 pub use series::*;
 
+/// Writes, for each chart kind `$kind` with the fields `axes` and `ref_lines` (and
+/// `Default`), the two builder methods they share: `new(axes)`, the chart with that frame
+/// and everything else empty or default, and `ref_line(r)`, which appends `r`.
+macro_rules! frame_builders {
+    ($($kind:ident),+ $(,)?) => {$(
+        impl $kind {
+            /// An empty chart with the given frame.
+            pub fn new(axes: Axes) -> Self {
+                $kind {
+                    axes,
+                    ..Default::default()
+                }
+            }
+            /// Add a reference line.
+            pub fn ref_line(mut self, r: RefLine) -> Self {
+                self.ref_lines.push(r);
+                self
+            }
+        }
+    )+};
+}
+frame_builders!(LinePlot, ScatterPlot, Histogram);
+
 // One file per chart kind.
 mod bars;
 mod heatmap;

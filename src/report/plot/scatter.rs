@@ -31,13 +31,6 @@ pub struct ScatterPlot {
 }
 
 impl ScatterPlot {
-    /// An empty scatter plot.
-    pub fn new(axes: Axes) -> Self {
-        ScatterPlot {
-            axes,
-            ..Default::default()
-        }
-    }
     /// Add a group of points.
     pub fn group(mut self, s: Series) -> Self {
         self.groups.push(s);
@@ -53,22 +46,18 @@ impl ScatterPlot {
         self.identity = Some(label.to_string());
         self
     }
-    /// Add a reference line.
-    pub fn ref_line(mut self, r: RefLine) -> Self {
-        self.ref_lines.push(r);
-        self
-    }
 
     /// Draw the plot and write it as a PNG to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         check_all(&self.groups)?;
         check_all(&self.lines)?;
         let (xs, ys) = (self.axes.x_scale, self.axes.y_scale);
-        let (mut ex, mut ey) = (Extent::new(), Extent::new());
-        for s in self.groups.iter().chain(&self.lines) {
-            s.extend_extent(xs, ys, &mut ex, &mut ey);
-        }
-        ref_extents(&self.ref_lines, xs, ys, &mut ex, &mut ey);
+        let (mut ex, mut ey) = extents(
+            self.groups.iter().chain(&self.lines),
+            &self.ref_lines,
+            xs,
+            ys,
+        );
         if self.identity.is_some() && xs == ys && !ex.is_empty() && !ey.is_empty() {
             let u = ex.union(&ey);
             if self.axes.x_range.is_none() && self.axes.y_range.is_none() {
@@ -76,14 +65,10 @@ impl ScatterPlot {
                 ey = u;
             }
         }
-        let xa = AxisSpec::new(xs, self.axes.x_range, ex, "x_range", 0.05)?;
-        let ya = AxisSpec::new(ys, self.axes.y_range, ey, "y_range", 0.05)?;
-        render(path, self.axes.size, |root| {
-            let mut nl = 0usize;
-            let area = titled(root, &self.axes)?;
-            let mut chart = build_chart(&area, &self.axes, &xa, &ya, ChartOpts::default())?;
-            let r = Rect::of(&xa, &ya);
-            draw_ref_lines(&mut chart, &self.ref_lines, &xa, &ya)?;
+        let (xa, ya) = frame_axes(&self.axes, (xs, ys), (ex, ey), (0.05, 0.05))?;
+        let empty = no_points(&[&self.groups[..], &self.lines[..]].concat(), xs, ys);
+        render_chart(path, &self.axes, (&xa, &ya), empty, |chart, r, entries| {
+            draw_ref_lines(chart, &self.ref_lines, &xa, &ya)?;
             if let Some(label) = &self.identity {
                 // y = x sampled in data space so that it is right for any pair of scales.
                 let n = if xs == ys { 1 } else { 256 };
@@ -97,36 +82,28 @@ impl ScatterPlot {
                         Some((t, ys.forward(v)?))
                     })
                     .collect();
-                draw_lines(&mut chart, polylines(&pts, &r), BLACK, LINE_WIDTH, DASHED)?;
-                legend(&mut chart, &mut nl, label, Glyph::line(BLACK, DASHED))?;
+                draw_lines(chart, polylines(&pts, r), BLACK, LINE_WIDTH, DASHED)?;
+                entries.add(label, Glyph::line(BLACK, DASHED));
             }
             let ng = self.groups.len();
             for (k, s) in self.lines.iter().enumerate() {
                 let c = s.rgb(ng + k);
                 let pts = s.transformed(xs, ys);
-                draw_bands(&mut chart, band_polygons(s, xs, ys, &r), c)?;
-                draw_curve(&mut chart, &pts, &r, c, LINE_WIDTH, dash_of(s.dashed))?;
-                legend(
-                    &mut chart,
-                    &mut nl,
-                    &s.name,
-                    Glyph::line(c, dash_of(s.dashed)),
-                )?;
+                draw_bands(chart, band_polygons(s, xs, ys, r), c)?;
+                draw_curve(chart, &pts, r, c, LINE_WIDTH, s.dash())?;
+                entries.add(&s.name, s.glyph(c));
             }
             for (i, s) in self.groups.iter().enumerate() {
                 let c = s.rgb(i);
-                draw_markers(&mut chart, &s.transformed(xs, ys), &r, i, c)?;
+                draw_markers(chart, &s.transformed(xs, ys), r, i, c)?;
                 let g = Glyph {
                     line: false,
                     marker: Some(i),
                     ..Glyph::line(c, None)
                 };
-                legend(&mut chart, &mut nl, &s.name, g)?;
+                entries.add(&s.name, g);
             }
-            if no_points(&[&self.groups[..], &self.lines[..]].concat(), xs, ys) {
-                no_data_note(&mut chart, &xa, &ya)?;
-            }
-            draw_legend(&mut chart, nl, self.axes.legend)
+            Ok(())
         })
     }
 }

@@ -99,6 +99,16 @@ impl Series {
         palette(self.color.unwrap_or(idx))
     }
 
+    /// The dash pattern of the line: [`DASHED`] when `dashed`, else solid.
+    pub(super) fn dash(&self) -> Dash {
+        dash_of(self.dashed)
+    }
+
+    /// The legend glyph of the curve: a line in `color`, dashed like the curve.
+    pub(super) fn glyph(&self, color: RGBColor) -> Glyph {
+        Glyph::line(color, self.dash())
+    }
+
     /// Points in plot coordinates (None where not drawable).
     pub(super) fn transformed(&self, xs: Scale, ys: Scale) -> Vec<Option<(f64, f64)>> {
         self.x
@@ -245,6 +255,8 @@ impl RefLine {
     }
 }
 
+/// Add to `ex` (vertical lines) and `ey` (horizontal lines) each reference line's
+/// position in plot coordinates, where it is drawable.
 pub(super) fn ref_extents(
     refs: &[RefLine],
     xs: Scale,
@@ -258,4 +270,21 @@ pub(super) fn ref_extents(
             Orientation::Vertical => ex.add_opt(xs.forward(r.value)),
         }
     }
+}
+
+/// The extents `(ex, ey)` in plot coordinates of what a frame must show: every drawable
+/// point and band end of `series` ([`Series::extend_extent`]), then the positions of the
+/// reference lines `refs` ([`ref_extents`]).
+pub(super) fn extents<'a>(
+    series: impl IntoIterator<Item = &'a Series>,
+    refs: &[RefLine],
+    xs: Scale,
+    ys: Scale,
+) -> (Extent, Extent) {
+    let (mut ex, mut ey) = (Extent::new(), Extent::new());
+    for s in series {
+        s.extend_extent(xs, ys, &mut ex, &mut ey);
+    }
+    ref_extents(refs, xs, ys, &mut ex, &mut ey);
+    (ex, ey)
 }

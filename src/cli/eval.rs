@@ -21,7 +21,7 @@ use crate::model::{Model, Network, NoiseSource, Recurrent};
 use anyhow::Context;
 use nalgebra::DMatrix;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Arguments of `nrnn eval`.
 #[derive(clap::Args, Debug)]
@@ -32,12 +32,9 @@ pub struct Args {
     /// Also compute the gradient of the mean loss in every parameter.
     #[arg(long)]
     pub grad: bool,
-    /// Print JSON instead of a readable summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the JSON report to this file (atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    /// `--json` and `--out`.
+    #[command(flatten)]
+    pub report: super::ReportFlags,
 }
 
 /// Read and check a model file; errors name the file and the offending field (also when
@@ -244,16 +241,12 @@ fn norm_of(v: &Value) -> f64 {
 
 /// Run `nrnn eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (model, src) = args.source.open(args.out.as_deref())?;
+    let (model, src) = args.source.open(args.report.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     let mut rep = report(&model, d, labeled, args.grad)?;
     rep["model"] = json!(args.source.model.display().to_string());
     rep["split"] = src.split_json();
-    if let Some(out) = &args.out {
-        crate::report::write_json_atomic(out, &rep)?;
-    }
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&rep)?);
+    if args.report.emit(&rep)? {
         return Ok(());
     }
     super::print_header(&args.source.model, &model, &src, 10)?;

@@ -26,7 +26,6 @@ use crate::hessian::{analyze, HessianOptions, HessianReport, ParamHessian, SlqOp
 use crate::json::finite_or_null;
 use crate::loss::Loss;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// Full-batch gradient norm above which `nrnn hessian` notes that the model is not at a
 /// minimum of the loss (its Hessian is then not the curvature of a minimum).
@@ -71,12 +70,9 @@ pub struct Args {
     /// Seed of every random draw (synthetic data sets: `--split-seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Print JSON instead of a readable summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the JSON report to this file (atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    /// `--json` and `--out`.
+    #[command(flatten)]
+    pub report: super::ReportFlags,
 }
 
 /// The analysis settings of the command line.
@@ -105,7 +101,7 @@ struct Timing {
 
 /// Run `nrnn hessian`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (model, src) = args.source.open(args.out.as_deref())?;
+    let (model, src) = args.source.open(args.report.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!(
@@ -130,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let timing = Timing { gradient, hvp };
     drop(progress);
     let out = report_json(&args, &src, &r, &timing);
-    if super::emit_json(args.out.as_deref(), args.json, &out)? {
+    if args.report.emit(&out)? {
         return Ok(());
     }
     super::print_header(&args.source.model, &model, &src, 12)?;

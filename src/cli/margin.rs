@@ -24,7 +24,6 @@ use crate::json::finite_or_null as jnum;
 use crate::margin::{margins, AttackOptions, MarginReport, Summary};
 use crate::model::network::Recurrent;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// Arguments of `nrnn margin`.
 #[derive(clap::Args, Debug)]
@@ -38,12 +37,9 @@ pub struct Args {
     /// DeepFool overshoot, in [0, 1].
     #[arg(long, default_value_t = 0.02)]
     pub overshoot: f64,
-    /// Print JSON instead of a readable summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the JSON report to this file (atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    /// `--json` and `--out`.
+    #[command(flatten)]
+    pub report: super::ReportFlags,
 }
 
 fn summary(s: &Summary) -> Value {
@@ -85,7 +81,7 @@ fn vacuous(certified: &Summary, attack: &Summary, lower: &Summary) -> Option<Str
 
 /// Run `nrnn margin`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (model, src) = args.source.open(args.out.as_deref())?;
+    let (model, src) = args.source.open(args.report.out.as_deref())?;
     let (d, labeled) = (&src.dataset, src.labeled);
     if !labeled {
         anyhow::bail!("margins need class labels in the inputs file");
@@ -102,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let r = margins(&model, d, &opts)?;
     drop(progress);
     let out = report_json(&args, &src, &r);
-    if super::emit_json(args.out.as_deref(), args.json, &out)? {
+    if args.report.emit(&out)? {
         return Ok(());
     }
     super::print_header(&args.source.model, &model, &src, 10)?;

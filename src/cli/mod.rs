@@ -219,20 +219,30 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Write a command's JSON report to `--out` (atomically) and print it with `--json`.
-/// Returns whether it was printed (then the readable report is skipped).
-pub(crate) fn emit_json(
-    out: Option<&std::path::Path>,
-    json: bool,
-    report: &serde_json::Value,
-) -> anyhow::Result<bool> {
-    if let Some(path) = out {
-        crate::report::write_json_atomic(path, report)?;
+/// The report flags shared by `nrnn eval`, `hessian` and `margin`: `--json` and
+/// `--out FILE`.
+#[derive(clap::Args, Debug)]
+pub struct ReportFlags {
+    /// Print JSON instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file (atomically).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+impl ReportFlags {
+    /// Write `report` to `--out` when given, and print it as pretty JSON with `--json`;
+    /// returns whether it was printed (the readable summary is then left out).
+    pub(crate) fn emit(&self, report: &serde_json::Value) -> anyhow::Result<bool> {
+        if let Some(path) = &self.out {
+            crate::report::write_json_atomic(path, report)?;
+        }
+        if self.json {
+            outln!("{}", serde_json::to_string_pretty(report)?);
+        }
+        Ok(self.json)
     }
-    if json {
-        outln!("{}", serde_json::to_string_pretty(report)?);
-    }
-    Ok(json)
 }
 
 /// The first lines of a readable report: the model file and its shape, the data (which

@@ -8,7 +8,7 @@
 //! holds 65 integers: 64 pixels in `0..=16` (row-major 8x8 block counts of a 32x32
 //! bitmap) and the label `0..=9`. See `data/README.md`.
 
-use super::{Dataset, Task};
+use super::Dataset;
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
 
@@ -89,14 +89,5 @@ pub fn parse_digits_csv<R: Read>(reader: R, origin: &str) -> Result<Dataset> {
             }
         }
     }
-    Ok(Dataset {
-        name: "digits".into(),
-        steps: 64,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        x,
-        labels,
-        targets: Vec::new(),
-    })
+    Ok(Dataset::classification("digits", 64, 1, 10, x, labels))
 }

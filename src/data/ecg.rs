@@ -10,7 +10,7 @@
 //! al. 2000) as prepared for the UCR archive (Dau et al. 2018).
 
 use super::store::{self, ECG5000_PACKAGE};
-use super::{Dataset, Task};
+use super::Dataset;
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -106,16 +106,9 @@ pub fn parse_ucr<R: Read>(reader: R, origin: &str) -> Result<Dataset> {
         }
         labels.push(raw as usize - 1);
     }
-    Ok(Dataset {
-        name: "ecg5000".into(),
-        steps,
-        input_dim: 1,
-        classes: CLASSES,
-        task: Task::Classification,
-        x,
-        labels,
-        targets: Vec::new(),
-    })
+    Ok(Dataset::classification(
+        "ecg5000", steps, 1, CLASSES, x, labels,
+    ))
 }
 
 /// The paper's binary variant: class 0 (UCR class 1, normal) stays 0, every other class

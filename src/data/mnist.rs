@@ -83,16 +83,7 @@ fn assemble(per_class: Vec<Vec<f64>>) -> Dataset {
         labels.extend(std::iter::repeat_n(c, px.len() / PIXELS));
         x.extend(px);
     }
-    Dataset {
-        name: NAME.into(),
-        steps: PIXELS,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        x,
-        labels,
-        targets: Vec::new(),
-    }
+    Dataset::classification(NAME, PIXELS, 1, 10, x, labels)
 }
 
 /// Parse a directory holding `0.json` .. `9.json` (the package's `src/digits`) into a
@@ -197,16 +188,7 @@ pub fn decode_cache(bytes: &[u8], origin: &str) -> Result<Dataset> {
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]) as f64 / 1000.0)
         .collect();
-    let d = Dataset {
-        name: NAME.into(),
-        steps,
-        input_dim: 1,
-        classes,
-        task: Task::Classification,
-        x,
-        labels,
-        targets: Vec::new(),
-    };
+    let d = Dataset::classification(NAME, steps, 1, classes, x, labels);
     Ok(d)
 }
 

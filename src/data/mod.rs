@@ -128,6 +128,29 @@ impl Batch {
 }
 
 impl Dataset {
+    /// A classification set named `name`: `x` holds the inputs (example-major, then
+    /// step-major, `steps * input_dim` values per example), `labels` one class in
+    /// `0..classes` per example; no regression targets.
+    pub fn classification(
+        name: &str,
+        steps: usize,
+        input_dim: usize,
+        classes: usize,
+        x: Vec<f64>,
+        labels: Vec<usize>,
+    ) -> Dataset {
+        Dataset {
+            name: name.to_string(),
+            steps,
+            input_dim,
+            classes,
+            task: Task::Classification,
+            x,
+            labels,
+            targets: Vec::new(),
+        }
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
         self.x

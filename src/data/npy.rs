@@ -14,7 +14,7 @@
 //! (float32 or float64) and labels, if any, `examples` integers (another `.npy` file, or
 //! the member `y` of an `.npz` whose inputs are the member `x`).
 
-use super::{Dataset, Task};
+use super::Dataset;
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -582,16 +582,7 @@ pub fn dataset_from_arrays(
         }
         None => (vec![0; e], 1, false),
     };
-    let d = Dataset {
-        name: name.to_string(),
-        steps: k,
-        input_dim: p,
-        classes,
-        task: Task::Classification,
-        x: vals.to_vec(),
-        labels,
-        targets: Vec::new(),
-    };
+    let d = Dataset::classification(name, k, p, classes, vals.to_vec(), labels);
     d.validate()?;
     Ok((d, labeled))
 }

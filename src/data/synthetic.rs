@@ -134,14 +134,7 @@ pub fn sines_with_noise(
         }
         labels.push(c);
     }
-    Ok(Dataset {
-        name: "sines".into(),
-        steps,
-        input_dim: 1,
-        classes,
-        task: Task::Classification,
-        x,
-        labels,
-        targets: Vec::new(),
-    })
+    Ok(Dataset::classification(
+        "sines", steps, 1, classes, x, labels,
+    ))
 }

@@ -104,6 +104,36 @@ impl Parser<'_> {
         }
     }
 
+    /// The members of an object or the elements of an array, from its opening bracket at
+    /// the cursor to past its closing byte `close` (`}` or `]`): the bracket, then either
+    /// `close` at once or `item (',' item)* close`, whitespace allowed around each item;
+    /// `item` parses one member or element (its leading whitespace already skipped).
+    fn items(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            item(self)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(c) if c == close => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.at(&format!("expected `,` or `{}`", close as char))),
+            }
+        }
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.at("nesting too deep"));
@@ -111,61 +141,33 @@ impl Parser<'_> {
         match self.peek() {
             None => Err(self.at("unexpected end of input")),
             Some(b'{') => {
-                self.i += 1;
                 let mut map = Map::new();
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Ok(Value::Object(map));
-                }
-                loop {
-                    self.ws();
-                    if self.peek() != Some(b'"') {
-                        return Err(self.at("expected a string key"));
+                self.items(b'}', |p| {
+                    if p.peek() != Some(b'"') {
+                        return Err(p.at("expected a string key"));
                     }
-                    let k = self.string()?;
-                    self.ws();
-                    if self.peek() != Some(b':') {
-                        return Err(self.at("expected `:`"));
+                    let k = p.string()?;
+                    p.ws();
+                    if p.peek() != Some(b':') {
+                        return Err(p.at("expected `:`"));
                     }
-                    self.i += 1;
-                    self.ws();
-                    let v = self.value(depth + 1)?;
+                    p.i += 1;
+                    p.ws();
+                    let v = p.value(depth + 1)?;
                     if map.insert(k.clone(), v).is_some() {
-                        return Err(self.at(&format!("duplicate key `{k}`")));
+                        return Err(p.at(&format!("duplicate key `{k}`")));
                     }
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(Value::Object(map));
-                        }
-                        _ => return Err(self.at("expected `,` or `}`")),
-                    }
-                }
+                    Ok(())
+                })?;
+                Ok(Value::Object(map))
             }
             Some(b'[') => {
-                self.i += 1;
                 let mut arr = Vec::new();
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Ok(Value::Array(arr));
-                }
-                loop {
-                    self.ws();
-                    arr.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(Value::Array(arr));
-                        }
-                        _ => return Err(self.at("expected `,` or `]`")),
-                    }
-                }
+                self.items(b']', |p| {
+                    arr.push(p.value(depth + 1)?);
+                    Ok(())
+                })?;
+                Ok(Value::Array(arr))
             }
             Some(b'"') => Ok(Value::String(self.string()?)),
             Some(b't') => self.expect("true").map(|_| Value::Bool(true)),

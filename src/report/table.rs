@@ -80,44 +80,30 @@ impl std::fmt::Display for Cell {
     }
 }
 
-impl From<&str> for Cell {
-    fn from(s: &str) -> Self {
-        Cell::Str(s.to_string())
-    }
-}
-impl From<String> for Cell {
-    fn from(s: String) -> Self {
-        Cell::Str(s)
-    }
-}
-impl From<&String> for Cell {
-    fn from(s: &String) -> Self {
-        Cell::Str(s.clone())
-    }
-}
-impl From<f64> for Cell {
-    fn from(v: f64) -> Self {
-        Cell::Num(v)
-    }
-}
-impl From<f32> for Cell {
-    fn from(v: f32) -> Self {
-        Cell::Num(v as f64)
-    }
-}
-impl From<bool> for Cell {
-    fn from(v: bool) -> Self {
-        Cell::Str(v.to_string())
-    }
-}
-macro_rules! int_cell {
-    ($($t:ty),*) => {$(
+/// `impl From<$t> for Cell` for each listed type: the value, named `$v`, becomes the
+/// cell `$cell`.
+macro_rules! cell_from {
+    ($($t:ty => |$v:ident| $cell:expr),* $(,)?) => {$(
         impl From<$t> for Cell {
-            fn from(v: $t) -> Self {
-                Cell::Int(v as i64)
+            fn from($v: $t) -> Self {
+                $cell
             }
         }
     )*};
+}
+cell_from! {
+    &str => |s| Cell::Str(s.to_string()),
+    String => |s| Cell::Str(s),
+    &String => |s| Cell::Str(s.clone()),
+    f64 => |v| Cell::Num(v),
+    f32 => |v| Cell::Num(v as f64),
+    bool => |v| Cell::Str(v.to_string()),
+}
+/// `From` for each listed integer type: the cell `Cell::Int(v as i64)`.
+macro_rules! int_cell {
+    ($($t:ty),*) => {
+        cell_from!($($t => |v| Cell::Int(v as i64)),*);
+    };
 }
 int_cell!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize);
 

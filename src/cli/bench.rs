@@ -141,6 +141,25 @@ fn random_batch(steps: usize, size: usize, seed: u64) -> Batch {
     }
 }
 
+/// Run `step` once as a warm-up (not counted), then `iters` timed times; `step` gets the
+/// iteration number (0: the warm-up). Returns the median and the minimum of the timed
+/// seconds ([`median_min`]).
+fn timed(
+    iters: usize,
+    mut step: impl FnMut(usize) -> anyhow::Result<()>,
+) -> anyhow::Result<(f64, f64)> {
+    let mut times = Vec::with_capacity(iters);
+    for it in 0..=iters {
+        let t = Instant::now();
+        step(it)?;
+        let dt = t.elapsed().as_secs_f64();
+        if it > 0 {
+            times.push(dt);
+        }
+    }
+    Ok(median_min(&times))
+}
+
 fn median_min(t: &[f64]) -> (f64, f64) {
     let mut s = t.to_vec();
     s.sort_by(f64::total_cmp);
@@ -281,10 +300,8 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     let ids: Vec<u64> = (0..a.batch as u64).collect();
     let mut theta = model.flat();
     let mut opt = Adam::new(1e-3)?;
-    let mut times = Vec::with_capacity(a.iters);
     let mut last_loss = f64::NAN;
-    for it in 0..=a.iters {
-        let t = Instant::now();
+    let (med, min) = timed(a.iters, |it| {
         let tag = [it as u64];
         let lg = model.loss_grad(
             &batch,
@@ -299,13 +316,9 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         let g = model.flat_grad(&lg.grad);
         opt.step(&mut theta, &g)?;
         model.set_flat(&theta);
-        let dt = t.elapsed().as_secs_f64();
         last_loss = lg.loss;
-        if it > 0 {
-            times.push(dt);
-        }
-    }
-    let (med, min) = median_min(&times);
+        Ok(())
+    })?;
     let (n, b, k) = (a.hidden as f64, a.batch as f64, a.steps as f64);
     // forward [A; W] h: 4 n^2 B per step; backward A^T P + W^T Gz: 4 n^2 B; weight
     // gradients (one product over the tape): 4 n^2 B per step.
@@ -422,10 +435,8 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
     let model = bench_model(a.hidden, 0)?;
     let batch = random_batch(a.steps, a.paths, 1);
     let ids: Vec<u64> = (0..a.paths as u64).collect();
-    let mut times = Vec::with_capacity(a.iters);
     let mut mean_ce = f64::NAN;
-    for it in 0..=a.iters {
-        let t = Instant::now();
+    let (med, min) = timed(a.iters, |_| {
         let h = model.final_states(
             &batch,
             NoiseSource::Seeded {
@@ -437,12 +448,8 @@ fn run_mc(a: McArgs) -> anyhow::Result<()> {
         let o = model.readout(&h);
         let (l, _) = Loss::CrossEntropy.value_grad(&o, &batch.target, 1.0);
         mean_ce = l.iter().sum::<f64>() / l.len() as f64;
-        let dt = t.elapsed().as_secs_f64();
-        if it > 0 {
-            times.push(dt);
-        }
-    }
-    let (med, min) = median_min(&times);
+        Ok(())
+    })?;
     let mut out = json!({
         "bench": "mc",
         "seconds": med,

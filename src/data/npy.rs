@@ -681,44 +681,34 @@ mod tests {
         assert_eq!(parse_npy(&b, "t").unwrap().data, NpyData::Int(vec![65535]));
     }
 
+    /// The message of the error of parsing `b`, which must be refused.
+    fn refusal(b: &[u8]) -> String {
+        parse_npy(b, "t").unwrap_err().to_string()
+    }
+
+    /// A version 1.0 `.npy` header with the given header dictionary text.
+    fn raw_header(dict: &[u8]) -> Vec<u8> {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        b.extend_from_slice(dict);
+        b
+    }
+
     #[test]
     fn refusals_name_the_field() {
         let mut b = header("<f8", &[2]);
         b.extend_from_slice(&1.0f64.to_le_bytes());
-        let e = parse_npy(&b, "t").unwrap_err().to_string();
+        let e = refusal(&b);
         assert!(e.contains("needs exactly 16"), "{e}");
-        let b = header(">f8", &[0]);
-        assert!(parse_npy(&b, "t")
-            .unwrap_err()
-            .to_string()
-            .contains("big-endian"));
-        let b = header("<c16", &[0]);
-        assert!(parse_npy(&b, "t")
-            .unwrap_err()
-            .to_string()
-            .contains("descr"));
+        assert!(refusal(&header(">f8", &[0])).contains("big-endian"));
+        assert!(refusal(&header("<c16", &[0])).contains("descr"));
         let mut b = header("<f8", &[1]);
         b.extend_from_slice(&f64::NAN.to_le_bytes());
-        assert!(parse_npy(&b, "t")
-            .unwrap_err()
-            .to_string()
-            .contains("finite"));
-        let h = b"{'descr': '<f8', 'fortran_order': True, 'shape': (1,), }";
-        let mut b = b"\x93NUMPY\x01\x00".to_vec();
-        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        b.extend_from_slice(h);
+        assert!(refusal(&b).contains("finite"));
+        let mut b = raw_header(b"{'descr': '<f8', 'fortran_order': True, 'shape': (1,), }");
         b.extend_from_slice(&0.0f64.to_le_bytes());
-        assert!(parse_npy(&b, "t")
-            .unwrap_err()
-            .to_string()
-            .contains("fortran_order"));
+        assert!(refusal(&b).contains("fortran_order"));
         let h = b"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, 99999999999), }";
-        let mut b = b"\x93NUMPY\x01\x00".to_vec();
-        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        b.extend_from_slice(h);
-        assert!(parse_npy(&b, "t")
-            .unwrap_err()
-            .to_string()
-            .contains("at most"));
+        assert!(refusal(&raw_header(h)).contains("at most"));
     }
 }

@@ -475,7 +475,7 @@ fn bench_reports_its_fields() {
         "0.01",
         "--json",
     ]);
-    let gemm = "size seconds path gflops_1_thread gflops_2_threads";
+    let gemm = "size seconds path gflops_1_thread gflops_2_threads faer_gflops_1_thread faer_gflops_2_threads attainable_gflops_2_threads";
     has_keys(&v, gemm, "bench gemm");
     assert!(v["gflops_1_thread"].as_f64().unwrap() > 0.0);
     fails_naming(&["bench", "gemm", "--size", "0", "--json"], "size");

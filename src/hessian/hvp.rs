@@ -22,6 +22,7 @@
 use super::LinearOperator;
 use crate::data::{Batch, Target};
 use crate::error::{Error, Result};
+use crate::linalg::Real;
 use crate::loss::Loss;
 use crate::model::network::{Network, Recurrent};
 use crate::model::{backward, flat_grad_of, forward, params_from_flat, NoiseSource, CHUNK};
@@ -162,6 +163,28 @@ impl ParamHessian {
         self.loss_grad_at(&self.theta)
     }
 
+    /// For each chunk of the batch, in parallel and in chunk order, the sum of its losses
+    /// (each weighted by `scale`'s gradient weight) and its flat gradient, by the
+    /// deterministic forward pass and BPTT of the Lipschitz cell with `params` (f64 for
+    /// the gradient, dual numbers for `H v`).
+    fn chunk_passes<T: Real>(
+        &self,
+        cfg: &crate::model::ModelConfig,
+        params: &crate::model::Params<T>,
+        scale: T,
+    ) -> Vec<(T, Vec<T>)> {
+        self.chunks
+            .par_iter()
+            .map(|sub| {
+                let tape = forward(cfg, params, &sub.x, sub.steps, sub.size, None, None, true);
+                let (losses, dlogits) = self.loss.value_grad(&tape.logits, &sub.target, scale);
+                let back = backward(cfg, params, &tape, &sub.x, None, &dlogits, false);
+                let sum = losses.iter().fold(T::zero(), |a, &l| a + l);
+                (sum, flat_grad_of(cfg, params, &back.grad))
+            })
+            .collect()
+    }
+
     /// Mean loss and flat gradient at other flat parameters `theta` (same length as
     /// [`Recurrent::flat`]); used for finite differences.
     pub fn loss_grad_at(&self, theta: &[f64]) -> (f64, Vec<f64>) {
@@ -177,19 +200,7 @@ impl ParamHessian {
         let cfg = &model.config;
         let params = params_from_flat::<f64>(cfg, &model.params, theta);
         let scale = 1.0 / self.size as f64;
-        let parts: Vec<(f64, Vec<f64>)> = self
-            .chunks
-            .par_iter()
-            .map(|sub| {
-                let tape = forward(cfg, &params, &sub.x, sub.steps, sub.size, None, None, true);
-                let (losses, dlogits) = self.loss.value_grad(&tape.logits, &sub.target, scale);
-                let back = backward(cfg, &params, &tape, &sub.x, None, &dlogits, false);
-                (
-                    losses.iter().sum::<f64>(),
-                    flat_grad_of(cfg, &params, &back.grad),
-                )
-            })
-            .collect();
+        let parts = self.chunk_passes(cfg, &params, scale);
         let mut total = 0.0;
         let mut g = vec![0.0; theta.len()];
         for (l, gp) in parts {
@@ -256,19 +267,10 @@ impl ParamHessian {
             .collect();
         let params = params_from_flat::<Dual64>(cfg, &model.params, &theta);
         let scale = Dual64::from_re(1.0 / self.size as f64);
-        let parts: Vec<Vec<Dual64>> = self
-            .chunks
-            .par_iter()
-            .map(|sub| {
-                let tape = forward(cfg, &params, &sub.x, sub.steps, sub.size, None, None, true);
-                let (_, dlogits) = self.loss.value_grad(&tape.logits, &sub.target, scale);
-                let back = backward(cfg, &params, &tape, &sub.x, None, &dlogits, false);
-                flat_grad_of(cfg, &params, &back.grad)
-            })
-            .collect();
+        let parts = self.chunk_passes(cfg, &params, scale);
         let mut g = vec![0.0; v.len()];
         let mut hv = vec![0.0; v.len()];
-        for part in parts {
+        for (_, part) in parts {
             for ((a, b), d) in g.iter_mut().zip(hv.iter_mut()).zip(part) {
                 *a += d.re;
                 *b += d.eps;

@@ -783,12 +783,9 @@ fn convergence_table(
     for (run, spec) in [("deterministic", NoiseSpec::off()), ("noisy", noise)] {
         let sys = Dynamics::new(m, None, spec)?;
         let o = LyapunovOptions {
-            paths: sz.conv_paths,
-            seed: ctx.seed,
-            transient: sz.conv_steps / 10,
             record_every: record,
             h0: Some(h0.to_vec()),
-            ..LyapunovOptions::new(CONV_K, sz.conv_steps)
+            ..spectrum_options(ctx, CONV_K, sz.conv_paths, sz.conv_steps)
         };
         let sp = spectrum(&sys, &o)?;
         for p in &sp.running {

@@ -171,8 +171,8 @@ pub trait Recurrent: Clone + Send + Sync + std::fmt::Debug {
     /// The deterministic explicit objective `l + (eps^2/2)(Q + R)` of a batch at the
     /// model's noise (docs/theory.md section 7), its gradient and its terms `(l, Q, R)`:
     /// exact, or with `p = Some(probes)` the probe estimate
-    /// ([`crate::regularizer::probe::batch_probe_gradient`]). Only the Lipschitz RNN has a closed-form
-    /// `Q + R`: the default refuses.
+    /// ([`crate::regularizer::probe::batch_probe_gradient`]). Only the Lipschitz RNN has a
+    /// closed-form `Q + R`: the default refuses.
     fn explicit_grad(&self, b: &Batch, l: Loss, p: Option<Probes>) -> Explicit<Self::Grad> {
         let _ = (b, l, p);
         Err(unsupported(

@@ -502,7 +502,7 @@ fn resume_in<M: Recurrent>(
 }
 
 /// Make `dir` ready for a new run: refuse a directory holding a run (`Start::Fresh`), or
-/// remove its files (`Start::Over`): the finished run's outputs first, the checkpoint and
+/// remove its files (`Start::Force`): the finished run's outputs first, the checkpoint and
 /// the configuration last, everything before the first new file is written.
 fn clear_run_dir(dir: &Path, mode: Start) -> Result<()> {
     let old = run_files_in(dir);
@@ -514,8 +514,6 @@ fn clear_run_dir(dir: &Path, mode: Start) -> Result<()> {
                 old.join(", ")
             )));
         }
-        // Start over: the finished run's outputs first, the checkpoint and the
-        // configuration last, everything before the first new file is written.
         for name in ["manifest.json", "model.json", "model_last.json"]
             .into_iter()
             .chain(
